@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * qedblk internals: one struct qed_device per attached image.
+ */
+#ifndef QED_H
+#define QED_H
+
+#include <linux/blk-mq.h>
+#include <linux/hashtable.h>
+#include <linux/mutex.h>
+#include <linux/workqueue.h>
+#include <uapi/linux/qed.h>
+
+#include "qed_format.h"
+
+#define QED_MINORS		16	/* partitions per device, as loop's max_part */
+/* The L2 cache works in pieces of one page of table entries. */
+#define QED_CHUNK_BYTES		4096u
+#define QED_CHUNK_ENTRIES	(QED_CHUNK_BYTES / 8)
+
+extern unsigned int qed_l2_cache_chunks;
+
+struct qed_l2_chunk {
+	struct hlist_node hnode;
+	struct list_head lru;
+	u64 offset;		/* file offset of this page of an L2 table */
+	refcount_t ref;		/* the cache's own reference counts as one */
+	unsigned long flags;	/* QED_CHUNK_* bits */
+	int error;		/* load error, valid once LOADING is clear */
+	__le64 *entries;
+};
+
+#define QED_CHUNK_LOADING	0
+
+struct qed_l2cache {
+	spinlock_t lock;
+	DECLARE_HASHTABLE(hash, 8);
+	struct list_head lru;	/* least recently used first */
+	unsigned int count;
+	unsigned int max;
+	wait_queue_head_t wait;
+	atomic64_t hits;
+	atomic64_t misses;
+	atomic64_t evictions;
+};
+
+struct qed_device {
+	int index;
+	u32 flags;			/* QED_ATTACH_* */
+	char path[QED_NAME_SIZE];
+	struct file *file;
+	struct qed_geom geom;
+
+	/* The part of the L1 table that covers image_size, as on disk. */
+	__le64 *l1;
+	u32 l1_bytes;
+
+	struct qed_l2cache l2;
+
+	/*
+	 * alloc_lock serialises everything that changes metadata: cluster
+	 * allocation, table and header writes.  Lookups and in-place I/O run
+	 * without it.
+	 */
+	struct mutex alloc_lock;
+	u64 file_end;			/* next free cluster-aligned offset */
+	bool need_check_on_disk;	/* QED_F_NEED_CHECK durable on disk */
+	bool was_dirty;			/* NEED_CHECK was set at attach */
+	struct delayed_work clean_work;
+
+	struct workqueue_struct *wq;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+	struct work_struct detach_work;	/* autoclear detach at last close */
+	bool detaching;			/* under qed_ctl_mutex */
+};
+
+/* One blk-mq request in flight. */
+struct qed_cmd {
+	struct work_struct work;
+	struct qed_device *qed;
+	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
+	struct bio_vec inline_bvec[4];
+	struct iov_iter iter;		/* the whole request's data */
+	atomic_t pending;		/* segments in flight, plus one while issuing */
+	int error;
+};
+
+/* What a range of guest addresses maps to. */
+enum qed_map_type {
+	QED_MAP_DATA,			/* cluster(s) in the image file */
+	QED_MAP_ZERO,			/* zero cluster(s) */
+	QED_MAP_UNALLOC,		/* nothing allocated: backing data or zeros */
+};
+
+struct qed_map {
+	enum qed_map_type type;
+	u64 len;			/* bytes from pos the mapping holds for */
+	u64 file_off;			/* QED_MAP_DATA: file offset of pos */
+};
+
+/* qed_main.c */
+extern struct mutex qed_ctl_mutex;
+extern int qed_major;
+extern struct workqueue_struct *qed_ctl_wq;
+
+/* qed_dev.c */
+int qed_attach(struct qed_attach *a);
+int qed_detach(u32 index, u32 flags);
+int qed_get_info(struct qed_info *info);
+int qed_list(u32 *indices, u32 room, u32 *count);
+void qed_detach_all(void);
+
+/* qed_file.c: synchronous I/O on the image file */
+int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len);
+int qed_file_write(struct qed_device *qed, u64 off, const void *buf, size_t len);
+int qed_file_write_iter(struct qed_device *qed, u64 off, struct iov_iter *iter);
+int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len);
+int qed_file_flush(struct qed_device *qed);
+int qed_write_header(struct qed_device *qed);
+
+/* qed_table.c */
+int qed_l1_load(struct qed_device *qed);
+void qed_l1_free(struct qed_device *qed);
+int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m);
+int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off);
+
+/* qed_l2cache.c */
+int qed_l2cache_init(void);
+void qed_l2cache_exit(void);
+void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max);
+void qed_l2cache_destroy(struct qed_l2cache *c);
+struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off);
+struct qed_l2_chunk *qed_l2cache_new(struct qed_device *qed, u64 off);
+void qed_l2cache_put(struct qed_device *qed, struct qed_l2_chunk *chunk);
+
+/* qed_alloc.c */
+int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter);
+void qed_clean_work(struct work_struct *work);
+int qed_mark_clean(struct qed_device *qed);
+
+/* qed_io.c */
+void qed_cmd_work(struct work_struct *work);
+
+#endif /* QED_H */

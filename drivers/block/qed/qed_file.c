@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Synchronous I/O on the image file, for metadata and allocating writes.
+ * Guest data on allocated clusters goes through qed_io.c instead.
+ */
+#include <linux/fs.h>
+#include <linux/uio.h>
+#include <linux/bvec.h>
+
+#include "qed.h"
+
+int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len)
+{
+	loff_t pos = off;
+	ssize_t ret;
+
+	while (len) {
+		ret = kernel_read(qed->file, buf, len, &pos);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -EIO;	/* the file ends inside a table */
+		buf += ret;
+		len -= ret;
+	}
+	return 0;
+}
+
+int qed_file_write(struct qed_device *qed, u64 off, const void *buf, size_t len)
+{
+	loff_t pos = off;
+	ssize_t ret;
+
+	while (len) {
+		ret = kernel_write(qed->file, buf, len, &pos);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -EIO;
+		buf += ret;
+		len -= ret;
+	}
+	return 0;
+}
+
+int qed_file_write_iter(struct qed_device *qed, u64 off, struct iov_iter *iter)
+{
+	struct file *file = qed->file;
+	struct kiocb kiocb;
+	ssize_t ret;
+
+	while (iov_iter_count(iter)) {
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_pos = off;
+		file_start_write(file);
+		ret = file->f_op->write_iter(&kiocb, iter);
+		file_end_write(file);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return -EIO;
+		off += ret;
+	}
+	return 0;
+}
+
+/* Write explicit zeros: the range may hold stale bytes of the file. */
+int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len)
+{
+	struct bio_vec bv[16];
+	struct iov_iter iter;
+	u64 chunk;
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(bv); i++)
+		bvec_set_page(&bv[i], ZERO_PAGE(0), PAGE_SIZE, 0);
+	while (len) {
+		chunk = min_t(u64, len, sizeof(bv) / sizeof(bv[0]) * PAGE_SIZE);
+		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
+		ret = qed_file_write_iter(qed, off, &iter);
+		if (ret)
+			return ret;
+		off += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+int qed_file_flush(struct qed_device *qed)
+{
+	return vfs_fsync(qed->file, 0);
+}
+
+/* Rewrite the 64-byte header from qed->geom; the caller flushes. */
+int qed_write_header(struct qed_device *qed)
+{
+	u8 buf[QED_HEADER_BYTES];
+
+	qed_header_encode(&qed->geom, buf);
+	return qed_file_write(qed, 0, buf, sizeof(buf));
+}

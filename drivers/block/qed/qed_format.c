@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QED header validation and geometry, shared by the module, qedctl and the
+ * host unit tests.  Every rule here is one a QED image written by QEMU
+ * obeys; anything else is refused before a single table is read.
+ */
+#include "qed_format.h"
+
+static const char * const qed_header_errors[QED_HDR__COUNT] = {
+	[QED_HDR_OK]		= "valid",
+	[QED_HDR_SHORT]		= "file too short for a QED header",
+	[QED_HDR_MAGIC]		= "bad magic: not a QED image",
+	[QED_HDR_CLUSTER_SIZE]	= "cluster size is not a power of two in 4 KiB..64 MiB",
+	[QED_HDR_TABLE_SIZE]	= "table size is not a power of two in 1..16",
+	[QED_HDR_HEADER_SIZE]	= "header size is zero or overflows",
+	[QED_HDR_FEATURES]	= "unknown incompatible feature bits",
+	[QED_HDR_IMAGE_SIZE]	= "image size is not a multiple of 512 or exceeds the geometry's maximum",
+	[QED_HDR_L1_OFFSET]	= "L1 table offset is misaligned, inside the header or past the end of the file",
+	[QED_HDR_BACKING_NAME]	= "backing file name lies outside the header, is empty, too long or contains NUL",
+	[QED_HDR_BACKING_FLAGS]	= "backing format flag set without a backing file",
+};
+
+const char *qed_header_strerror(enum qed_header_error err)
+{
+	if ((unsigned int)err >= QED_HDR__COUNT)
+		return "unknown error";
+	return qed_header_errors[err];
+}
+
+int qed_header_errno(enum qed_header_error err)
+{
+	switch (err) {
+	case QED_HDR_OK:
+		return 0;
+	case QED_HDR_FEATURES:
+		return EOPNOTSUPP;
+	case QED_HDR_IMAGE_SIZE:
+		return EFBIG;
+	case QED_HDR_BACKING_NAME:
+		return ENAMETOOLONG;
+	default:
+		return EINVAL;
+	}
+}
+
+static int qed_is_pow2(u64 x)
+{
+	return x && !(x & (x - 1));
+}
+
+static u32 qed_log2(u64 x)
+{
+	u32 n = 0;
+
+	while (x > 1) {
+		x >>= 1;
+		n++;
+	}
+	return n;
+}
+
+/* The largest byte count a device can address (loff_t is signed). */
+#define QED_MAX_ADDRESSABLE	(((u64)1 << 63) - 512)
+
+u64 qed_max_image_size(u32 cluster_size, u32 table_size)
+{
+	/* N * N * cluster_size, as a power of two: never overflows. */
+	u32 shift = 2 * qed_log2((u64)cluster_size * table_size / 8) +
+		    qed_log2(cluster_size);
+
+	if (shift >= 63)
+		return QED_MAX_ADDRESSABLE;
+	return (u64)1 << shift;
+}
+
+void qed_geom_derive(struct qed_geom *g)
+{
+	u64 cover;
+
+	g->cluster_shift = qed_log2(g->cluster_size);
+	g->table_bytes = (u64)g->cluster_size * g->table_size;
+	g->table_entries = (u32)(g->table_bytes / 8);
+	g->table_shift = qed_log2(g->table_entries);
+	g->header_bytes = (u64)g->header_size * g->cluster_size;
+	cover = (u64)g->table_entries << g->cluster_shift;
+	g->l1_entries_used = g->image_size / cover + !!(g->image_size % cover);
+}
+
+static enum qed_header_error qed_check_geometry(const struct qed_geom *g)
+{
+	if (!qed_is_pow2(g->cluster_size) || g->cluster_size < QED_MIN_CLUSTER_SIZE ||
+	    g->cluster_size > QED_MAX_CLUSTER_SIZE)
+		return QED_HDR_CLUSTER_SIZE;
+	if (!qed_is_pow2(g->table_size) || g->table_size > QED_MAX_TABLE_SIZE)
+		return QED_HDR_TABLE_SIZE;
+	if (g->image_size % 512 ||
+	    g->image_size > qed_max_image_size(g->cluster_size, g->table_size))
+		return QED_HDR_IMAGE_SIZE;
+	return QED_HDR_OK;
+}
+
+enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
+				    u32 table_size, u64 image_size)
+{
+	enum qed_header_error err;
+
+	memset(g, 0, sizeof(*g));
+	g->cluster_size = cluster_size;
+	g->table_size = table_size;
+	g->header_size = 1;
+	g->image_size = image_size;
+	g->l1_table_offset = cluster_size;
+	err = qed_check_geometry(g);
+	if (err)
+		return err;
+	qed_geom_derive(g);
+	return QED_HDR_OK;
+}
+
+enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_size,
+					struct qed_geom *g)
+{
+	struct qed_header_disk h;
+	enum qed_header_error err;
+	u64 file_end;
+
+	memset(g, 0, sizeof(*g));
+	if (buf_len < QED_HEADER_BYTES || file_size < QED_HEADER_BYTES)
+		return QED_HDR_SHORT;
+	memcpy(&h, buf, sizeof(h));
+	if (qed_le32_to_cpu(h.magic) != QED_MAGIC)
+		return QED_HDR_MAGIC;
+
+	g->cluster_size = qed_le32_to_cpu(h.cluster_size);
+	g->table_size = qed_le32_to_cpu(h.table_size);
+	g->header_size = qed_le32_to_cpu(h.header_size);
+	g->features = qed_le64_to_cpu(h.features);
+	g->compat_features = qed_le64_to_cpu(h.compat_features);
+	g->autoclear_features = qed_le64_to_cpu(h.autoclear_features);
+	g->l1_table_offset = qed_le64_to_cpu(h.l1_table_offset);
+	g->image_size = qed_le64_to_cpu(h.image_size);
+	g->backing_name_offset = qed_le32_to_cpu(h.backing_filename_offset);
+	g->backing_name_size = qed_le32_to_cpu(h.backing_filename_size);
+
+	if (g->features & ~QED_FEATURE_MASK)
+		return QED_HDR_FEATURES;
+	err = qed_check_geometry(g);
+	if (err)
+		return err;
+	/* QEMU computes header_size * cluster_size in 32 bits. */
+	if (g->header_size == 0 || g->header_size > 0xffffffffu / g->cluster_size)
+		return QED_HDR_HEADER_SIZE;
+	qed_geom_derive(g);
+
+	file_end = file_size & ~((u64)g->cluster_size - 1);
+	if (qed_check_table_offset(g, g->l1_table_offset, file_end))
+		return QED_HDR_L1_OFFSET;
+
+	if (g->features & QED_F_BACKING_FILE) {
+		if (g->backing_name_size == 0 ||
+		    g->backing_name_size > QED_MAX_BACKING_NAME ||
+		    (u64)g->backing_name_offset + g->backing_name_size > g->header_bytes)
+			return QED_HDR_BACKING_NAME;
+	} else if (g->features & QED_F_BACKING_FORMAT_NO_PROBE) {
+		return QED_HDR_BACKING_FLAGS;
+	}
+	return QED_HDR_OK;
+}
+
+void qed_header_encode(const struct qed_geom *g, void *buf)
+{
+	struct qed_header_disk h;
+
+	h.magic = qed_cpu_to_le32(QED_MAGIC);
+	h.cluster_size = qed_cpu_to_le32(g->cluster_size);
+	h.table_size = qed_cpu_to_le32(g->table_size);
+	h.header_size = qed_cpu_to_le32(g->header_size);
+	h.features = qed_cpu_to_le64(g->features);
+	h.compat_features = qed_cpu_to_le64(g->compat_features);
+	h.autoclear_features = qed_cpu_to_le64(g->autoclear_features);
+	h.l1_table_offset = qed_cpu_to_le64(g->l1_table_offset);
+	h.image_size = qed_cpu_to_le64(g->image_size);
+	h.backing_filename_offset = qed_cpu_to_le32(g->backing_name_offset);
+	h.backing_filename_size = qed_cpu_to_le32(g->backing_name_size);
+	memcpy(buf, &h, sizeof(h));
+}
+
+enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
+					      u64 file_end)
+{
+	if (off & ((u64)g->cluster_size - 1))
+		return QED_ENTRY_MISALIGNED;
+	if (off < g->header_bytes)
+		return QED_ENTRY_IN_HEADER;
+	if (off >= file_end)
+		return QED_ENTRY_PAST_EOF;
+	return QED_ENTRY_OK;
+}
+
+enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
+					    u64 file_end)
+{
+	enum qed_entry_error err = qed_check_cluster_offset(g, off, file_end);
+	u64 last = off + g->table_bytes - g->cluster_size;
+
+	if (err)
+		return err;
+	if (last < off)
+		return QED_ENTRY_PAST_EOF;
+	return qed_check_cluster_offset(g, last, file_end);
+}
+
+const char *qed_entry_strerror(enum qed_entry_error err)
+{
+	switch (err) {
+	case QED_ENTRY_OK:
+		return "valid";
+	case QED_ENTRY_MISALIGNED:
+		return "offset not cluster-aligned";
+	case QED_ENTRY_IN_HEADER:
+		return "offset inside the header";
+	case QED_ENTRY_PAST_EOF:
+		return "offset past the end of the file";
+	}
+	return "unknown error";
+}
+
+enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr,
+				       u64 hdr_len, char *name, u32 name_len)
+{
+	const char *src = (const char *)hdr + g->backing_name_offset;
+	u32 n = g->backing_name_size;
+
+	if (!(g->features & QED_F_BACKING_FILE)) {
+		if (name_len)
+			name[0] = '\0';
+		return QED_HDR_OK;
+	}
+	if ((u64)g->backing_name_offset + n > hdr_len || n >= name_len)
+		return QED_HDR_BACKING_NAME;
+	if (memchr(src, '\0', n))
+		return QED_HDR_BACKING_NAME;
+	memcpy(name, src, n);
+	name[n] = '\0';
+	return QED_HDR_OK;
+}

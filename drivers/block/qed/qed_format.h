@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * QED on-disk format: header layout, validation and table arithmetic.
+ *
+ * This file and qed_format.c are shared verbatim by the kernel module,
+ * qedctl and the host unit tests, so they use nothing but fixed-width
+ * integers and byte-order helpers (see qed_format_types.h).
+ */
+#ifndef QED_FORMAT_H
+#define QED_FORMAT_H
+
+#include "qed_format_types.h"
+
+#define QED_MAGIC			0x00444551u	/* "QED\0" */
+#define QED_HEADER_BYTES		64u
+
+#define QED_F_BACKING_FILE		0x01ull
+#define QED_F_NEED_CHECK		0x02ull
+#define QED_F_BACKING_FORMAT_NO_PROBE	0x04ull
+#define QED_FEATURE_MASK		(QED_F_BACKING_FILE | QED_F_NEED_CHECK | \
+					 QED_F_BACKING_FORMAT_NO_PROBE)
+#define QED_COMPAT_FEATURE_MASK		0ull
+#define QED_AUTOCLEAR_FEATURE_MASK	0ull
+
+#define QED_MIN_CLUSTER_SIZE		(4u * 1024)
+#define QED_MAX_CLUSTER_SIZE		(64u * 1024 * 1024)
+#define QED_DEFAULT_CLUSTER_SIZE	(64u * 1024)
+#define QED_MIN_TABLE_SIZE		1u
+#define QED_MAX_TABLE_SIZE		16u
+#define QED_DEFAULT_TABLE_SIZE		4u
+/* QEMU refuses backing names that do not fit its 4096-byte buffer. */
+#define QED_MAX_BACKING_NAME		4095u
+
+/* Special table entries. */
+#define QED_ENTRY_UNALLOCATED		0ull
+#define QED_ENTRY_ZERO			1ull
+
+/* The header exactly as it lies at offset 0 of the image, little-endian. */
+struct qed_header_disk {
+	qed_le32 magic;
+	qed_le32 cluster_size;
+	qed_le32 table_size;
+	qed_le32 header_size;
+	qed_le64 features;
+	qed_le64 compat_features;
+	qed_le64 autoclear_features;
+	qed_le64 l1_table_offset;
+	qed_le64 image_size;
+	qed_le32 backing_filename_offset;
+	qed_le32 backing_filename_size;
+} QED_PACKED;
+
+/* A validated header in CPU order, with the geometry derived from it. */
+struct qed_geom {
+	u32 cluster_size;
+	u32 table_size;
+	u32 header_size;
+	u64 features;
+	u64 compat_features;
+	u64 autoclear_features;
+	u64 l1_table_offset;
+	u64 image_size;
+	u32 backing_name_offset;
+	u32 backing_name_size;
+
+	u32 cluster_shift;	/* log2(cluster_size) */
+	u32 table_entries;	/* N: entries in one L1 or L2 table */
+	u32 table_shift;	/* log2(N) */
+	u64 table_bytes;	/* cluster_size * table_size */
+	u64 header_bytes;	/* header_size * cluster_size */
+	u64 l1_entries_used;	/* L1 entries that cover image_size */
+};
+
+/* Why a header was refused; qed_header_strerror() words it. */
+enum qed_header_error {
+	QED_HDR_OK = 0,
+	QED_HDR_SHORT,
+	QED_HDR_MAGIC,
+	QED_HDR_CLUSTER_SIZE,
+	QED_HDR_TABLE_SIZE,
+	QED_HDR_HEADER_SIZE,
+	QED_HDR_FEATURES,
+	QED_HDR_IMAGE_SIZE,
+	QED_HDR_L1_OFFSET,
+	QED_HDR_BACKING_NAME,
+	QED_HDR_BACKING_FLAGS,
+	QED_HDR__COUNT,
+};
+
+enum qed_entry_error {
+	QED_ENTRY_OK = 0,
+	QED_ENTRY_MISALIGNED,
+	QED_ENTRY_IN_HEADER,
+	QED_ENTRY_PAST_EOF,
+};
+
+const char *qed_header_strerror(enum qed_header_error err);
+/* The errno (positive) an attach reports for each refusal. */
+int qed_header_errno(enum qed_header_error err);
+
+u64 qed_max_image_size(u32 cluster_size, u32 table_size);
+
+/*
+ * Decode and fully validate the 64-byte header in @buf.  @file_size is the
+ * image file's length in bytes; offsets are checked against it rounded down
+ * to a cluster, as QEMU does.
+ */
+enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_size,
+					struct qed_geom *g);
+/* Encode @g's fields (not the derived ones) into a 64-byte header. */
+void qed_header_encode(const struct qed_geom *g, void *buf);
+
+/*
+ * Fill @g for a new image, checking the parameters as qemu-img create
+ * does; the L1 table follows the header.
+ */
+enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
+				    u32 table_size, u64 image_size);
+/* Recompute the derived fields after image_size or table fields changed. */
+void qed_geom_derive(struct qed_geom *g);
+
+static inline u64 qed_l1_index(const struct qed_geom *g, u64 pos)
+{
+	return pos >> (g->cluster_shift + g->table_shift);
+}
+
+static inline u32 qed_l2_index(const struct qed_geom *g, u64 pos)
+{
+	return (u32)(pos >> g->cluster_shift) & (g->table_entries - 1);
+}
+
+static inline u64 qed_offset_in_cluster(const struct qed_geom *g, u64 pos)
+{
+	return pos & ((u64)g->cluster_size - 1);
+}
+
+static inline u64 qed_cluster_start(const struct qed_geom *g, u64 pos)
+{
+	return pos & ~((u64)g->cluster_size - 1);
+}
+
+/* Bytes of guest space one L2 table covers. */
+static inline u64 qed_l2_coverage(const struct qed_geom *g)
+{
+	return (u64)g->table_entries << g->cluster_shift;
+}
+
+/*
+ * Is @off a usable data-cluster offset in a file whose cluster-aligned end
+ * is @file_end?
+ */
+enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
+					      u64 file_end);
+/* Is @off a usable table offset: its first and last cluster valid? */
+enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
+					    u64 file_end);
+const char *qed_entry_strerror(enum qed_entry_error err);
+
+/*
+ * Copy the backing file name out of the header cluster(s) in @hdr (which
+ * holds @hdr_len bytes from offset 0) into @name (@name_len bytes, NUL
+ * terminated).  Returns 0, or QED_HDR_BACKING_NAME when the name does not
+ * fit, lies outside @hdr or contains a NUL byte.
+ */
+enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr,
+				       u64 hdr_len, char *name, u32 name_len);
+
+#endif /* QED_FORMAT_H */

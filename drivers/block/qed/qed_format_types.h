@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few types and helpers qed_format.c needs, from the kernel or from
+ * libc, so that the same format code builds on both sides.
+ */
+#ifndef QED_FORMAT_TYPES_H
+#define QED_FORMAT_TYPES_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/string.h>
+#include <linux/errno.h>
+#include <asm/byteorder.h>
+
+typedef __le32 qed_le32;
+typedef __le64 qed_le64;
+#define QED_PACKED __packed
+#define qed_le32_to_cpu(x)	le32_to_cpu(x)
+#define qed_le64_to_cpu(x)	le64_to_cpu(x)
+#define qed_cpu_to_le32(x)	cpu_to_le32(x)
+#define qed_cpu_to_le64(x)	cpu_to_le64(x)
+#else
+#include <stdint.h>
+#include <string.h>
+#include <errno.h>
+#include <endian.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef uint32_t qed_le32;
+typedef uint64_t qed_le64;
+#define QED_PACKED __attribute__((packed))
+#define qed_le32_to_cpu(x)	le32toh(x)
+#define qed_le64_to_cpu(x)	le64toh(x)
+#define qed_cpu_to_le32(x)	htole32(x)
+#define qed_cpu_to_le64(x)	htole64(x)
+#endif
+
+#endif /* QED_FORMAT_TYPES_H */

@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Guest I/O: each request is cut where the mapping changes; reads and
+ * in-place writes of allocated clusters go to the image file as kiocbs on
+ * ->read_iter/->write_iter (asynchronous with direct I/O), physically
+ * contiguous clusters in one kiocb.  Unallocated and zero clusters read as
+ * zeros; writes to them go through qed_alloc.c.
+ */
+#include <linux/blk-mq.h>
+#include <linux/fs.h>
+#include <linux/uio.h>
+#include <linux/slab.h>
+#include <linux/sched/mm.h>
+
+#include "qed.h"
+
+struct qed_seg {
+	struct kiocb iocb;
+	struct qed_cmd *cmd;
+	size_t len;
+};
+
+static void qed_cmd_put(struct qed_cmd *cmd)
+{
+	if (atomic_dec_and_test(&cmd->pending))
+		blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
+}
+
+static void qed_cmd_fail(struct qed_cmd *cmd, int err)
+{
+	/* The first error wins; the request fails as a whole. */
+	cmpxchg(&cmd->error, 0, err);
+}
+
+static void qed_seg_complete(struct kiocb *iocb, long ret)
+{
+	struct qed_seg *seg = container_of(iocb, struct qed_seg, iocb);
+	struct qed_cmd *cmd = seg->cmd;
+
+	if (ret < 0)
+		qed_cmd_fail(cmd, ret);
+	else if (ret != seg->len)
+		qed_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
+	kfree(seg);
+	qed_cmd_put(cmd);
+}
+
+/* The part [off, off + len) of the request's data. */
+static void qed_cmd_slice(struct qed_cmd *cmd, u64 off, u64 len,
+			  struct iov_iter *iter)
+{
+	*iter = cmd->iter;
+	iov_iter_advance(iter, off);
+	iov_iter_truncate(iter, len);
+}
+
+static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
+			   bool write)
+{
+	struct qed_device *qed = cmd->qed;
+	struct file *file = qed->file;
+	struct iov_iter iter;
+	struct qed_seg *seg;
+	ssize_t ret;
+
+	seg = kmalloc(sizeof(*seg), GFP_NOIO);
+	if (!seg) {
+		qed_cmd_fail(cmd, -ENOMEM);
+		return;
+	}
+	qed_cmd_slice(cmd, off, len, &iter);
+	seg->cmd = cmd;
+	seg->len = len;
+	seg->iocb.ki_pos = file_off;
+	seg->iocb.ki_filp = file;
+	seg->iocb.ki_ioprio = req_get_ioprio(blk_mq_rq_from_pdu(cmd));
+	if (qed->flags & QED_ATTACH_DIRECT_IO) {
+		seg->iocb.ki_complete = qed_seg_complete;
+		seg->iocb.ki_flags = IOCB_DIRECT;
+	} else {
+		seg->iocb.ki_complete = NULL;
+		seg->iocb.ki_flags = 0;
+	}
+	atomic_inc(&cmd->pending);
+	if (write)
+		ret = file->f_op->write_iter(&seg->iocb, &iter);
+	else
+		ret = file->f_op->read_iter(&seg->iocb, &iter);
+	if (ret != -EIOCBQUEUED)
+		qed_seg_complete(&seg->iocb, ret);
+}
+
+/*
+ * Set cmd->iter over the request's pages.  The bvecs are always copied
+ * (into the command itself when there are few): a bio may start in the
+ * middle of its bvec table, and how to express that differs by kernel.
+ */
+static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool write)
+{
+	struct req_iterator rq_iter;
+	struct bio_vec tmp, *bvec;
+	unsigned int nr_bvec = 0;
+
+	rq_for_each_bvec(tmp, rq, rq_iter)
+		nr_bvec++;
+
+	cmd->bvec = NULL;
+	bvec = cmd->inline_bvec;
+	if (nr_bvec > ARRAY_SIZE(cmd->inline_bvec)) {
+		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
+		if (!bvec)
+			return -ENOMEM;
+		cmd->bvec = bvec;
+	}
+	nr_bvec = 0;
+	rq_for_each_bvec(tmp, rq, rq_iter)
+		bvec[nr_bvec++] = tmp;
+	iov_iter_bvec(&cmd->iter, write ? ITER_SOURCE : ITER_DEST, bvec, nr_bvec,
+		      blk_rq_bytes(rq));
+	return 0;
+}
+
+static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
+{
+	struct qed_device *qed = cmd->qed;
+	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
+	u64 len = blk_rq_bytes(rq);
+	struct iov_iter part;
+	struct qed_map m;
+	u64 done = 0;
+	int ret;
+
+	ret = qed_cmd_setup_iter(cmd, rq, write);
+	if (ret) {
+		qed_cmd_fail(cmd, ret);
+		return;
+	}
+	while (done < len) {
+		ret = qed_map_range(qed, pos + done, len - done, &m);
+		if (ret) {
+			qed_cmd_fail(cmd, ret);
+			return;
+		}
+		if (m.type == QED_MAP_DATA) {
+			qed_submit_seg(cmd, done, m.len, m.file_off, write);
+		} else if (!write) {
+			qed_cmd_slice(cmd, done, m.len, &part);
+			iov_iter_zero(m.len, &part);
+		} else {
+			qed_cmd_slice(cmd, done, m.len, &part);
+			ret = qed_alloc_write(qed, pos + done, &part);
+			if (ret) {
+				qed_cmd_fail(cmd, ret);
+				return;
+			}
+		}
+		done += m.len;
+	}
+}
+
+void qed_cmd_work(struct work_struct *work)
+{
+	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	unsigned int noio = memalloc_noio_save();
+	int ret;
+
+	cmd->error = 0;
+	atomic_set(&cmd->pending, 1);
+	switch (req_op(rq)) {
+	case REQ_OP_FLUSH:
+		ret = qed_file_flush(cmd->qed);
+		if (ret)
+			qed_cmd_fail(cmd, ret);
+		break;
+	case REQ_OP_READ:
+		qed_do_rw(cmd, rq, false);
+		break;
+	case REQ_OP_WRITE:
+		qed_do_rw(cmd, rq, true);
+		break;
+	default:
+		qed_cmd_fail(cmd, -EOPNOTSUPP);
+		break;
+	}
+	qed_cmd_put(cmd);
+	memalloc_noio_restore(noio);
+}

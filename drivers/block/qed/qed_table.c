@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Address translation: the L1 table (held whole in memory) and the L2
+ * tables (through the page cache of qed_l2cache.c).  Table entries come
+ * from the image file and are checked on every use: a bad one fails only
+ * the I/O that meets it.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/ratelimit.h>
+
+#include "qed.h"
+
+static u32 qed_l1_bytes_for(const struct qed_geom *g)
+{
+	/* Whole sectors, so that one entry's update is a sector write. */
+	return round_up((u32)g->l1_entries_used * 8, 512);
+}
+
+int qed_l1_load(struct qed_device *qed)
+{
+	const struct qed_geom *g = &qed->geom;
+	u32 bytes = qed_l1_bytes_for(g);
+	int ret;
+
+	qed->l1 = NULL;
+	qed->l1_bytes = bytes;
+	if (!bytes)
+		return 0;
+	qed->l1 = kvzalloc(bytes, GFP_KERNEL);
+	if (!qed->l1)
+		return -ENOMEM;
+	ret = qed_file_read(qed, g->l1_table_offset, qed->l1, bytes);
+	if (ret) {
+		kvfree(qed->l1);
+		qed->l1 = NULL;
+	}
+	return ret;
+}
+
+void qed_l1_free(struct qed_device *qed)
+{
+	kvfree(qed->l1);
+	qed->l1 = NULL;
+}
+
+static void qed_bad_entry(struct qed_device *qed, const char *what, u64 pos,
+			  u64 entry, enum qed_entry_error err)
+{
+	pr_err_ratelimited("qed%d: %s entry 0x%llx for guest offset 0x%llx: %s\n",
+			   qed->index, what, entry, pos, qed_entry_strerror(err));
+}
+
+static enum qed_map_type qed_entry_type(u64 entry)
+{
+	if (entry == QED_ENTRY_UNALLOCATED)
+		return QED_MAP_UNALLOC;
+	if (entry == QED_ENTRY_ZERO)
+		return QED_MAP_ZERO;
+	return QED_MAP_DATA;
+}
+
+/*
+ * Translate guest offset @pos: fill @m with what the range [pos, pos + m->len)
+ * maps to, m->len <= @len.  A run of clusters is reported at once when they
+ * are of one kind and, for data, contiguous in the file; a run never crosses
+ * one page of an L2 table.  May sleep to load a table page.
+ */
+int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
+{
+	const struct qed_geom *g = &qed->geom;
+	u64 cs = g->cluster_size;
+	u64 file_end = READ_ONCE(qed->file_end);
+	u64 l1i = qed_l1_index(g, pos);
+	u32 l2i = qed_l2_index(g, pos);
+	u32 first, last, i;
+	u64 table, entry, span, next;
+	struct qed_l2_chunk *chunk;
+	enum qed_entry_error err;
+
+	/* Never past the page of L2 entries that holds pos. */
+	last = (l2i | (QED_CHUNK_ENTRIES - 1));
+	if (last >= g->table_entries)
+		last = g->table_entries - 1;
+	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qed_offset_in_cluster(g, pos);
+	len = min(len, span);
+
+	table = le64_to_cpu(READ_ONCE(qed->l1[l1i]));
+	if (table == QED_ENTRY_UNALLOCATED) {
+		m->type = QED_MAP_UNALLOC;
+		m->len = len;
+		return 0;
+	}
+	err = qed_check_table_offset(g, table, file_end);
+	if (err) {
+		qed_bad_entry(qed, "L1", pos, table, err);
+		return -EIO;
+	}
+
+	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
+	chunk = qed_l2cache_get(qed, table + (u64)first * 8);
+	if (IS_ERR(chunk))
+		return PTR_ERR(chunk);
+
+	entry = le64_to_cpu(READ_ONCE(chunk->entries[l2i - first]));
+	m->type = qed_entry_type(entry);
+	if (m->type == QED_MAP_DATA) {
+		err = qed_check_cluster_offset(g, entry, file_end);
+		if (err) {
+			qed_l2cache_put(qed, chunk);
+			qed_bad_entry(qed, "L2", pos, entry, err);
+			return -EIO;
+		}
+		m->file_off = entry + qed_offset_in_cluster(g, pos);
+	}
+
+	/* Extend over following clusters of the same kind. */
+	m->len = min(len, cs - qed_offset_in_cluster(g, pos));
+	for (i = l2i + 1; m->len < len && i <= last; i++) {
+		next = le64_to_cpu(READ_ONCE(chunk->entries[i - first]));
+		if (qed_entry_type(next) != m->type)
+			break;
+		if (m->type == QED_MAP_DATA) {
+			if (next != entry + cs ||
+			    qed_check_cluster_offset(g, next, file_end))
+				break;
+			entry = next;
+		}
+		m->len = min(len, m->len + cs);
+	}
+	qed_l2cache_put(qed, chunk);
+	return 0;
+}
+
+/* Write the 512-byte sectors of @buf (at file offset @off) that hold [from, to). */
+static int qed_write_sectors(struct qed_device *qed, u64 off, const void *buf,
+			     u32 from, u32 to)
+{
+	u32 s = round_down(from, 512), e = round_up(to, 512);
+
+	return qed_file_write(qed, off + s, buf + s, e - s);
+}
+
+/*
+ * Make an L2 table for the L1 entry of @pos at the end of the file and
+ * point L1 at it.  Called with alloc_lock held; returns the table offset.
+ */
+static int qed_l2_create(struct qed_device *qed, u64 l1i, u64 *table_out)
+{
+	const struct qed_geom *g = &qed->geom;
+	u64 table = qed->file_end;
+	u64 isize = i_size_read(file_inode(qed->file));
+	u32 sector = (u32)(l1i * 8) & ~511u;
+	int ret;
+
+	qed->file_end += g->table_bytes;
+	/*
+	 * Past the end of the file the new table reads as zeros once the
+	 * file is extended over it; before it, stale bytes must be zeroed.
+	 */
+	if (table >= isize)
+		ret = qed_file_write_zeroes(qed, table + g->table_bytes - 512, 512);
+	else
+		ret = qed_file_write_zeroes(qed, table, g->table_bytes);
+	if (ret)
+		return ret;
+	/* The table must be durable before an L1 entry can point at it. */
+	ret = qed_file_flush(qed);
+	if (ret)
+		return ret;
+	WRITE_ONCE(qed->l1[l1i], cpu_to_le64(table));
+	ret = qed_file_write(qed, g->l1_table_offset + sector, (u8 *)qed->l1 + sector, 512);
+	if (ret) {
+		WRITE_ONCE(qed->l1[l1i], 0);
+		return ret;
+	}
+	*table_out = table;
+	return 0;
+}
+
+/*
+ * Point the @nr clusters from guest offset @pos (cluster-aligned, all in one
+ * page of one L2 table) at file offsets first_off, first_off + cluster_size,
+ * ...  Called with alloc_lock held, after the clusters' data is written.
+ */
+int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
+{
+	const struct qed_geom *g = &qed->geom;
+	u64 l1i = qed_l1_index(g, pos);
+	u32 l2i = qed_l2_index(g, pos);
+	u32 first = l2i & ~(QED_CHUNK_ENTRIES - 1);
+	u64 table = le64_to_cpu(qed->l1[l1i]);
+	struct qed_l2_chunk *chunk;
+	enum qed_entry_error err;
+	__le64 *old;
+	u32 i;
+	int ret;
+
+	old = kmalloc_array(nr, sizeof(*old), GFP_NOIO);
+	if (!old)
+		return -ENOMEM;
+	if (table == QED_ENTRY_UNALLOCATED) {
+		ret = qed_l2_create(qed, l1i, &table);
+		chunk = ret ? ERR_PTR(ret) : qed_l2cache_new(qed, table + (u64)first * 8);
+	} else {
+		err = qed_check_table_offset(g, table, qed->file_end);
+		if (err) {
+			qed_bad_entry(qed, "L1", pos, table, err);
+			chunk = ERR_PTR(-EIO);
+		} else {
+			chunk = qed_l2cache_get(qed, table + (u64)first * 8);
+		}
+	}
+	if (IS_ERR(chunk)) {
+		kfree(old);
+		return PTR_ERR(chunk);
+	}
+	memcpy(old, &chunk->entries[l2i - first], nr * sizeof(*old));
+	for (i = 0; i < nr; i++)
+		WRITE_ONCE(chunk->entries[l2i - first + i],
+			   cpu_to_le64(first_off + ((u64)i << g->cluster_shift)));
+	ret = qed_write_sectors(qed, chunk->offset, chunk->entries,
+				(l2i - first) * 8, (l2i - first + nr) * 8);
+	if (ret) {
+		/* Not on disk: readers must not see it either. */
+		for (i = 0; i < nr; i++)
+			WRITE_ONCE(chunk->entries[l2i - first + i], old[i]);
+	}
+	qed_l2cache_put(qed, chunk);
+	kfree(old);
+	return ret;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * qedblk: QED images as block devices.  The ioctl ABI of /dev/qed-control.
+ *
+ * Every argument struct starts with its own size, which the caller sets to
+ * sizeof() as it knows it.  The kernel accepts any size from the first
+ * version's up to its own (bytes it does not know must be zero) and writes
+ * back no more than the caller's size, so the structs can grow at the end
+ * and reserved fields can gain a meaning later.  Reserved fields and unused
+ * flag bits must be zero: anything else is refused with EINVAL.
+ */
+#ifndef _UAPI_LINUX_QED_H
+#define _UAPI_LINUX_QED_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define QED_CTL_DEVICE		"/dev/qed-control"
+#define QED_NAME_SIZE		256	/* image path kept for display */
+#define QED_MAX_CHAIN		16	/* backing files below one image */
+
+/* struct qed_attach.flags */
+#define QED_ATTACH_READ_ONLY	(1U << 0)	/* the device is read-only */
+#define QED_ATTACH_AUTOCLEAR	(1U << 1)	/* detach at last close */
+#define QED_ATTACH_WANT_INDEX	(1U << 2)	/* use .index, EEXIST if taken */
+#define QED_ATTACH_DIRECT_IO	(1U << 3)	/* O_DIRECT I/O on the image */
+#define QED_ATTACH_FLAGS_ALL	(QED_ATTACH_READ_ONLY | QED_ATTACH_AUTOCLEAR | \
+				 QED_ATTACH_WANT_INDEX | QED_ATTACH_DIRECT_IO)
+
+/**
+ * struct qed_attach - attach an image as /dev/qedN
+ * @size:	sizeof(struct qed_attach)
+ * @flags:	QED_ATTACH_*
+ * @fd:		open file descriptor of the image; writable unless READ_ONLY
+ * @index:	in: the wanted N with QED_ATTACH_WANT_INDEX; out: N
+ * @nr_backing:	number of descriptors in @backing_fds (0 without backing)
+ * @reserved0:	must be zero
+ * @backing_fds: user pointer to __s32[@nr_backing], the backing chain,
+ *		nearest first, opened read-only by the caller
+ * @path:	the image path as the caller named it, NUL-terminated; only
+ *		shown back by QED_CTL_INFO and sysfs, never opened
+ * @reserved:	must be zero
+ */
+struct qed_attach {
+	__u32 size;
+	__u32 flags;
+	__s32 fd;
+	__u32 index;
+	__u32 nr_backing;
+	__u32 reserved0;
+	__u64 backing_fds;
+	char path[QED_NAME_SIZE];
+	__u64 reserved[8];
+};
+
+/* struct qed_detach.flags */
+#define QED_DETACH_DEFERRED	(1U << 0)	/* if busy, detach at last close */
+#define QED_DETACH_FLAGS_ALL	QED_DETACH_DEFERRED
+
+/**
+ * struct qed_detach - detach /dev/qedN
+ * @size:	sizeof(struct qed_detach)
+ * @flags:	QED_DETACH_*
+ * @index:	N
+ * @reserved:	must be zero
+ */
+struct qed_detach {
+	__u32 size;
+	__u32 flags;
+	__u32 index;
+	__u32 reserved[5];
+};
+
+/* struct qed_info.dev_flags */
+#define QED_INFO_READ_ONLY	(1U << 0)
+#define QED_INFO_AUTOCLEAR	(1U << 1)
+#define QED_INFO_DIRECT_IO	(1U << 2)
+#define QED_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
+
+/**
+ * struct qed_info - what an attached device is made of
+ * @size:	sizeof(struct qed_info)
+ * @index:	in: N
+ * @dev_flags:	out: QED_INFO_*
+ * @cluster_size: out: bytes per cluster
+ * @table_size:	out: clusters per table
+ * @header_size: out: clusters in the header
+ * @image_size:	out: guest-visible bytes
+ * @features:	out: the header's feature bits as on disk
+ * @compat_features: out
+ * @autoclear_features: out
+ * @file_size:	out: bytes in use in the image file (allocation end)
+ * @nr_backing:	out: backing files below the image
+ * @reserved0:	zero
+ * @path:	out: the path given at attach
+ * @reserved:	zero
+ */
+struct qed_info {
+	__u32 size;
+	__u32 index;
+	__u32 dev_flags;
+	__u32 cluster_size;
+	__u32 table_size;
+	__u32 header_size;
+	__u64 image_size;
+	__u64 features;
+	__u64 compat_features;
+	__u64 autoclear_features;
+	__u64 file_size;
+	__u32 nr_backing;
+	__u32 reserved0;
+	char path[QED_NAME_SIZE];
+	__u64 reserved[8];
+};
+
+/**
+ * struct qed_list - the indices of attached devices
+ * @size:	sizeof(struct qed_list)
+ * @count:	in: room in @indices; out: devices attached (may exceed room)
+ * @indices:	user pointer to __u32[@count]
+ * @reserved:	must be zero
+ */
+struct qed_list {
+	__u32 size;
+	__u32 count;
+	__u64 indices;
+	__u64 reserved[2];
+};
+
+#define QED_CTL_MAGIC		0xED
+#define QED_CTL_ATTACH		_IOWR(QED_CTL_MAGIC, 0x00, struct qed_attach)
+#define QED_CTL_DETACH		_IOW(QED_CTL_MAGIC, 0x01, struct qed_detach)
+#define QED_CTL_INFO		_IOWR(QED_CTL_MAGIC, 0x02, struct qed_info)
+#define QED_CTL_LIST		_IOWR(QED_CTL_MAGIC, 0x03, struct qed_list)
+
+#endif /* _UAPI_LINUX_QED_H */

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Commands that talk to the module through /dev/qed-control.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "qedctl.h"
+
+static int ctl_open(void)
+{
+	int fd = open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		die("%s: %s%s", QED_CTL_DEVICE, strerror(errno),
+		    errno == ENOENT ? " (is the qedblk module loaded?)" : "");
+	return fd;
+}
+
+/* "/dev/qed3", "qed3" or "3" */
+static int parse_device(const char *s, uint32_t *index)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strncmp(s, "/dev/", 5))
+		s += 5;
+	if (!strncmp(s, "qed", 3))
+		s += 3;
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*index = (uint32_t)v;
+	return 0;
+}
+
+static void usage_attach(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " attach [-r|--read-only] [--autoclear] [--direct-io]"
+		   " [--index N] IMAGE\n");
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "autoclear", no_argument, NULL, 'a' },
+		{ "direct-io", no_argument, NULL, 'd' },
+		{ "index", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct qed_attach a;
+	const char *path;
+	char abs[PATH_MAX];
+	int c, fd, ctl;
+
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			a.flags |= QED_ATTACH_READ_ONLY;
+			break;
+		case 'a':
+			a.flags |= QED_ATTACH_AUTOCLEAR;
+			break;
+		case 'd':
+			a.flags |= QED_ATTACH_DIRECT_IO;
+			break;
+		case 'i':
+			if (parse_device(optarg, &a.index))
+				die("invalid index '%s'", optarg);
+			a.flags |= QED_ATTACH_WANT_INDEX;
+			break;
+		case 'h':
+			usage_attach(stdout);
+			return 0;
+		default:
+			usage_attach(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		usage_attach(stderr);
+		return 1;
+	}
+	path = argv[optind];
+
+	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
+	fd = open(path, ((a.flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0 && !(a.flags & QED_ATTACH_READ_ONLY) && (errno == EROFS || errno == EACCES)) {
+		/* As losetup does: a file we may not write is attached read-only. */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			fprintf(stderr, QEDCTL_NAME ": %s: write access denied, attaching read-only\n",
+				path);
+			a.flags |= QED_ATTACH_READ_ONLY;
+		}
+	}
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	a.fd = fd;
+	if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	/* Kept for display only: a long path is cut, never refused. */
+	memcpy(a.path, abs, strnlen(abs, sizeof(a.path) - 1));
+
+	ctl = ctl_open();
+	if (ioctl(ctl, QED_CTL_ATTACH, &a) < 0) {
+		int err = errno;
+
+		die("%s: attach failed: %s%s", path, strerror(err),
+		    (err == EINVAL || err == EOPNOTSUPP || err == EFBIG || err == ENAMETOOLONG) ?
+		    " (see the kernel log for why)" : "");
+	}
+	close(ctl);
+	close(fd);
+	printf("/dev/qed%u\n", a.index);
+	return 0;
+}
+
+static void detach_one(int ctl, uint32_t index, const char *name)
+{
+	struct qed_detach d;
+
+	memset(&d, 0, sizeof(d));
+	d.size = sizeof(d);
+	d.index = index;
+	if (ioctl(ctl, QED_CTL_DETACH, &d) < 0)
+		die("%s: detach failed: %s", name, strerror(errno));
+}
+
+static uint32_t *list_indices(int ctl, uint32_t *count)
+{
+	struct qed_list l;
+	uint32_t *idx = NULL;
+	uint32_t room = 0;
+
+	/* The list may grow between the two calls: retry until it fits. */
+	for (;;) {
+		memset(&l, 0, sizeof(l));
+		l.size = sizeof(l);
+		l.count = room;
+		l.indices = (uintptr_t)idx;
+		if (ioctl(ctl, QED_CTL_LIST, &l) < 0)
+			die("listing devices failed: %s", strerror(errno));
+		if (l.count <= room)
+			break;
+		room = l.count + 8;
+		free(idx);
+		idx = calloc(room, sizeof(*idx));
+		if (!idx)
+			die("out of memory");
+	}
+	*count = l.count;
+	return idx;
+}
+
+static void usage_detach(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " detach DEVICE... | --all\n");
+}
+
+int cmd_detach(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool all = false;
+	uint32_t index, n, i, *idx;
+	char name[32];
+	int c, ctl;
+
+	while ((c = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			all = true;
+			break;
+		case 'h':
+			usage_detach(stdout);
+			return 0;
+		default:
+			usage_detach(stderr);
+			return 1;
+		}
+	}
+	if (all == (optind < argc)) {
+		usage_detach(stderr);
+		return 1;
+	}
+	ctl = ctl_open();
+	if (all) {
+		idx = list_indices(ctl, &n);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "/dev/qed%u", idx[i]);
+			detach_one(ctl, idx[i], name);
+		}
+		free(idx);
+	}
+	for (; optind < argc; optind++) {
+		if (parse_device(argv[optind], &index))
+			die("%s: not a qed device", argv[optind]);
+		detach_one(ctl, index, argv[optind]);
+	}
+	close(ctl);
+	return 0;
+}
+
+static void usage_list(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " list [--json]\n");
+}
+
+int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct qed_info info;
+	bool json = false;
+	uint32_t n, i, *idx;
+	char sz[32], flags[64];
+	int c, ctl, shown = 0;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage_list(stdout);
+			return 0;
+		default:
+			usage_list(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc) {
+		usage_list(stderr);
+		return 1;
+	}
+	ctl = ctl_open();
+	idx = list_indices(ctl, &n);
+	if (json)
+		printf("[");
+	else
+		printf("%-12s %12s %8s %-16s %s\n", "DEVICE", "SIZE", "CLUSTER", "FLAGS", "IMAGE");
+	for (i = 0; i < n; i++) {
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		info.index = idx[i];
+		if (ioctl(ctl, QED_CTL_INFO, &info) < 0) {
+			if (errno == ENXIO)
+				continue;	/* detached meanwhile */
+			die("/dev/qed%u: %s", idx[i], strerror(errno));
+		}
+		snprintf(flags, sizeof(flags), "%s%s%s%s",
+			 (info.dev_flags & QED_INFO_READ_ONLY) ? "ro," : "rw,",
+			 (info.dev_flags & QED_INFO_AUTOCLEAR) ? "autoclear," : "",
+			 (info.dev_flags & QED_INFO_DIRECT_IO) ? "dio," : "",
+			 (info.dev_flags & QED_INFO_DIRTY) ? "dirty," : "");
+		flags[strlen(flags) - 1] = '\0';
+		if (json) {
+			printf("%s{\"device\": \"/dev/qed%u\", \"size\": %llu, \"cluster-size\": %u,"
+			       " \"table-size\": %u, \"read-only\": %s, \"autoclear\": %s,"
+			       " \"direct-io\": %s, \"dirty\": %s, \"image\": ",
+			       shown ? ", " : "", info.index, (unsigned long long)info.image_size,
+			       info.cluster_size, info.table_size,
+			       (info.dev_flags & QED_INFO_READ_ONLY) ? "true" : "false",
+			       (info.dev_flags & QED_INFO_AUTOCLEAR) ? "true" : "false",
+			       (info.dev_flags & QED_INFO_DIRECT_IO) ? "true" : "false",
+			       (info.dev_flags & QED_INFO_DIRTY) ? "true" : "false");
+			json_string(info.path);
+			printf("}");
+		} else {
+			format_size(info.image_size, sz, sizeof(sz));
+			printf("/dev/qed%-3u %12s %8u %-16s %s\n", info.index, sz,
+			       info.cluster_size, flags, info.path);
+		}
+		shown++;
+	}
+	if (json)
+		printf("]\n");
+	free(idx);
+	close(ctl);
+	return 0;
+}

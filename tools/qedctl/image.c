@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Commands that work on an image file directly: info and create.  The
+ * header rules are the module's own (qed_format.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "qedctl.h"
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		buf = (char *)buf + n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, buf, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf = (const char *)buf + n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int image_open(const char *path, struct image *img, const char **why)
+{
+	unsigned char hdr[QED_HEADER_BYTES];
+	enum qed_header_error err;
+	struct stat st;
+	char *names;
+	int ret;
+
+	memset(img, 0, sizeof(*img));
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0) {
+		*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		*why = "not a regular file";
+		goto fail;
+	}
+	img->file_size = (uint64_t)st.st_size;
+	if (img->file_size < QED_HEADER_BYTES) {
+		*why = qed_header_strerror(QED_HDR_SHORT);
+		goto fail;
+	}
+	ret = pread_full(img->fd, hdr, sizeof(hdr), 0);
+	if (ret) {
+		*why = strerror(-ret);
+		goto fail;
+	}
+	err = qed_header_decode(hdr, sizeof(hdr), img->file_size, &img->geom);
+	if (err) {
+		*why = qed_header_strerror(err);
+		goto fail;
+	}
+	if (img->geom.features & QED_F_BACKING_FILE) {
+		uint64_t end = (uint64_t)img->geom.backing_name_offset +
+			       img->geom.backing_name_size;
+
+		names = calloc(1, end);
+		if (!names || pread_full(img->fd, names, end, 0) ||
+		    qed_backing_name(&img->geom, names, end, img->backing,
+				     sizeof(img->backing))) {
+			free(names);
+			*why = qed_header_strerror(QED_HDR_BACKING_NAME);
+			goto fail;
+		}
+		free(names);
+	}
+	return 0;
+fail:
+	close(img->fd);
+	img->fd = -1;
+	return -1;
+}
+
+void image_close(struct image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	img->fd = -1;
+}
+
+struct alloc_summary {
+	uint64_t l2_tables;
+	uint64_t data_clusters;
+	uint64_t zero_clusters;
+	uint64_t bad_entries;
+};
+
+static int summarize(const struct image *img, struct alloc_summary *s)
+{
+	const struct qed_geom *g = &img->geom;
+	uint64_t file_end = img->file_size & ~((uint64_t)g->cluster_size - 1);
+	uint64_t *l1, *l2, i, j, e;
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	if (!g->l1_entries_used)
+		return 0;
+	l1 = calloc(g->l1_entries_used, 8);
+	l2 = malloc(g->table_bytes);
+	if (!l1 || !l2) {
+		free(l1);
+		free(l2);
+		return -ENOMEM;
+	}
+	ret = pread_full(img->fd, l1, g->l1_entries_used * 8, g->l1_table_offset);
+	for (i = 0; !ret && i < g->l1_entries_used; i++) {
+		e = qed_le64_to_cpu(l1[i]);
+		if (!e)
+			continue;
+		if (qed_check_table_offset(g, e, file_end)) {
+			s->bad_entries++;
+			continue;
+		}
+		s->l2_tables++;
+		ret = pread_full(img->fd, l2, g->table_bytes, e);
+		for (j = 0; !ret && j < g->table_entries; j++) {
+			e = qed_le64_to_cpu(l2[j]);
+			if (e == QED_ENTRY_ZERO)
+				s->zero_clusters++;
+			else if (e && qed_check_cluster_offset(g, e, file_end))
+				s->bad_entries++;
+			else if (e)
+				s->data_clusters++;
+		}
+	}
+	free(l1);
+	free(l2);
+	return ret;
+}
+
+static void print_features(uint64_t f)
+{
+	const char *sep = "";
+
+	if (!f) {
+		printf("none");
+		return;
+	}
+	if (f & QED_F_BACKING_FILE) {
+		printf("%sbacking_file", sep);
+		sep = ",";
+	}
+	if (f & QED_F_NEED_CHECK) {
+		printf("%sneed_check", sep);
+		sep = ",";
+	}
+	if (f & QED_F_BACKING_FORMAT_NO_PROBE) {
+		printf("%sbacking_format_no_probe", sep);
+		sep = ",";
+	}
+	if (f & ~QED_FEATURE_MASK)
+		printf("%sunknown:0x%llx", sep, (unsigned long long)(f & ~QED_FEATURE_MASK));
+}
+
+static void usage_info(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " info [--json] IMAGE\n");
+}
+
+int cmd_info(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct alloc_summary s;
+	struct image img;
+	const char *why;
+	bool json = false;
+	char sz[32];
+	int c, ret;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			usage_info(stdout);
+			return 0;
+		default:
+			usage_info(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1) {
+		usage_info(stderr);
+		return 1;
+	}
+	if (image_open(argv[optind], &img, &why))
+		die("%s: %s", argv[optind], why);
+	ret = summarize(&img, &s);
+	if (ret)
+		die("%s: reading tables: %s", argv[optind], strerror(-ret));
+
+	if (json) {
+		printf("{\"format\": \"qed\", \"filename\": ");
+		json_string(argv[optind]);
+		printf(", \"virtual-size\": %llu, \"cluster-size\": %u, \"table-size\": %u"
+		       ", \"header-size\": %u, \"features\": %llu, \"compat-features\": %llu"
+		       ", \"autoclear-features\": %llu, \"dirty\": %s, \"file-size\": %llu"
+		       ", \"l2-tables\": %llu, \"data-clusters\": %llu, \"zero-clusters\": %llu"
+		       ", \"bad-entries\": %llu",
+		       (unsigned long long)img.geom.image_size, img.geom.cluster_size,
+		       img.geom.table_size, img.geom.header_size,
+		       (unsigned long long)img.geom.features,
+		       (unsigned long long)img.geom.compat_features,
+		       (unsigned long long)img.geom.autoclear_features,
+		       (img.geom.features & QED_F_NEED_CHECK) ? "true" : "false",
+		       (unsigned long long)img.file_size,
+		       (unsigned long long)s.l2_tables,
+		       (unsigned long long)s.data_clusters,
+		       (unsigned long long)s.zero_clusters,
+		       (unsigned long long)s.bad_entries);
+		if (img.backing[0]) {
+			printf(", \"backing-filename\": ");
+			json_string(img.backing);
+		}
+		printf("}\n");
+	} else {
+		format_size(img.geom.image_size, sz, sizeof(sz));
+		printf("image: %s\nformat: qed\nvirtual size: %s (%llu bytes)\n",
+		       argv[optind], sz, (unsigned long long)img.geom.image_size);
+		printf("cluster size: %u\ntable size: %u clusters\nheader size: %u clusters\n",
+		       img.geom.cluster_size, img.geom.table_size, img.geom.header_size);
+		printf("features: ");
+		print_features(img.geom.features);
+		printf("\ndirty: %s\n", (img.geom.features & QED_F_NEED_CHECK) ? "yes" : "no");
+		if (img.backing[0])
+			printf("backing file: %s\n", img.backing);
+		printf("file size: %llu bytes\nL2 tables: %llu\ndata clusters: %llu (%llu bytes)\n"
+		       "zero clusters: %llu\n",
+		       (unsigned long long)img.file_size, (unsigned long long)s.l2_tables,
+		       (unsigned long long)s.data_clusters,
+		       (unsigned long long)(s.data_clusters * img.geom.cluster_size),
+		       (unsigned long long)s.zero_clusters);
+		if (s.bad_entries)
+			printf("invalid table entries: %llu\n", (unsigned long long)s.bad_entries);
+	}
+	image_close(&img);
+	return 0;
+}
+
+static void usage_create(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " create [-f] [-s SIZE] [-c CLUSTER] [-t TABLE] IMAGE\n");
+}
+
+int cmd_create(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "size", required_argument, NULL, 's' },
+		{ "cluster-size", required_argument, NULL, 'c' },
+		{ "table-size", required_argument, NULL, 't' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	uint64_t size = 0, cluster = QED_DEFAULT_CLUSTER_SIZE, table = QED_DEFAULT_TABLE_SIZE;
+	unsigned char hdr[QED_HEADER_BYTES];
+	enum qed_header_error err;
+	bool have_size = false, force = false;
+	struct qed_geom g;
+	void *l1;
+	int c, fd, ret;
+
+	while ((c = getopt_long(argc, argv, "s:c:t:fh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_size(optarg, &size))
+				die("invalid size '%s'", optarg);
+			have_size = true;
+			break;
+		case 'c':
+			if (parse_size(optarg, &cluster) || cluster > UINT32_MAX)
+				die("invalid cluster size '%s'", optarg);
+			break;
+		case 't':
+			if (parse_size(optarg, &table) || table > UINT32_MAX)
+				die("invalid table size '%s'", optarg);
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'h':
+			usage_create(stdout);
+			return 0;
+		default:
+			usage_create(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1 || !have_size) {
+		usage_create(stderr);
+		return 1;
+	}
+	/* As qemu-img does: sizes are rounded up to whole sectors. */
+	if (size > UINT64_MAX - 511)
+		die("invalid size");
+	size = (size + 511) & ~511ull;
+	err = qed_geom_init(&g, (uint32_t)cluster, (uint32_t)table, size);
+	if (err)
+		die("%s", qed_header_strerror(err));
+
+	fd = open(argv[optind], O_RDWR | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
+	if (fd < 0)
+		die("%s: %s", argv[optind], strerror(errno));
+	qed_header_encode(&g, hdr);
+	l1 = calloc(1, g.table_bytes);
+	if (!l1)
+		die("out of memory");
+	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	if (!ret)
+		ret = pwrite_full(fd, l1, g.table_bytes, g.l1_table_offset);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	free(l1);
+	if (ret) {
+		unlink(argv[optind]);
+		die("%s: %s", argv[optind], strerror(-ret));
+	}
+	close(fd);
+	return 0;
+}

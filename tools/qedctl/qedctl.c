@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * qedctl: attach QED images as /dev/qedN block devices, in the manner of
+ * losetup.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "qedctl.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "attach", cmd_attach, "attach IMAGE as a /dev/qedN device, print the device" },
+	{ "detach", cmd_detach, "detach devices" },
+	{ "list",   cmd_list,   "list attached devices" },
+	{ "info",   cmd_info,   "show an image file's header and allocation" },
+	{ "create", cmd_create, "create an empty image" },
+};
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: " QEDCTL_NAME " COMMAND [OPTIONS] ...\n\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\n'" QEDCTL_NAME " COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, QEDCTL_NAME ": unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 1;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef QEDCTL_H
+#define QEDCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/qed.h>
+
+#include "qed_format.h"
+
+#define QEDCTL_NAME "qedctl"
+
+/* util.c */
+void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
+int parse_size(const char *s, uint64_t *out);
+void format_size(uint64_t bytes, char *buf, size_t len);
+void json_string(const char *s);
+
+/* image.c: the image file itself, no kernel needed */
+struct image {
+	int fd;
+	uint64_t file_size;
+	struct qed_geom geom;
+	char backing[QED_MAX_BACKING_NAME + 1];
+};
+
+int image_open(const char *path, struct image *img, const char **why);
+void image_close(struct image *img);
+int cmd_info(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+
+/* ctl.c: /dev/qed-control */
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif
