@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# make                 the module (for KDIR), qedctl and the selftests
+# make KDIR=DIR        the module for the kernel whose build tree is DIR
+# make check           host unit tests, then every kernel of the matrix in a VM
+# make check KERNELS=6.12    one kernel only
+# make demo            the main job (create, attach, mkfs, mount, write,
+#                      detach, qemu-img check) in a VM
+#
+KDIR ?= /lib/modules/$(shell uname -r)/build
+KERNELS ?= 6.1 6.12 7.3
+DEMO_KERNEL ?= 6.12
+export QED_CACHE
+
+# Where kselftest's lib.mk and harness come from: a tools/testing/selftests
+# directory.  By default Debian's linux-source-6.12, unpacked into the cache.
+KSFT_SRC ?=
+
+all: module userspace
+
+module:
+	@if [ ! -f "$(KDIR)/Makefile" ]; then \
+		echo "error: no kernel build tree at $(KDIR)."; \
+		echo "  Install your distribution's kernel headers (Debian: linux-headers-\$$(uname -r))"; \
+		echo "  or name a tree with 'make KDIR=/path/to/build'.  'make check' builds the"; \
+		echo "  module for the test kernels by itself."; \
+		exit 1; \
+	fi
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
+
+userspace: qedctl selftests
+
+qedctl:
+	$(MAKE) -C tools/qedctl
+
+ksft:
+	@src="$(KSFT_SRC)"; \
+	if [ -z "$$src" ]; then src=$$(tools/vmtest/ksrc.sh)/tools/testing/selftests || exit 1; fi; \
+	cp "$$src/lib.mk" "$$src/kselftest.h" "$$src/kselftest_harness.h" selftests/ && \
+	rm -rf selftests/kselftest && cp -r "$$src/kselftest" selftests/
+
+selftests: ksft
+	$(MAKE) -C selftests/qed OUTPUT=$(CURDIR)/selftests/qed all tests.list
+
+unit:
+	$(MAKE) -C tools/unit run
+
+check:
+	tools/vmtest/check.sh $(KERNELS)
+
+demo: qedctl
+	tools/vmtest/demo-vm.sh $(DEMO_KERNEL)
+
+modules_install:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
+	$(MAKE) -C tools/qedctl clean
+	$(MAKE) -C tools/unit clean
+	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
+
+.PHONY: all module userspace qedctl ksft selftests unit check demo modules_install clean

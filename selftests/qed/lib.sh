@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by the qed shell selftests; sourced.
+# shellcheck shell=bash
+
+QED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$QED_DIR/../kselftest/ktap_helpers.sh"
+
+QEDCTL=${QEDCTL:-qedctl}
+command -v "$QEDCTL" >/dev/null || QEDCTL="$QED_DIR/../../tools/qedctl/qedctl"
+SCRATCH=${QED_SCRATCH:-/tmp}
+SCRATCH_XFS=${QED_SCRATCH_XFS:-$SCRATCH}
+WORK=$(mktemp -d "$SCRATCH/qedtest.XXXXXX")
+
+qed_cleanup() {
+	local m
+	for m in $(awk '$1 ~ /^\/dev\/qed/ { print $2 }' /proc/mounts); do
+		umount "$m" 2>/dev/null
+	done
+	"$QEDCTL" detach --all 2>/dev/null
+	rm -rf "$WORK"
+}
+trap qed_cleanup EXIT
+
+require() {
+	local t
+	for t in "$@"; do
+		if ! command -v "$t" >/dev/null; then
+			ktap_skip_all "$t is not installed"
+			exit "$KSFT_SKIP"
+		fi
+	done
+	if [ ! -c /dev/qed-control ]; then
+		ktap_skip_all "the qedblk module is not loaded"
+		exit "$KSFT_SKIP"
+	fi
+}
+
+# Run a check: its name, then the command.  Output goes to the log with
+# a "# " prefix; the check's result is one KTAP line.
+check() {
+	local name=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	[ -n "$out" ] && echo "$out" | sed 's/^/# /' | tail -n 20
+	if [ $rc -eq 0 ]; then
+		ktap_test_pass "$name"
+	else
+		ktap_test_fail "$name"
+	fi
+	return $rc
+}
+
+sum() {
+	sha256sum "$1" | cut -d' ' -f1
+}
+
+# qed_attach IMAGE [qedctl attach options]: prints the device
+qed_attach() {
+	local img=$1
+	shift
+	"$QEDCTL" attach "$@" "$img"
+}
+
+qed_detach() {
+	"$QEDCTL" detach "$1"
+}
+
+# The image's guest content, by QEMU.
+qemu_raw_sum() {
+	local raw="$WORK/convert.raw"
+	qemu-img convert -O raw "$1" "$raw" && sum "$raw"
+	rm -f "$raw"
+}
+
+# The checksum of the whole device.
+dev_sum() {
+	sum "$1"
+}
+
+# Is the image clean for QEMU: no corruption, no leak.
+qemu_check_clean() {
+	qemu-img check "$1"
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# fio with several jobs writing and verifying (crc32c) on /dev/qedN, into
+# an empty image and then over the allocated one; QEMU checks the result.
+. "$(dirname "$0")/lib.sh"
+require fio qemu-img
+
+ktap_print_header
+ktap_set_plan 3
+
+img="$WORK/fio.qed"
+qemu-img create -q -f qed "$img" 256M
+
+run_fio() {
+	fio --name=qedverify --filename="$1" --ioengine=libaio --direct=1 \
+		--rw="$2" --bs=4k-64k --iodepth=8 --numjobs=4 --size=32M \
+		--offset_increment=48M --verify=crc32c --verify_fatal=1 \
+		--do_verify=1 --randrepeat=0 --group_reporting --minimal
+}
+t_alloc() {
+	local dev
+	dev=$(qed_attach "$img") || return 1
+	run_fio "$dev" randwrite >/dev/null || { qed_detach "$dev"; return 1; }
+	qed_detach "$dev"
+}
+check "fio_verify_allocating_randwrite" t_alloc
+t_over() {
+	local dev
+	dev=$(qed_attach "$img") || return 1
+	run_fio "$dev" write >/dev/null || { qed_detach "$dev"; return 1; }
+	run_fio "$dev" randrw >/dev/null || { qed_detach "$dev"; return 1; }
+	qed_detach "$dev"
+}
+check "fio_verify_overwrite_and_randrw" t_over
+check "qemu_img_check_after_fio" qemu_check_clean "$img"
+ktap_finished

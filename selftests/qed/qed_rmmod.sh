@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Runs last: with every device detached the module unloads, and the kernel
+# has logged no warning while the tests ran.
+. "$(dirname "$0")/lib.sh"
+require rmmod
+
+ktap_print_header
+ktap_set_plan 3
+
+t_unload() {
+	"$QEDCTL" detach --all
+	rmmod qedblk || return 1
+	! grep -q '^qedblk ' /proc/modules
+}
+check "rmmod_after_detach" t_unload
+check "control_device_gone" test ! -e /dev/qed-control
+t_log() {
+	! dmesg | grep -E 'WARNING:|BUG:|Oops|KASAN|UBSAN|circular locking|leak'
+}
+check "no_kernel_warnings" t_log
+ktap_finished

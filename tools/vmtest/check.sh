@@ -1,0 +1,72 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# make check: host unit tests, then for each kernel of the matrix build the
+# module, boot a guest, run the selftests there and count the results.
+#   check.sh [KERNEL...]            (default: 6.1 6.12 7.3)
+#   QED_TESTS=qed_write.sh,...      runs only those selftests
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kernels=("$@")
+[ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 7.3)
+build="$QED_TOP/build/vm"
+mkdir -p "$build"
+
+step() { echo "==> $*"; }
+fail() { echo "check: FAILED: $*"; echo "0 passed, 1 failed"; exit 1; }
+
+step "host packages"
+"$(dirname "$0")/deps.sh" || fail "installing host packages"
+
+step "userspace build (qedctl, selftests)"
+make -s -C "$QED_TOP" userspace || fail "building qedctl and the selftests"
+
+step "host unit tests"
+unit_out=$(make -s -C "$QED_TOP/tools/unit" run 2>&1)
+unit_rc=$?
+echo "$unit_out"
+[ $unit_rc -eq 0 ] || fail "host unit tests"
+read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p = kv[2]; if (kv[1] == "fail") f = kv[2] } } END { print p + 0, f + 0 }')
+
+total_pass=$unit_pass
+total_fail=$unit_fail
+total_skip=0
+table=$(printf '%-8s %8s %8s %8s\n' "kernel" "passed" "failed" "skipped")
+table+=$'\n'$(printf '%-8s %8d %8d %8d' "host" "$unit_pass" "$unit_fail" 0)
+
+for k in "${kernels[@]}"; do
+	out="$build/$k"
+	mkdir -p "$out"
+	step "kernel $k: fetch"
+	"$(dirname "$0")/kernel.sh" "$k" >/dev/null || fail "fetching kernel $k"
+	step "kernel $k: build qedblk.ko (W=1, -Werror)"
+	ko=$("$(dirname "$0")/build-module.sh" "$k" "$out") || fail "building the module for $k"
+	step "kernel $k: initramfs"
+	"$(dirname "$0")/initramfs.sh" "$k" "$ko" "$out/initrd.cpio" || fail "building the initramfs for $k"
+	step "kernel $k: boot and run the selftests"
+	start=$(date +%s)
+	"$(dirname "$0")/run-vm.sh" "$k" "$out/initrd.cpio" "$out/console.log" \
+		${QED_TESTS:+qed.tests=$QED_TESTS} || fail "running the guest for $k"
+	echo "    guest ran $(( $(date +%s) - start ))s; console: $out/console.log"
+	res=$(awk -f "$(dirname "$0")/ktap.awk" "$out/console.log")
+	read -r _ p f s <<<"$(echo "$res" | tail -n 1)"
+	if [ "$f" -gt 0 ]; then
+		echo "$res" | grep '^FAIL' | sed "s/^/    [$k] /"
+		echo "    last console lines:"
+		grep -v '^$' "$out/console.log" | tail -n 25 | sed 's/^/      | /'
+	fi
+	echo "    kernel $k: $p passed, $f failed, $s skipped"
+	total_pass=$((total_pass + p))
+	total_fail=$((total_fail + f))
+	total_skip=$((total_skip + s))
+	table+=$'\n'$(printf '%-8s %8d %8d %8d' "$k" "$p" "$f" "$s")
+done
+
+echo
+echo "$table"
+if [ "$total_skip" -gt 0 ]; then
+	echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+else
+	echo "$total_pass passed, $total_fail failed"
+fi
+[ "$total_fail" -eq 0 ]

@@ -1,0 +1,42 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Install the host packages the bench needs, from the host's own suite
+# (bookworm) only.  Kernels from newer suites never go into the host: see
+# kernel.sh.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+# command package
+need=(
+	"qemu-system-x86_64 qemu-system-x86"
+	"qemu-img qemu-utils"
+	"busybox busybox-static"
+	"cpio cpio"
+	"kmod kmod"
+	"mkfs.ext4 e2fsprogs"
+	"mkfs.xfs xfsprogs"
+	"fio fio"
+	"debootstrap debootstrap"
+	"unshare util-linux"
+	"xz xz-utils"
+	"gcc gcc"
+	"make make"
+)
+missing=()
+for n in "${need[@]}"; do
+	read -r cmd pkg <<<"$n"
+	command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+# busybox must be the static one: it runs inside the guest.
+if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic'; then
+	missing+=(busybox-static)
+fi
+[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	die "missing packages: ${missing[*]} (install them, or run as root)"
+fi
+log "installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# /init of the test guest: mount the scratch disks, load qedblk, run the
+# kselftests and power off.  The host reads everything from the console;
+# lines starting with "vmtest:" are for it.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox mount -t tmpfs tmp /tmp
+/bin/busybox --install -s /bin
+# Kernel messages of warning level and above reach the console.
+echo 5 >/proc/sys/kernel/printk
+
+cmdline=$(cat /proc/cmdline)
+arg() { for w in $cmdline; do case "$w" in "$1"=*) echo "${w#*=}" ;; esac; done; }
+
+finish() {
+	echo "vmtest: end $1"
+	sync
+	poweroff -f
+	sleep 10
+}
+
+for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes; do
+	modprobe "$m" 2>/dev/null
+done
+for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
+[ -b /dev/vda ] && [ -b /dev/vdb ] || { echo "vmtest: error: scratch disks missing"; finish 1; }
+mkdir -p /mnt/ext4 /mnt/xfs
+mkfs.ext4 -q -F /dev/vda >/dev/null && mount /dev/vda /mnt/ext4 ||
+	{ echo "vmtest: error: cannot make ext4 on /dev/vda"; finish 1; }
+mkfs.xfs -q -f /dev/vdb >/dev/null && mount /dev/vdb /mnt/xfs ||
+	{ echo "vmtest: error: cannot make xfs on /dev/vdb"; finish 1; }
+
+echo "vmtest: kernel $(uname -r)"
+if ! insmod /opt/qed/qedblk.ko; then
+	echo "vmtest: error: insmod qedblk.ko failed"
+	finish 1
+fi
+for i in $(seq 50); do [ -c /dev/qed-control ] && break; sleep 0.1; done
+
+export QED_SCRATCH=/mnt/ext4 QED_SCRATCH_XFS=/mnt/xfs
+mode=$(arg qed.mode)
+case "$mode" in
+demo)
+	/opt/qed/demo.sh
+	finish $?
+	;;
+esac
+
+tests=$(arg qed.tests | tr , ' ')
+cd /opt/selftests/qed || finish 1
+[ -n "$tests" ] || tests=$(cat tests.list)
+(
+	BASE_DIR=/opt/selftests
+	. /opt/selftests/kselftest/runner.sh
+	# shellcheck disable=SC2086
+	run_many $tests
+)
+finish 0

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Build the guest's initramfs for one kernel of the matrix:
+#   initramfs.sh NAME MODULE_KO OUT.cpio
+# It holds busybox, the real tools the tests use (with the libraries ldd
+# names), the kernel's own modules for virtio, loop, nbd, xfs and dm, the
+# qedblk module, qedctl, the selftests and the kselftest runner.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+name=${1:?usage: initramfs.sh NAME MODULE_KO OUT}
+ko=${2:?}
+out=${3:?}
+kern=$("$(dirname "$0")/kernel.sh" "$name")
+release=$(cat "$kern/release")
+ksrc=$("$(dirname "$0")/ksrc.sh")
+
+root=$(mktemp -d "${TMPDIR:-/tmp}/qed-initramfs.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,mnt,lib/modules,opt/qed}
+
+# Copy an executable and every library ldd names, at the same paths.
+copy_bin() {
+	local src lib
+	src=$(command -v "$1") || die "'$1' is not installed on the host"
+	src=$(readlink -f "$src")
+	mkdir -p "$root$(dirname "$src")"
+	cp -n "$src" "$root$src"
+	if [ "$(readlink -f "$(command -v "$1")")" != "$(command -v "$1")" ]; then
+		mkdir -p "$root$(dirname "$(command -v "$1")")"
+		ln -sf "$src" "$root$(command -v "$1")"
+	fi
+	for lib in $(ldd "$src" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		[ -e "$root$lib" ] && continue
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+}
+
+cp "$(command -v busybox)" "$root/bin/busybox"
+for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-img qemu-io \
+	 qemu-nbd fio blockdev losetup blkdiscard fstrim setpriv timeout sha256sum cmp kmod \
+	 stat truncate dd od sync numfmt dmesg; do
+	copy_bin "$t"
+done
+for t in modprobe insmod rmmod lsmod depmod; do
+	ln -sf "$(readlink -f "$(command -v kmod)")" "$root/sbin/$t"
+done
+# qemu-img wants its block driver modules only for exotic formats.
+[ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+echo 'root:x:0:' >"$root/etc/group"
+
+# The kernel's modules the guest needs, with their dependencies.
+kroot="$kern/root"
+mods="$root/lib/modules/$release"
+mkdir -p "$mods"
+for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes crc32c_generic crc32c_intel; do
+	modprobe -d "$kroot" -S "$release" --show-depends "$m" 2>/dev/null |
+		awk '$1 == "insmod" { print $2 }' | while read -r f; do
+			rel=${f#"$kroot"/lib/modules/"$release"/}
+			mkdir -p "$mods/$(dirname "$rel")"
+			cp -n "$f" "$mods/$rel"
+		done
+done
+cp "$kroot/lib/modules/$release"/modules.{order,builtin,builtin.modinfo} "$mods/" 2>/dev/null || true
+depmod -b "$root" "$release"
+
+# The project: module, tool, selftests and the kselftest runner.
+cp "$ko" "$root/opt/qed/qedblk.ko"
+cp "$QED_TOP/tools/qedctl/qedctl" "$root/usr/bin/qedctl"
+mkdir -p "$root/opt/selftests"
+cp -r "$ksrc/tools/testing/selftests/kselftest" "$root/opt/selftests/"
+cp -r "$QED_TOP/selftests/qed" "$root/opt/selftests/qed"
+find "$root/opt/selftests/qed" -name '*.c' -delete
+cp "$(dirname "$0")/guest-init.sh" "$root/init"
+cp "$(dirname "$0")/demo.sh" "$root/opt/qed/demo.sh"
+chmod +x "$root/init"
+
+(cd "$root" && find . | cpio -o -H newc --quiet) >"$out"

@@ -1,0 +1,31 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot one kernel of the matrix under TCG with an initramfs and two fresh
+# scratch disks; the console goes to LOG.
+#   run-vm.sh NAME INITRD LOG [KERNEL ARGS...]
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+name=${1:?usage: run-vm.sh NAME INITRD LOG [ARGS...]}
+initrd=${2:?}
+logf=${3:?}
+shift 3
+kern=$("$(dirname "$0")/kernel.sh" "$name")
+dir=$(dirname "$logf")
+# A guest that has not finished by then is stopped and counted as failed.
+limit=${QED_VM_TIMEOUT:-2700}
+
+rm -f "$dir/scratch0.img" "$dir/scratch1.img"
+truncate -s 3G "$dir/scratch0.img"
+truncate -s 3G "$dir/scratch1.img"
+rc=0
+timeout --kill-after=10 "$limit" qemu-system-x86_64 \
+	-accel tcg,thread=multi -smp 2 -m 2G -nographic -no-reboot \
+	-kernel "$kern/vmlinuz" -initrd "$initrd" \
+	-append "console=ttyS0 panic=-1 quiet $*" \
+	-drive file="$dir/scratch0.img",if=virtio,format=raw,cache=unsafe \
+	-drive file="$dir/scratch1.img",if=virtio,format=raw,cache=unsafe \
+	</dev/null >"$logf" 2>&1 || rc=$?
+rm -f "$dir/scratch0.img" "$dir/scratch1.img"
+[ $rc -eq 124 ] && echo "vmtest: timeout after ${limit}s" >>"$logf"
+exit 0
