@@ -78,7 +78,15 @@ dev_sum() {
 	sum "$1"
 }
 
-# Is the image clean for QEMU: no corruption, no leak.
+# Is the image clean: no corruption for QEMU, and neither corruption nor
+# leak for our exact check.  QEMU 7.2's own check reports a few leaked
+# clusters that do not exist on larger images with small clusters (an image
+# written only by qemu-io shows it too), so QEMU's leak verdict (exit 3) is
+# not trusted; its corruption verdict (exit 2) is.
 qemu_check_clean() {
+	local rc
+	"$QEDCTL" check "$1" || return 1
 	qemu-img check "$1"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 3 ]
 }

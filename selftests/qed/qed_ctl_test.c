@@ -334,11 +334,16 @@ TEST_F(ctl, busy_and_autoclear)
 		usleep(100000);
 	EXPECT_EQ(-ENXIO, get_info(self->ctl, idx, &info));
 
-	/* The same with autoclear asked for at attach. */
+	/*
+	 * The same with autoclear asked for at attach: the device stays until
+	 * it has been opened and closed.
+	 */
 	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QED_ATTACH_AUTOCLEAR, &idx));
 	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
+	usleep(300000);
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	dfd = open(dev, O_RDONLY);
-	ASSERT_LE(0, dfd);
+	ASSERT_LE(0, dfd) TH_LOG("open %s: %s", dev, strerror(errno));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	close(dfd);
 	for (i = 0; i < 50 && get_info(self->ctl, idx, &info) == 0; i++)

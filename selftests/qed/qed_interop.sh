@@ -5,12 +5,14 @@
 . "$(dirname "$0")/lib.sh"
 require qemu-img qemu-io sha256sum
 
-# cluster table size: what qemu-io writes
+# cluster table size: what qemu-io writes.  QEMU 7.2 cannot create 2 MiB
+# clusters with 16-cluster tables: its maximum-size arithmetic overflows.
 cases=(
 	"4k 2 64M sparse"
 	"64k 4 256M sparse"
 	"64k 4 32M dense"
-	"2M 16 1G sparse"
+	"2M 8 1G sparse"
+	"256k 16 512M sparse"
 	"512k 8 96M zero"
 	"64k 2 5000704 tail"
 	"16k 16 48M dense"
@@ -54,11 +56,16 @@ for c in "${cases[@]}"; do
 	n=$((n + 1))
 	img="$WORK/interop-$n.qed"
 	bytes=$(numfmt --from=iec "$size" 2>/dev/null || echo "$size")
-	qemu-img create -q -f qed -o cluster_size="$cs",table_size="$ts" "$img" "$size"
-	cmds=$(workload "$kind" "$bytes" "$cs" "$n")
-	eval qemu-io -f qed "$cmds" "$img" >/dev/null
+	qemu-img create -q -f qed -o cluster_size="$cs",table_size="$ts" "$img" "$size" ||
+		ktap_exit_fail_msg "qemu-img create $c failed"
+	cmds=$(workload "$kind" "$bytes" "$cs" "$n" | tr '\n' ' ')
+	eval qemu-io -f qed "$cmds" "$img" >/dev/null ||
+		ktap_exit_fail_msg "qemu-io $c failed"
 	t() {
 		local dev want got
+		# A workload that wrote nothing would prove nothing.
+		[ "$("$QEDCTL" info --json "$img" | sed 's/.*"data-clusters": \([0-9]*\).*/\1/')" -gt 0 ] ||
+			{ echo "qemu-io allocated nothing"; return 1; }
 		want=$(qemu_raw_sum "$img") || return 1
 		dev=$(qed_attach "$img" -r) || return 1
 		got=$(dev_sum "$dev")

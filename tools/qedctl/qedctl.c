@@ -18,6 +18,7 @@ static const struct {
 	{ "list",   cmd_list,   "list attached devices" },
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },
+	{ "check",  cmd_check,  "check an image's tables for corruption and leaks" },
 };
 
 static void usage(FILE *f)

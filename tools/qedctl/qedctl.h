@@ -28,6 +28,7 @@ int image_open(const char *path, struct image *img, const char **why);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* ctl.c: /dev/qed-control */
 int cmd_attach(int argc, char **argv);

@@ -9,6 +9,7 @@ set -euo pipefail
 
 name=${1:?usage: build-module.sh NAME OUTDIR}
 out=${2:?usage: build-module.sh NAME OUTDIR}
+mkdir -p "$out" && out=$(cd "$out" && pwd)
 kern=$("$(dirname "$0")/kernel.sh" "$name")
 kdir=$(cat "$kern/kdir")
 chroot=

@@ -26,7 +26,7 @@ unit_out=$(make -s -C "$QED_TOP/tools/unit" run 2>&1)
 unit_rc=$?
 echo "$unit_out"
 [ $unit_rc -eq 0 ] || fail "host unit tests"
-read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p = kv[2]; if (kv[1] == "fail") f = kv[2] } } END { print p + 0, f + 0 }')
+read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p += kv[2]; if (kv[1] == "fail") f += kv[2] } } END { print p + 0, f + 0 }')
 
 total_pass=$unit_pass
 total_fail=$unit_fail

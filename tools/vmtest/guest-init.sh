@@ -10,6 +10,11 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 /bin/busybox mount -t devtmpfs dev /dev
 /bin/busybox mount -t tmpfs tmp /tmp
 /bin/busybox --install -s /bin
+# devtmpfs has no /dev/fd or /dev/std*: the kselftest runner logs to /dev/stdout.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 # Kernel messages of warning level and above reach the console.
 echo 5 >/proc/sys/kernel/printk
 
@@ -44,6 +49,11 @@ for i in $(seq 50); do [ -c /dev/qed-control ] && break; sleep 0.1; done
 export QED_SCRATCH=/mnt/ext4 QED_SCRATCH_XFS=/mnt/xfs
 mode=$(arg qed.mode)
 case "$mode" in
+script)
+	# A developer's own script, put in by QED_GUEST_SCRIPT (initramfs.sh).
+	/opt/qed/script.sh
+	finish $?
+	;;
 demo)
 	/opt/qed/demo.sh
 	finish $?

@@ -17,7 +17,12 @@ ksrc=$("$(dirname "$0")/ksrc.sh")
 
 root=$(mktemp -d "${TMPDIR:-/tmp}/qed-initramfs.XXXXXX")
 trap 'rm -rf "$root"' EXIT
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,run,mnt,lib/modules,opt/qed}
+# A merged /usr, as on the host, so that the paths ldd prints just work.
+mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,proc,sys,dev,tmp,run,mnt,opt/qed}
+for d in bin sbin lib lib64; do
+	ln -s "usr/$d" "$root/$d"
+done
+mkdir -p "$root/lib/modules"
 
 # Copy an executable and every library ldd names, at the same paths.
 copy_bin() {
@@ -44,7 +49,7 @@ for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-im
 	copy_bin "$t"
 done
 for t in modprobe insmod rmmod lsmod depmod; do
-	ln -sf "$(readlink -f "$(command -v kmod)")" "$root/sbin/$t"
+	ln -sf "$(readlink -f "$(command -v kmod)")" "$root/usr/sbin/$t"
 done
 # qemu-img wants its block driver modules only for exotic formats.
 [ -f /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$root/etc/"
@@ -75,6 +80,7 @@ cp -r "$QED_TOP/selftests/qed" "$root/opt/selftests/qed"
 find "$root/opt/selftests/qed" -name '*.c' -delete
 cp "$(dirname "$0")/guest-init.sh" "$root/init"
 cp "$(dirname "$0")/demo.sh" "$root/opt/qed/demo.sh"
+[ -n "${QED_GUEST_SCRIPT:-}" ] && cp "$QED_GUEST_SCRIPT" "$root/opt/qed/script.sh"
 chmod +x "$root/init"
 
 (cd "$root" && find . | cpio -o -H newc --quiet) >"$out"

@@ -57,7 +57,7 @@ BEGIN { passed = 0; failed = 0; skipped = 0; cur = ""; ended = 0 }
 		cur = ""
 	next
 }
-/WARNING:|BUG:|Oops|KASAN:|UBSAN:|general protection fault|possible circular locking|possible recursive locking|INFO: task .* blocked|Kernel panic|unreferenced object|kernel BUG/ {
+/^\[ *[0-9]+\.[0-9]+\] .*(WARNING:|BUG:|Oops|KASAN:|UBSAN:|general protection fault|possible circular locking|possible recursive locking|INFO: task .* blocked|Kernel panic|unreferenced object|kernel BUG)/ {
 	failed++
 	printf "FAIL %s: kernel: %s\n", (cur != "" ? cur : "(outside tests)"), $0
 	next

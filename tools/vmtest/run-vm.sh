@@ -26,6 +26,6 @@ timeout --kill-after=10 "$limit" qemu-system-x86_64 \
 	-drive file="$dir/scratch0.img",if=virtio,format=raw,cache=unsafe \
 	-drive file="$dir/scratch1.img",if=virtio,format=raw,cache=unsafe \
 	</dev/null >"$logf" 2>&1 || rc=$?
-rm -f "$dir/scratch0.img" "$dir/scratch1.img"
+[ -n "${QED_KEEP_SCRATCH:-}" ] || rm -f "$dir/scratch0.img" "$dir/scratch1.img"
 [ $rc -eq 124 ] && echo "vmtest: timeout after ${limit}s" >>"$logf"
 exit 0

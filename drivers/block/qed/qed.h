@@ -73,6 +73,8 @@ struct qed_device {
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */
 	bool detaching;			/* under qed_ctl_mutex */
+	bool added;			/* attach has finished */
+	bool used;			/* opened since: autoclear may act */
 };
 
 /* One blk-mq request in flight. */

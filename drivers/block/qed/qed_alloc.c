@@ -118,7 +118,7 @@ static int qed_alloc_run(struct qed_device *qed, u64 pos, u64 len,
 		return ret;
 
 	/* Claimed before writing: a failed write leaks, never reuses. */
-	qed->file_end = new + (end - start);
+	WRITE_ONCE(qed->file_end, new + (end - start));
 
 	/* A head past the file's end is a hole the data write leaves behind. */
 	if (new < isize) {

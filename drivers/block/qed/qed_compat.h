@@ -50,10 +50,17 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 }
 #endif
 
-/* block_device_operations.release lost its mode argument in 6.5. */
+/*
+ * block_device_operations.open takes the gendisk, and .release lost its
+ * mode argument, since 6.5.  QED_OPEN_DISK names the gendisk inside open.
+ */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#define QED_OPEN_PROTO(name)	int name(struct gendisk *disk, blk_mode_t mode)
+#define QED_OPEN_DISK		disk
 #define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk)
 #else
+#define QED_OPEN_PROTO(name)	int name(struct block_device *bdev, fmode_t mode)
+#define QED_OPEN_DISK		(bdev->bd_disk)
 #define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk, fmode_t mode)
 #endif
 

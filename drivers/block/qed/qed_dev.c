@@ -54,9 +54,25 @@ static const struct blk_mq_ops qed_mq_ops = {
 
 /* ---- block device ---- */
 
+static QED_OPEN_PROTO(qed_open)
+{
+	struct qed_device *qed = QED_OPEN_DISK->private_data;
+
+	/*
+	 * Autoclear counts only opens after attach returned: the partition
+	 * scan inside add_disk must not detach the device it is adding.
+	 */
+	if (READ_ONCE(qed->added))
+		WRITE_ONCE(qed->used, true);
+	return 0;
+}
+
 static QED_RELEASE_PROTO(qed_release)
 {
 	struct qed_device *qed = disk->private_data;
+
+	if (!READ_ONCE(qed->used))
+		return;
 
 	/*
 	 * Detaching from here would deadlock on the disk's open_mutex.  The
@@ -78,6 +94,7 @@ static void qed_free_disk(struct gendisk *disk)
 
 static const struct block_device_operations qed_fops = {
 	.owner		= THIS_MODULE,
+	.open		= qed_open,
 	.release	= qed_release,
 	.free_disk	= qed_free_disk,
 };
@@ -351,6 +368,7 @@ int qed_attach(struct qed_attach *a)
 	ret = qed_add_disk(qed);
 	if (ret)
 		goto out_idr;
+	WRITE_ONCE(qed->added, true);
 	a->index = idx;
 	mutex_unlock(&qed_ctl_mutex);
 	return 0;
@@ -421,8 +439,10 @@ int qed_detach(u32 index, u32 flags)
 	if (!qed || qed->detaching) {
 		ret = -ENXIO;
 	} else if (disk_openers(qed->disk) > 0) {
-		if (flags & QED_DETACH_DEFERRED)
+		if (flags & QED_DETACH_DEFERRED) {
+			WRITE_ONCE(qed->used, true);
 			WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_AUTOCLEAR);
+		}
 		else
 			ret = -EBUSY;
 	} else {

@@ -70,11 +70,10 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 {
 	const struct qed_geom *g = &qed->geom;
 	u64 cs = g->cluster_size;
-	u64 file_end = READ_ONCE(qed->file_end);
 	u64 l1i = qed_l1_index(g, pos);
 	u32 l2i = qed_l2_index(g, pos);
 	u32 first, last, i;
-	u64 table, entry, span, next;
+	u64 table, entry, span, next, file_end;
 	struct qed_l2_chunk *chunk;
 	enum qed_entry_error err;
 
@@ -91,6 +90,13 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 		m->len = len;
 		return 0;
 	}
+	/*
+	 * An allocation raises file_end before it publishes an entry
+	 * (qed_l2_set()): read the end only after the entry, or a fresh entry
+	 * would look past it.
+	 */
+	smp_rmb();
+	file_end = READ_ONCE(qed->file_end);
 	err = qed_check_table_offset(g, table, file_end);
 	if (err) {
 		qed_bad_entry(qed, "L1", pos, table, err);
@@ -104,31 +110,37 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 
 	entry = le64_to_cpu(READ_ONCE(chunk->entries[l2i - first]));
 	m->type = qed_entry_type(entry);
+	m->len = min(len, cs - qed_offset_in_cluster(g, pos));
+	/* Extend over following clusters of the same kind. */
+	next = entry;
+	for (i = l2i + 1; m->len < len && i <= last; i++) {
+		u64 e = le64_to_cpu(READ_ONCE(chunk->entries[i - first]));
+
+		if (qed_entry_type(e) != m->type)
+			break;
+		if (m->type == QED_MAP_DATA && e != next + cs)
+			break;
+		next = e;
+		m->len = min(len, m->len + cs);
+	}
+	qed_l2cache_put(qed, chunk);
+
 	if (m->type == QED_MAP_DATA) {
+		smp_rmb();
+		file_end = READ_ONCE(qed->file_end);
+		/* Contiguous, so checking both ends checks the run. */
 		err = qed_check_cluster_offset(g, entry, file_end);
 		if (err) {
-			qed_l2cache_put(qed, chunk);
 			qed_bad_entry(qed, "L2", pos, entry, err);
+			return -EIO;
+		}
+		err = qed_check_cluster_offset(g, next, file_end);
+		if (err) {
+			qed_bad_entry(qed, "L2", pos + m->len - 1, next, err);
 			return -EIO;
 		}
 		m->file_off = entry + qed_offset_in_cluster(g, pos);
 	}
-
-	/* Extend over following clusters of the same kind. */
-	m->len = min(len, cs - qed_offset_in_cluster(g, pos));
-	for (i = l2i + 1; m->len < len && i <= last; i++) {
-		next = le64_to_cpu(READ_ONCE(chunk->entries[i - first]));
-		if (qed_entry_type(next) != m->type)
-			break;
-		if (m->type == QED_MAP_DATA) {
-			if (next != entry + cs ||
-			    qed_check_cluster_offset(g, next, file_end))
-				break;
-			entry = next;
-		}
-		m->len = min(len, m->len + cs);
-	}
-	qed_l2cache_put(qed, chunk);
 	return 0;
 }
 
@@ -142,18 +154,20 @@ static int qed_write_sectors(struct qed_device *qed, u64 off, const void *buf,
 }
 
 /*
- * Make an L2 table for the L1 entry of @pos at the end of the file and
- * point L1 at it.  Called with alloc_lock held; returns the table offset.
+ * Make an L2 table for L1 entry @l1i at the end of the file and point L1 at
+ * it.  Called with alloc_lock held; returns the cached page of the new table
+ * at byte @page_off, put there before any reader can find the table.
  */
-static int qed_l2_create(struct qed_device *qed, u64 l1i, u64 *table_out)
+static struct qed_l2_chunk *qed_l2_create(struct qed_device *qed, u64 l1i, u64 page_off)
 {
+	struct qed_l2_chunk *chunk;
 	const struct qed_geom *g = &qed->geom;
 	u64 table = qed->file_end;
 	u64 isize = i_size_read(file_inode(qed->file));
 	u32 sector = (u32)(l1i * 8) & ~511u;
 	int ret;
 
-	qed->file_end += g->table_bytes;
+	WRITE_ONCE(qed->file_end, table + g->table_bytes);
 	/*
 	 * Past the end of the file the new table reads as zeros once the
 	 * file is extended over it; before it, stale bytes must be zeroed.
@@ -163,19 +177,23 @@ static int qed_l2_create(struct qed_device *qed, u64 l1i, u64 *table_out)
 	else
 		ret = qed_file_write_zeroes(qed, table, g->table_bytes);
 	if (ret)
-		return ret;
+		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
 	ret = qed_file_flush(qed);
 	if (ret)
-		return ret;
+		return ERR_PTR(ret);
+	chunk = qed_l2cache_new(qed, table + page_off);
+	if (IS_ERR(chunk))
+		return chunk;
+	smp_wmb();	/* pairs with smp_rmb() in qed_map_range() */
 	WRITE_ONCE(qed->l1[l1i], cpu_to_le64(table));
 	ret = qed_file_write(qed, g->l1_table_offset + sector, (u8 *)qed->l1 + sector, 512);
 	if (ret) {
 		WRITE_ONCE(qed->l1[l1i], 0);
-		return ret;
+		qed_l2cache_put(qed, chunk);
+		return ERR_PTR(ret);
 	}
-	*table_out = table;
-	return 0;
+	return chunk;
 }
 
 /*
@@ -200,8 +218,7 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 	if (!old)
 		return -ENOMEM;
 	if (table == QED_ENTRY_UNALLOCATED) {
-		ret = qed_l2_create(qed, l1i, &table);
-		chunk = ret ? ERR_PTR(ret) : qed_l2cache_new(qed, table + (u64)first * 8);
+		chunk = qed_l2_create(qed, l1i, (u64)first * 8);
 	} else {
 		err = qed_check_table_offset(g, table, qed->file_end);
 		if (err) {
@@ -216,6 +233,8 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 		return PTR_ERR(chunk);
 	}
 	memcpy(old, &chunk->entries[l2i - first], nr * sizeof(*old));
+	/* file_end covers the new clusters before readers see them: qed_map_range(). */
+	smp_wmb();
 	for (i = 0; i < nr; i++)
 		WRITE_ONCE(chunk->entries[l2i - first + i],
 			   cpu_to_le64(first_off + ((u64)i << g->cluster_shift)));

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host unit tests of qed_check.c on images built in memory.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qed_check.h"
+#include "../../selftests/kselftest_harness.h"
+
+#define CS	4096u
+#define TS	1u
+#define N	(CS * TS / 8)
+
+struct mem_image {
+	uint8_t *buf;
+	uint64_t size;
+};
+
+static int mem_read(void *ctx, u64 off, void *buf, u32 len)
+{
+	struct mem_image *m = ctx;
+
+	if (off + len > m->size)
+		return -EIO;
+	memcpy(buf, m->buf + off, len);
+	return 0;
+}
+
+static void *mem_zalloc(void *ctx, u64 n)
+{
+	(void)ctx;
+	return calloc(1, n);
+}
+
+static void mem_free(void *ctx, void *p)
+{
+	(void)ctx;
+	free(p);
+}
+
+static const struct qed_check_ops ops = { mem_read, mem_zalloc, mem_free };
+
+/* header | L1 | L2 | data 0 | data 1 | data 2 */
+static void build(struct mem_image *m, struct qed_geom *g, unsigned int clusters)
+{
+	uint64_t *l1, *l2;
+
+	if (qed_geom_init(g, CS, TS, 64ull << 20))
+		abort();
+	m->size = (uint64_t)clusters * CS;
+	m->buf = calloc(1, m->size);
+	qed_header_encode(g, m->buf);
+	l1 = (uint64_t *)(m->buf + CS);
+	l2 = (uint64_t *)(m->buf + 2 * CS);
+	l1[0] = qed_cpu_to_le64(2 * CS);
+	l2[0] = qed_cpu_to_le64(3 * CS);
+	l2[1] = qed_cpu_to_le64(4 * CS);
+	l2[7] = qed_cpu_to_le64(5 * CS);
+	l2[8] = qed_cpu_to_le64(QED_ENTRY_ZERO);
+}
+
+static uint64_t *l2_of(struct mem_image *m)
+{
+	return (uint64_t *)(m->buf + 2 * CS);
+}
+
+TEST(clean_image)
+{
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	build(&m, &g, 6);
+	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, &r));
+	EXPECT_EQ(0, r.corruptions);
+	EXPECT_EQ(0, r.leaks);
+	EXPECT_EQ(3, r.allocated);
+	EXPECT_EQ(1, r.zero_clusters);
+	EXPECT_EQ(1, r.l2_tables);
+	EXPECT_EQ(6, r.clusters);
+	free(m.buf);
+}
+
+TEST(leaks_are_counted_and_located)
+{
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	/* Two clusters past the last one referenced, and one in the middle. */
+	build(&m, &g, 8);
+	l2_of(&m)[1] = 0;
+	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, &r));
+	EXPECT_EQ(0, r.corruptions);
+	EXPECT_EQ(3, r.leaks);
+	EXPECT_EQ(2, r.leak_tail);
+	/* A partial last cluster is not a cluster. */
+	ASSERT_EQ(0, qed_check_image(&g, 6 * CS + 100, &ops, &m, &r));
+	EXPECT_EQ(1, r.leaks);
+	free(m.buf);
+}
+
+TEST(double_references_and_invalid_offsets)
+{
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	build(&m, &g, 6);
+	l2_of(&m)[2] = qed_cpu_to_le64(3 * CS);		/* shared with entry 0 */
+	l2_of(&m)[3] = qed_cpu_to_le64(CS);		/* the L1 table */
+	l2_of(&m)[4] = qed_cpu_to_le64(3 * CS + 512);	/* misaligned */
+	l2_of(&m)[5] = qed_cpu_to_le64(60 * CS);	/* past the end */
+	l2_of(&m)[6] = qed_cpu_to_le64(0);		/* in the header */
+	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, &r));
+	EXPECT_EQ(4, r.corruptions);
+	EXPECT_EQ(2, r.invalid);
+	free(m.buf);
+}
+
+TEST(bad_l1_entries)
+{
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+	uint64_t *l1;
+
+	build(&m, &g, 6);
+	l1 = (uint64_t *)(m.buf + CS);
+	l1[1] = qed_cpu_to_le64(77 * CS);	/* past the end */
+	l1[2] = qed_cpu_to_le64(2 * CS);	/* the same table twice */
+	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, &r));
+	EXPECT_EQ(2, r.corruptions);
+	EXPECT_EQ(1, r.invalid);
+	EXPECT_EQ(1, r.l2_tables);
+	free(m.buf);
+}
+
+TEST(read_errors_are_reported)
+{
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	build(&m, &g, 6);
+	/* The file claims more than can be read. */
+	m.size = 2 * CS;
+	EXPECT_EQ(-EIO, qed_check_image(&g, 6 * CS, &ops, &m, &r));
+	free(m.buf);
+}
+
+TEST_HARNESS_MAIN
