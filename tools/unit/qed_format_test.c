@@ -200,8 +200,8 @@ TEST(short_and_foreign_files)
 	EXPECT_EQ(QED_HDR_SHORT, qed_header_decode(buf, 10, 1000, &d));
 	EXPECT_EQ(QED_HDR_SHORT, qed_header_decode(buf, sizeof(buf), 63, &d));
 	EXPECT_EQ(QED_HDR_MAGIC, qed_header_decode(buf, sizeof(buf), 1 << 20, &d));
-	EXPECT_EQ(EINVAL, qed_header_errno(QED_HDR_MAGIC));
-	EXPECT_EQ(EOPNOTSUPP, qed_header_errno(QED_HDR_FEATURES));
+	EXPECT_EQ(-EINVAL, qed_header_errno(QED_HDR_MAGIC));
+	EXPECT_EQ(-EOPNOTSUPP, qed_header_errno(QED_HDR_FEATURES));
 	EXPECT_STREQ("unknown error", qed_header_strerror(QED_HDR__COUNT));
 }
 

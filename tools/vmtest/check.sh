@@ -28,6 +28,14 @@ echo "$unit_out"
 [ $unit_rc -eq 0 ] || fail "host unit tests"
 read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p += kv[2]; if (kv[1] == "fail") f += kv[2] } } END { print p + 0, f + 0 }')
 
+step "kernel style: checkpatch --strict"
+ksrc=$("$(dirname "$0")/ksrc.sh") || fail "fetching linux-source for checkpatch"
+(cd "$QED_TOP" && perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f \
+	drivers/block/qed/*.[ch] include/uapi/linux/qed.h) || fail "checkpatch --strict"
+unit_pass=$((unit_pass + 1))
+# sparse runs in every module build below that has it (QED_SPARSE).
+export QED_SPARSE=1
+
 total_pass=$unit_pass
 total_fail=$unit_fail
 total_skip=0

@@ -16,6 +16,8 @@ need=(
 	"mkfs.ext4 e2fsprogs"
 	"mkfs.xfs xfsprogs"
 	"fio fio"
+	"sparse sparse"
+	"perl perl"
 	"debootstrap debootstrap"
 	"unshare util-linux"
 	"xz xz-utils"
@@ -28,8 +30,11 @@ for n in "${need[@]}"; do
 	command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
 # busybox must be the static one: it runs inside the guest.
-if command -v busybox >/dev/null && ! ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic'; then
-	missing+=(busybox-static)
+if command -v busybox >/dev/null; then
+	case "$(ldd "$(command -v busybox)" 2>&1 || true)" in
+	*"not a dynamic"*) ;;
+	*) missing+=(busybox-static) ;;
+	esac
 fi
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -33,7 +33,7 @@ struct qed_l2_chunk {
 #define QED_CHUNK_LOADING	0
 
 struct qed_l2cache {
-	spinlock_t lock;
+	spinlock_t lock;	/* hash, lru, count; chunk refs taken under it */
 	DECLARE_HASHTABLE(hash, 8);
 	struct list_head lru;	/* least recently used first */
 	unsigned int count;

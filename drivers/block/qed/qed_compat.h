@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Every kernel-version difference qedblk meets, in one place.  Supported:
- * 6.1 up to 7.3.
+ * Every kernel interface difference qedblk meets, in one place.  The
+ * QED_HAVE_* symbols come from Kbuild, which looks for each interface in
+ * the headers of the kernel being built against.  Supported: 6.1 to 7.3.
  */
 #ifndef QED_COMPAT_H
 #define QED_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
 
@@ -18,7 +18,7 @@ struct qed_queue_params {
 	bool write_cache;
 };
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+#ifdef QED_HAVE_ALLOC_DISK_LIM
 static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 					     const struct qed_queue_params *p,
 					     void *data)
@@ -28,10 +28,18 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 		.physical_block_size	= p->physical_block_size,
 		.max_hw_sectors		= p->max_hw_sectors,
 	};
+	struct gendisk *disk;
 
+#ifdef QED_HAVE_BLK_FEAT
 	if (p->write_cache)
 		lim.features |= BLK_FEAT_WRITE_CACHE;
-	return blk_mq_alloc_disk(set, &lim, data);
+#endif
+	disk = blk_mq_alloc_disk(set, &lim, data);
+#ifndef QED_HAVE_BLK_FEAT
+	if (!IS_ERR(disk))
+		blk_queue_write_cache(disk->queue, p->write_cache, false);
+#endif
+	return disk;
 }
 #else
 static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
@@ -54,7 +62,7 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
  * block_device_operations.open takes the gendisk, and .release lost its
  * mode argument, since 6.5.  QED_OPEN_DISK names the gendisk inside open.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 5, 0)
+#ifdef QED_HAVE_OPEN_GENDISK
 #define QED_OPEN_PROTO(name)	int name(struct gendisk *disk, blk_mode_t mode)
 #define QED_OPEN_DISK		disk
 #define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk)

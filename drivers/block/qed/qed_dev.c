@@ -15,7 +15,7 @@
 
 static DEFINE_IDR(qed_index_idr);
 
-#define QED_MAX_DEVICES		(1 << MINORBITS) / QED_MINORS
+#define QED_MAX_DEVICES		(BIT(MINORBITS) / QED_MINORS)
 
 /* ---- blk-mq ---- */
 
@@ -199,7 +199,7 @@ static int qed_read_header(struct qed_device *qed)
 	return 0;
 bad:
 	pr_err("qed: %s: %s\n", qed->path, qed_header_strerror(err));
-	return -qed_header_errno(err);
+	return qed_header_errno(err);
 }
 
 static int qed_open_image(struct qed_device *qed, bool rw)
@@ -442,9 +442,9 @@ int qed_detach(u32 index, u32 flags)
 		if (flags & QED_DETACH_DEFERRED) {
 			WRITE_ONCE(qed->used, true);
 			WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_AUTOCLEAR);
-		}
-		else
+		} else {
 			ret = -EBUSY;
+		}
 	} else {
 		qed->detaching = true;
 		qed_remove(qed);

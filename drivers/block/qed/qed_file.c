@@ -75,7 +75,7 @@ int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len)
 	for (i = 0; i < ARRAY_SIZE(bv); i++)
 		bvec_set_page(&bv[i], ZERO_PAGE(0), PAGE_SIZE, 0);
 	while (len) {
-		chunk = min_t(u64, len, sizeof(bv) / sizeof(bv[0]) * PAGE_SIZE);
+		chunk = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
 		ret = qed_file_write_iter(qed, off, &iter);
 		if (ret)

@@ -10,14 +10,14 @@ static const char * const qed_header_errors[QED_HDR__COUNT] = {
 	[QED_HDR_OK]		= "valid",
 	[QED_HDR_SHORT]		= "file too short for a QED header",
 	[QED_HDR_MAGIC]		= "bad magic: not a QED image",
-	[QED_HDR_CLUSTER_SIZE]	= "cluster size is not a power of two in 4 KiB..64 MiB",
-	[QED_HDR_TABLE_SIZE]	= "table size is not a power of two in 1..16",
-	[QED_HDR_HEADER_SIZE]	= "header size is zero or overflows",
+	[QED_HDR_CLUSTER_SIZE]	= "cluster size not a power of two in 4 KiB..64 MiB",
+	[QED_HDR_TABLE_SIZE]	= "table size not a power of two in 1..16",
+	[QED_HDR_HEADER_SIZE]	= "header size zero or overflowing",
 	[QED_HDR_FEATURES]	= "unknown incompatible feature bits",
-	[QED_HDR_IMAGE_SIZE]	= "image size is not a multiple of 512 or exceeds the geometry's maximum",
-	[QED_HDR_L1_OFFSET]	= "L1 table offset is misaligned, inside the header or past the end of the file",
-	[QED_HDR_BACKING_NAME]	= "backing file name lies outside the header, is empty, too long or contains NUL",
-	[QED_HDR_BACKING_FLAGS]	= "backing format flag set without a backing file",
+	[QED_HDR_IMAGE_SIZE]	= "image size not a multiple of 512 or too large",
+	[QED_HDR_L1_OFFSET]	= "L1 table misaligned, in the header or past EOF",
+	[QED_HDR_BACKING_NAME]	= "backing file name outside the header or invalid",
+	[QED_HDR_BACKING_FLAGS]	= "backing format flag without a backing file",
 };
 
 const char *qed_header_strerror(enum qed_header_error err)
@@ -33,13 +33,13 @@ int qed_header_errno(enum qed_header_error err)
 	case QED_HDR_OK:
 		return 0;
 	case QED_HDR_FEATURES:
-		return EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	case QED_HDR_IMAGE_SIZE:
-		return EFBIG;
+		return -EFBIG;
 	case QED_HDR_BACKING_NAME:
-		return ENAMETOOLONG;
+		return -ENAMETOOLONG;
 	default:
-		return EINVAL;
+		return -EINVAL;
 	}
 }
 

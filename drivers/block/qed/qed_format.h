@@ -48,7 +48,11 @@ struct qed_header_disk {
 	qed_le64 image_size;
 	qed_le32 backing_filename_offset;
 	qed_le32 backing_filename_size;
-} QED_PACKED;
+};
+
+/* Every field is naturally aligned: the struct needs no packing. */
+static_assert(sizeof(struct qed_header_disk) == QED_HEADER_BYTES,
+	      "the QED header is 64 bytes");
 
 /* A validated header in CPU order, with the geometry derived from it. */
 struct qed_geom {
@@ -95,7 +99,7 @@ enum qed_entry_error {
 };
 
 const char *qed_header_strerror(enum qed_header_error err);
-/* The errno (positive) an attach reports for each refusal. */
+/* The (negative) errno an attach reports for each refusal. */
 int qed_header_errno(enum qed_header_error err);
 
 u64 qed_max_image_size(u32 cluster_size, u32 table_size);

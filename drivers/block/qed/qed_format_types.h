@@ -7,6 +7,7 @@
 #define QED_FORMAT_TYPES_H
 
 #ifdef __KERNEL__
+#include <linux/build_bug.h>
 #include <linux/types.h>
 #include <linux/string.h>
 #include <linux/errno.h>
@@ -14,24 +15,23 @@
 
 typedef __le32 qed_le32;
 typedef __le64 qed_le64;
-#define QED_PACKED __packed
 #define qed_le32_to_cpu(x)	le32_to_cpu(x)
 #define qed_le64_to_cpu(x)	le64_to_cpu(x)
 #define qed_cpu_to_le32(x)	cpu_to_le32(x)
 #define qed_cpu_to_le64(x)	cpu_to_le64(x)
 #else
-#include <stdint.h>
+#include <assert.h>
+#include <linux/types.h>
 #include <string.h>
 #include <errno.h>
 #include <endian.h>
 
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef uint32_t qed_le32;
-typedef uint64_t qed_le64;
-#define QED_PACKED __attribute__((packed))
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __u32 qed_le32;
+typedef __u64 qed_le64;
 #define qed_le32_to_cpu(x)	le32toh(x)
 #define qed_le64_to_cpu(x)	le64toh(x)
 #define qed_cpu_to_le32(x)	htole32(x)

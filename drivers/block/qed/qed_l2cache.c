@@ -95,17 +95,22 @@ static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
 	}
 }
 
-static void qed_l2cache_insert(struct qed_l2cache *c, struct qed_l2_chunk *chunk)
+/* Called with c->lock held; what it pushes out goes to @victims. */
+static void qed_l2cache_insert(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
+			       struct list_head *victims)
 {
-	LIST_HEAD(victims);
-	struct qed_l2_chunk *v, *next;
-
 	hash_add(c->hash, &chunk->hnode, chunk->offset);
 	list_add_tail(&chunk->lru, &c->lru);
 	c->count++;
-	qed_l2cache_shrink(c, &victims);
-	spin_unlock(&c->lock);
-	list_for_each_entry_safe(v, next, &victims, lru)
+	qed_l2cache_shrink(c, victims);
+}
+
+/* Free outside the lock what qed_l2cache_insert() pushed out. */
+static void qed_free_victims(struct list_head *victims)
+{
+	struct qed_l2_chunk *v, *next;
+
+	list_for_each_entry_safe(v, next, victims, lru)
 		qed_chunk_free(v);
 }
 
@@ -118,6 +123,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off)
 {
 	struct qed_l2cache *c = &qed->l2;
 	struct qed_l2_chunk *chunk, *fresh;
+	LIST_HEAD(victims);
 	int err;
 
 	spin_lock(&c->lock);
@@ -146,7 +152,9 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off)
 		atomic64_inc(&c->hits);
 		goto wait;
 	}
-	qed_l2cache_insert(c, fresh);	/* drops c->lock */
+	qed_l2cache_insert(c, fresh, &victims);
+	spin_unlock(&c->lock);
+	qed_free_victims(&victims);
 	atomic64_inc(&c->misses);
 
 	err = qed_file_read(qed, off, fresh->entries, QED_CHUNK_BYTES);
@@ -189,16 +197,21 @@ struct qed_l2_chunk *qed_l2cache_new(struct qed_device *qed, u64 off)
 {
 	struct qed_l2cache *c = &qed->l2;
 	struct qed_l2_chunk *chunk = qed_chunk_alloc(off);
+	LIST_HEAD(victims);
+	bool found;
 
 	if (!chunk)
 		return ERR_PTR(-ENOMEM);
 	spin_lock(&c->lock);
-	if (qed_chunk_find(c, off)) {
-		spin_unlock(&c->lock);
+	found = qed_chunk_find(c, off);
+	if (!found)
+		qed_l2cache_insert(c, chunk, &victims);
+	spin_unlock(&c->lock);
+	qed_free_victims(&victims);
+	if (found) {
 		qed_chunk_free(chunk);
 		return ERR_PTR(-EEXIST);
 	}
-	qed_l2cache_insert(c, chunk);
 	return chunk;
 }
 

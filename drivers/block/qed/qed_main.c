@@ -19,6 +19,7 @@ module_param_named(l2_cache_pages, qed_l2_cache_chunks, uint, 0444);
 MODULE_PARM_DESC(l2_cache_pages,
 		 "L2 table pages (4 KiB, 512 entries each) cached per device (default 1024)");
 
+/* Serialises attach, detach, info and list: the device index and lifetimes. */
 DEFINE_MUTEX(qed_ctl_mutex);
 int qed_major;
 struct workqueue_struct *qed_ctl_wq;

@@ -126,7 +126,7 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 	qed_l2cache_put(qed, chunk);
 
 	if (m->type == QED_MAP_DATA) {
-		smp_rmb();
+		smp_rmb();	/* the entries before file_end: see above */
 		file_end = READ_ONCE(qed->file_end);
 		/* Contiguous, so checking both ends checks the run. */
 		err = qed_check_cluster_offset(g, entry, file_end);

@@ -1,0 +1,13 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Print -DQED_HAVE_* for the kernel interfaces found in the headers of the
+# kernel being built against ($1 = srctree); qed_compat.h uses them.
+inc="$1/include/linux"
+has() { grep -qsE "$2" "$inc/$1" && printf ' %s' "$3"; }
+# 6.11: queue_limits carry the feature flags (write cache, FUA).
+has blkdev.h 'BLK_FEAT_WRITE_CACHE' -DQED_HAVE_BLK_FEAT
+# 6.9: blk_mq_alloc_disk() takes the queue limits.
+has blk-mq.h 'define blk_mq_alloc_disk\(set, lim' -DQED_HAVE_ALLOC_DISK_LIM
+# 6.5: ->open() takes the gendisk and ->release() no mode.
+has blkdev.h '\(\*open\)\(struct gendisk' -DQED_HAVE_OPEN_GENDISK
+echo
