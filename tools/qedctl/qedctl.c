@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
-	fprintf(stderr, QEDCTL_NAME ": unknown command '%s'\n", argv[1]);
-	usage(stderr);
+	fprintf(stderr, QEDCTL_NAME ": unknown command '%s' (see '" QEDCTL_NAME " --help')\n",
+		argv[1]);
 	return 1;
 }

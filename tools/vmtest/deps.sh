@@ -18,6 +18,7 @@ need=(
 	"fio fio"
 	"sparse sparse"
 	"perl perl"
+	"valgrind valgrind"
 	"debootstrap debootstrap"
 	"unshare util-linux"
 	"xz xz-utils"

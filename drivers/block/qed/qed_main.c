@@ -185,7 +185,8 @@ static int __init qed_init(void)
 	ret = qed_l2cache_init();
 	if (ret)
 		return ret;
-	qed_ctl_wq = alloc_workqueue("qed_ctl", 0, 0);
+	/* Unbound: since 7.x a workqueue must say so, or it warns. */
+	qed_ctl_wq = alloc_workqueue("qed_ctl", WQ_UNBOUND, 0);
 	if (!qed_ctl_wq) {
 		ret = -ENOMEM;
 		goto err_cache;

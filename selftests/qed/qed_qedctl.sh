@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# qedctl as a user meets it: list and info, the need-check flag while
+# allocating, autoclear bits, bad table entries failing only their I/O, and
+# one-line errors with exit status 1.
+. "$(dirname "$0")/lib.sh"
+require qemu-img qemu-io dd od
+
+ktap_print_header
+ktap_set_plan 8
+
+img="$WORK/u.qed"
+
+t_list() {
+	local dev out
+	"$QEDCTL" create -s 64M "$img" || return 1
+	dev=$(qed_attach "$img") || return 1
+	out=$("$QEDCTL" list)
+	echo "$out"
+	echo "$out" | grep -q "^$dev .*64MiB .*65536 .*rw .*$img\$" || { qed_detach "$dev"; return 1; }
+	out=$("$QEDCTL" list --json)
+	echo "$out" | grep -q "\"device\": \"$dev\", \"size\": 67108864, \"cluster-size\": 65536" ||
+		{ qed_detach "$dev"; return 1; }
+	[ "$(cat "/sys/block/${dev#/dev/}/qed/image_path")" = "$img" ] || { qed_detach "$dev"; return 1; }
+	[ "$(cat "/sys/block/${dev#/dev/}/qed/cluster_size")" = 65536 ] || { qed_detach "$dev"; return 1; }
+	qed_detach "$dev" && ! "$QEDCTL" list | grep -q "$dev"
+}
+check "list_json_and_sysfs" t_list
+
+# NEED_CHECK is on disk while allocation is recent, and gone after detach.
+t_dirty() {
+	local dev
+	dev=$(qed_attach "$img") || return 1
+	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none || return 1
+	"$QEDCTL" info "$img" | grep -q '^dirty: yes' || { echo "not dirty while allocating"; qed_detach "$dev"; return 1; }
+	"$QEDCTL" list | grep -q "rw,dirty" || { qed_detach "$dev"; return 1; }
+	qed_detach "$dev" || return 1
+	"$QEDCTL" info "$img" | grep -q '^dirty: no'
+}
+check "need_check_set_while_allocating_cleared_at_detach" t_dirty
+
+# Unknown autoclear bits: cleared by a read-write attach, kept by a read-only one.
+t_autoclear() {
+	local dev
+	# autoclear_features is the u64 at offset 32; set bit 0x40 of byte 39.
+	printf '\x40' | dd of="$img" bs=1 seek=39 conv=notrunc status=none
+	dev=$(qed_attach "$img" -r) || return 1
+	qed_detach "$dev"
+	[ "$(od -An -tx1 -j39 -N1 "$img" | tr -d ' ')" = 40 ] || { echo "read-only attach changed the header"; return 1; }
+	dev=$(qed_attach "$img") || return 1
+	qed_detach "$dev"
+	[ "$(od -An -tx1 -j39 -N1 "$img" | tr -d ' ')" = 00 ]
+}
+check "unknown_autoclear_bits_cleared_by_rw_attach" t_autoclear
+
+# A bad L2 entry fails the reads that meet it, and nothing else.
+t_bad_entry() {
+	local bad="$WORK/bad.qed" dev l1 l2 rc
+	qemu-img create -q -f qed "$bad" 16M || return 1
+	qemu-io -c 'write -P 0x11 0 64k' -c 'write -P 0x22 64k 64k' "$bad" >/dev/null || return 1
+	# L1 at 64 KiB; its entry 0 is the L2 table; make L2 entry 1 misaligned.
+	l1=$(od -An -tu8 -j65536 -N8 "$bad" | tr -d ' ')
+	l2=$((l1 + 8))
+	printf '\x01\x02' | dd of="$bad" bs=1 seek="$l2" conv=notrunc status=none
+	dev=$(qed_attach "$bad") || return 1
+	dd if="$dev" of="$WORK/a" bs=64k count=1 iflag=direct status=none || { qed_detach "$dev"; return 1; }
+	if dd if="$dev" of=/dev/null bs=64k skip=1 count=1 iflag=direct status=none 2>/dev/null; then
+		echo "read through a bad entry succeeded"
+		qed_detach "$dev"
+		return 1
+	fi
+	# Writes through it fail too, and leave the image alone.
+	dd if=/dev/zero of="$dev" bs=4k seek=20 count=1 oflag=direct status=none 2>/dev/null && rc=1
+	dd if="$dev" of="$WORK/c" bs=64k skip=2 count=1 iflag=direct status=none || rc=1
+	qed_detach "$dev"
+	[ -z "$rc" ] && [ "$(od -An -tx1 -N1 "$WORK/a" | tr -d ' ')" = 11 ] &&
+		dmesg | tail -n 20 | grep -q "L2 entry .* offset not cluster-aligned"
+}
+check "bad_l2_entry_fails_only_its_io" t_bad_entry
+
+# Errors: one line on stderr naming the cause, exit status 1.
+one_line_error() {
+	local err rc
+	err=$("$@" 2>&1 >/dev/null)
+	rc=$?
+	echo "$* -> $rc: $err"
+	[ $rc -eq 1 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] && [ -n "$err" ]
+}
+t_errors() {
+	echo junk >"$WORK/junk"
+	one_line_error "$QEDCTL" attach "$WORK/junk" &&
+	one_line_error "$QEDCTL" attach "$WORK/missing.qed" &&
+	one_line_error "$QEDCTL" info "$WORK/junk" &&
+	one_line_error "$QEDCTL" detach /dev/qed999 &&
+	one_line_error "$QEDCTL" detach /dev/sda &&
+	one_line_error "$QEDCTL" create -s 12Q "$WORK/x.qed" &&
+	one_line_error "$QEDCTL" create -s 1G -c 3000 "$WORK/x.qed" &&
+	one_line_error "$QEDCTL" create -s 1G "$img" &&
+	one_line_error "$QEDCTL" frobnicate
+}
+check "errors_are_one_line_exit_1" t_errors
+
+t_create_sizes() {
+	local f="$WORK/s.qed"
+	"$QEDCTL" create -s 1536K -c 4K -t 2 "$f" || return 1
+	qemu-img info "$f" | grep -q 'virtual size: 1.5 MiB (1572864 bytes)' || return 1
+	qemu-img check "$f" || return 1
+	rm -f "$f"
+	# Not a multiple of 512: rounded up, as qemu-img does.
+	"$QEDCTL" create -s 1000 "$f" || return 1
+	"$QEDCTL" info "$f" | grep -q '(1024 bytes)'
+}
+check "create_sizes_accepted_by_qemu" t_create_sizes
+
+t_help() {
+	"$QEDCTL" --help | grep -q '^usage: qedctl' && "$QEDCTL" attach --help | grep -q '^usage:' &&
+		! "$QEDCTL" 2>/dev/null
+}
+check "help_and_usage" t_help
+
+# Two devices on one image file would corrupt it: qedctl attaches what it
+# is told, so the test only documents that each gets its own index.
+t_two() {
+	local a b c="$WORK/c.qed"
+	"$QEDCTL" create -s 8M "$c" || return 1
+	a=$(qed_attach "$img") || return 1
+	b=$(qed_attach "$c") || { qed_detach "$a"; return 1; }
+	[ "$a" != "$b" ] || return 1
+	qed_detach "$a" && qed_detach "$b"
+}
+check "several_devices" t_two
+ktap_finished
