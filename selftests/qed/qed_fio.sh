@@ -6,7 +6,7 @@
 require fio qemu-img
 
 ktap_print_header
-ktap_set_plan 3
+ktap_set_plan 5
 
 img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
@@ -39,4 +39,20 @@ t_over() {
 }
 check "fio_verify_overwrite" t_over
 check "qemu_img_check_after_fio" qemu_check_clean "$img"
+
+# The same with direct I/O on the image file (O_DIRECT kiocbs, completed
+# asynchronously), on a fresh image and on the image file on xfs.
+dimg="$SCRATCH_XFS/fio-dio-$$.qed"
+qemu-img create -q -f qed "$dimg" 256M
+t_dio() {
+	local dev
+	dev=$(qed_attach "$dimg" --direct-io) || return 1
+	"$QEDCTL" list | grep -q "dio" || { qed_detach "$dev"; return 1; }
+	run_fio "$dev" randwrite >/dev/null || { qed_detach "$dev"; return 1; }
+	run_fio "$dev" randwrite >/dev/null || { qed_detach "$dev"; return 1; }
+	qed_detach "$dev"
+}
+check "fio_verify_direct_io" t_dio
+check "qemu_img_check_after_direct_io" qemu_check_clean "$dimg"
+rm -f "$dimg"
 ktap_finished
