@@ -6,10 +6,13 @@
 # make check KERNELS=6.12    one kernel only
 # make demo            the main job (create, attach, mkfs, mount, write,
 #                      detach, qemu-img check) in a VM
+# make bench           fio on qed, loop and qemu-nbd side by side in one VM
+#                      (BENCH_RUNTIME, BENCH_REPEAT, BENCH_SIZE, BENCH_KERNEL)
 #
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?= 6.1 6.12 7.3
 DEMO_KERNEL ?= 6.12
+BENCH_KERNEL ?= 6.12
 export QED_CACHE
 
 # Where kselftest's lib.mk and harness come from: a tools/testing/selftests
@@ -51,6 +54,9 @@ check:
 demo: qedctl
 	tools/vmtest/demo-vm.sh $(DEMO_KERNEL)
 
+bench: qedctl
+	tools/vmtest/bench.sh $(BENCH_KERNEL)
+
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
@@ -60,4 +66,4 @@ clean:
 	$(MAKE) -C tools/unit clean
 	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
 
-.PHONY: all module userspace qedctl ksft selftests unit check demo modules_install clean
+.PHONY: all module userspace qedctl ksft selftests unit check demo bench modules_install clean

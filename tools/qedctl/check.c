@@ -8,29 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "qedctl.h"
 #include "qed_check.h"
 
 static int file_read(void *ctx, u64 off, void *buf, u32 len)
 {
-	struct image *img = ctx;
-
-	while (len) {
-		ssize_t n = pread(img->fd, buf, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO;
-		buf = (char *)buf + n;
-		len -= (u32)n;
-		off += (u64)n;
-	}
-	return 0;
+	return image_pread(ctx, buf, len, off);
 }
 
 static void *mem_zalloc(void *ctx, u64 bytes)
@@ -51,6 +35,11 @@ static const struct qed_check_ops file_ops = {
 	.free	= mem_free,
 };
 
+int image_check(struct image *img, struct qed_check_result *r)
+{
+	return qed_check_image(&img->geom, img->file_size, &file_ops, img, r);
+}
+
 static void usage_check(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " check [--json] IMAGE\n");
@@ -58,37 +47,18 @@ static void usage_check(FILE *f)
 
 int cmd_check(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct qed_check_result r;
 	struct image img;
 	const char *why;
-	bool json = false;
-	int c, ret;
+	bool json;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_check(stdout);
-			return 0;
-		default:
-			usage_check(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc - 1) {
-		usage_check(stderr);
-		return 1;
-	}
+	ret = parse_json_args(argc, argv, 1, usage_check, &json);
+	if (ret >= 0)
+		return ret;
 	if (image_open(argv[optind], &img, &why))
 		die("%s: %s", argv[optind], why);
-	ret = qed_check_image(&img.geom, img.file_size, &file_ops, &img, &r);
+	ret = image_check(&img, &r);
 	image_close(&img);
 	if (ret)
 		die("%s: check failed: %s", argv[optind], strerror(-ret));

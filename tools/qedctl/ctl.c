@@ -226,34 +226,15 @@ static void usage_list(FILE *f)
 
 int cmd_list(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct qed_info info;
-	bool json = false;
+	bool json;
 	uint32_t n, i, *idx;
 	char sz[32], flags[64];
-	int c, ctl, shown = 0;
+	int ctl, ret, shown = 0;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_list(stdout);
-			return 0;
-		default:
-			usage_list(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc) {
-		usage_list(stderr);
-		return 1;
-	}
+	ret = parse_json_args(argc, argv, 0, usage_list, &json);
+	if (ret >= 0)
+		return ret;
 	ctl = ctl_open();
 	idx = list_indices(ctl, &n);
 	if (json)

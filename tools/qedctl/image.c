@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "qedctl.h"
+#include "qed_check.h"
 
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
@@ -102,61 +103,16 @@ fail:
 	return -1;
 }
 
+int image_pread(const struct image *img, void *buf, size_t len, uint64_t off)
+{
+	return pread_full(img->fd, buf, len, off);
+}
+
 void image_close(struct image *img)
 {
 	if (img->fd >= 0)
 		close(img->fd);
 	img->fd = -1;
-}
-
-struct alloc_summary {
-	uint64_t l2_tables;
-	uint64_t data_clusters;
-	uint64_t zero_clusters;
-	uint64_t bad_entries;
-};
-
-static int summarize(const struct image *img, struct alloc_summary *s)
-{
-	const struct qed_geom *g = &img->geom;
-	uint64_t file_end = img->file_size & ~((uint64_t)g->cluster_size - 1);
-	uint64_t *l1, *l2, i, j, e;
-	int ret;
-
-	memset(s, 0, sizeof(*s));
-	if (!g->l1_entries_used)
-		return 0;
-	l1 = calloc(g->l1_entries_used, 8);
-	l2 = malloc(g->table_bytes);
-	if (!l1 || !l2) {
-		free(l1);
-		free(l2);
-		return -ENOMEM;
-	}
-	ret = pread_full(img->fd, l1, g->l1_entries_used * 8, g->l1_table_offset);
-	for (i = 0; !ret && i < g->l1_entries_used; i++) {
-		e = qed_le64_to_cpu(l1[i]);
-		if (!e)
-			continue;
-		if (qed_check_table_offset(g, e, file_end)) {
-			s->bad_entries++;
-			continue;
-		}
-		s->l2_tables++;
-		ret = pread_full(img->fd, l2, g->table_bytes, e);
-		for (j = 0; !ret && j < g->table_entries; j++) {
-			e = qed_le64_to_cpu(l2[j]);
-			if (e == QED_ENTRY_ZERO)
-				s->zero_clusters++;
-			else if (e && qed_check_cluster_offset(g, e, file_end))
-				s->bad_entries++;
-			else if (e)
-				s->data_clusters++;
-		}
-	}
-	free(l1);
-	free(l2);
-	return ret;
 }
 
 static void print_features(uint64_t f)
@@ -190,38 +146,20 @@ static void usage_info(FILE *f)
 
 int cmd_info(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct alloc_summary s;
+	struct qed_check_result s;
 	struct image img;
 	const char *why;
-	bool json = false;
+	bool json;
 	char sz[32];
-	int c, ret;
+	int ret;
 
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			usage_info(stdout);
-			return 0;
-		default:
-			usage_info(stderr);
-			return 1;
-		}
-	}
-	if (optind != argc - 1) {
-		usage_info(stderr);
-		return 1;
-	}
+	ret = parse_json_args(argc, argv, 1, usage_info, &json);
+	if (ret >= 0)
+		return ret;
 	if (image_open(argv[optind], &img, &why))
 		die("%s: %s", argv[optind], why);
-	ret = summarize(&img, &s);
+	/* The allocation summary is the check's own count. */
+	ret = image_check(&img, &s);
 	if (ret)
 		die("%s: reading tables: %s", argv[optind], strerror(-ret));
 
@@ -241,9 +179,9 @@ int cmd_info(int argc, char **argv)
 		       (img.geom.features & QED_F_NEED_CHECK) ? "true" : "false",
 		       (unsigned long long)img.file_size,
 		       (unsigned long long)s.l2_tables,
-		       (unsigned long long)s.data_clusters,
+		       (unsigned long long)s.allocated,
 		       (unsigned long long)s.zero_clusters,
-		       (unsigned long long)s.bad_entries);
+		       (unsigned long long)s.invalid);
 		if (img.backing[0]) {
 			printf(", \"backing-filename\": ");
 			json_string(img.backing);
@@ -263,11 +201,11 @@ int cmd_info(int argc, char **argv)
 		printf("file size: %llu bytes\nL2 tables: %llu\ndata clusters: %llu (%llu bytes)\n"
 		       "zero clusters: %llu\n",
 		       (unsigned long long)img.file_size, (unsigned long long)s.l2_tables,
-		       (unsigned long long)s.data_clusters,
-		       (unsigned long long)(s.data_clusters * img.geom.cluster_size),
+		       (unsigned long long)s.allocated,
+		       (unsigned long long)(s.allocated * img.geom.cluster_size),
 		       (unsigned long long)s.zero_clusters);
-		if (s.bad_entries)
-			printf("invalid table entries: %llu\n", (unsigned long long)s.bad_entries);
+		if (s.invalid)
+			printf("invalid table entries: %llu\n", (unsigned long long)s.invalid);
 	}
 	image_close(&img);
 	return 0;

@@ -3,6 +3,7 @@
 #define QEDCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <linux/qed.h>
 
@@ -15,6 +16,11 @@ void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 int parse_size(const char *s, uint64_t *out);
 void format_size(uint64_t bytes, char *buf, size_t len);
 void json_string(const char *s);
+/*
+ * Parse "[--json] [--help]" and exactly @nargs operands (from optind).
+ * Returns -1 to go on, or the exit status when done (help or usage error).
+ */
+int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json);
 
 /* image.c: the image file itself, no kernel needed */
 struct image {
@@ -25,10 +31,15 @@ struct image {
 };
 
 int image_open(const char *path, struct image *img, const char **why);
+int image_pread(const struct image *img, void *buf, size_t len, uint64_t off);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+
+/* check.c */
+struct qed_check_result;
+int image_check(struct image *img, struct qed_check_result *r);
 
 /* ctl.c: /dev/qed-control */
 int cmd_attach(int argc, char **argv);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 
 #include "qedctl.h"
 
@@ -94,4 +95,34 @@ void json_string(const char *s)
 			putchar(c);
 	}
 	putchar('"');
+}
+
+int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*json = false;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			*json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (argc - optind != nargs) {
+		usage(stderr);
+		return 1;
+	}
+	return -1;
 }

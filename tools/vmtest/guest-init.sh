@@ -4,7 +4,7 @@
 # kselftests and power off.  The host reads everything from the console;
 # lines starting with "vmtest:" are for it.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
-/bin/busybox mkdir -p /proc /sys /dev /tmp /run
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/lock
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sys /sys
 /bin/busybox mount -t devtmpfs dev /dev
@@ -56,6 +56,12 @@ script)
 	;;
 demo)
 	/opt/qed/demo.sh
+	finish $?
+	;;
+bench)
+	IFS=, read -r BENCH_RUNTIME BENCH_REPEAT BENCH_SIZE <<<"$(arg qed.bench)"
+	export BENCH_RUNTIME BENCH_REPEAT BENCH_SIZE
+	/opt/qed/bench.sh
 	finish $?
 	;;
 esac

@@ -81,6 +81,7 @@ cp -r "$QED_TOP/selftests/qed" "$root/opt/selftests/qed"
 find "$root/opt/selftests/qed" -name '*.c' -delete
 cp "$(dirname "$0")/guest-init.sh" "$root/init"
 cp "$(dirname "$0")/demo.sh" "$root/opt/qed/demo.sh"
+cp "$(dirname "$0")/bench-guest.sh" "$root/opt/qed/bench.sh"
 [ -n "${QED_GUEST_SCRIPT:-}" ] && cp "$QED_GUEST_SCRIPT" "$root/opt/qed/script.sh"
 chmod +x "$root/init"
 

@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# In the guest: the same fio jobs on /dev/qedN, on /dev/loopN over a raw
+# file with the same data, and on /dev/nbdN from qemu-nbd serving the same
+# image; one line "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS" per
+# run (bandwidths in KiB/s, CPU in % of the run).
+#   BENCH_RUNTIME (s), BENCH_REPEAT, BENCH_SIZE (MiB)
+set -u
+rt=${BENCH_RUNTIME:-5}
+rep=${BENCH_REPEAT:-3}
+mb=${BENCH_SIZE:-512}
+cd "${QED_SCRATCH:-/tmp}" || exit 1
+
+echo "bench: info runtime=${rt}s repeat=$rep size=${mb}MiB kernel=$(uname -r) cpus=$(nproc)"
+dd if=/dev/urandom of=data.raw bs=1M count="$mb" status=none
+qemu-img convert -O qed data.raw data.qed
+
+# job name -> fio arguments
+jobs=(
+	"randread-4k-qd1 --rw=randread --bs=4k --iodepth=1"
+	"randread-4k-qd32 --rw=randread --bs=4k --iodepth=32"
+	"randwrite-4k-qd1 --rw=randwrite --bs=4k --iodepth=1"
+	"randwrite-4k-qd32 --rw=randwrite --bs=4k --iodepth=32"
+	"seqread-1m --rw=read --bs=1m --iodepth=8"
+	"seqwrite-1m --rw=write --bs=1m --iodepth=8"
+	"mixed-70-30-fsync --rw=randrw --rwmixread=70 --bs=4k --iodepth=16 --fsync=32"
+)
+alloc_jobs=(
+	"alloc-randwrite-4k --rw=randwrite --bs=4k --iodepth=32"
+	"alloc-seqwrite-1m --rw=write --bs=1m --iodepth=8"
+)
+
+run_fio() {
+	local setup=$1 dev=$2 job=$3 r=$4 out
+	shift 4
+	out=$(fio --name=b --filename="$dev" --ioengine=libaio --direct=1 --time_based \
+		--runtime="$rt" --ramp_time=0 --norandommap --randrepeat=0 --minimal "$@" 2>/dev/null |
+		tail -n 1)
+	# terse v3: 7 read bw, 8 read iops, 48 write bw, 49 write iops, 88 usr, 89 sys
+	echo "$out" | awk -F';' -v s="$setup" -v j="$job" -v r="$r" \
+		'NF > 89 { printf "bench: %s %s %d %s %s %s %s %s %s\n", s, j, r, $8, $49, $7, $48, $88, $89 }'
+}
+
+# attach SETUP IMAGE-OR-RAW: prints the device
+attach() {
+	case "$1" in
+	qed) qedctl attach "$2" ;;
+	qed-dio) qedctl attach --direct-io "$2" ;;
+	loop) losetup -f --show "$2" ;;
+	loop-dio) losetup -f --show --direct-io=on "$2" ;;
+	nbd) qemu-nbd -f qed -c /dev/nbd0 "$2" && echo /dev/nbd0 ;;
+	nbd-dio) qemu-nbd -f qed --cache=none --aio=native -c /dev/nbd0 "$2" && echo /dev/nbd0 ;;
+	esac
+}
+detach() {
+	case "$1" in
+	qed*) qedctl detach "$2" ;;
+	loop*) losetup -d "$2" ;;
+	nbd*) qemu-nbd -d "$2" >/dev/null; sleep 1 ;;
+	esac
+}
+file_for() {
+	case "$1" in loop*) echo "$2.raw" ;; *) echo "$2.qed" ;; esac
+}
+
+setups="qed qed-dio loop loop-dio nbd nbd-dio"
+for s in $setups; do
+	dev=$(attach "$s" "$(file_for "$s" data)") || { echo "bench: error attaching $s"; continue; }
+	for j in "${jobs[@]}"; do
+		read -r name args <<<"$j"
+		for r in $(seq "$rep"); do
+			# shellcheck disable=SC2086
+			run_fio "$s" "$dev" "$name" "$r" $args
+		done
+	done
+	detach "$s" "$dev"
+	# Allocating writes: a fresh empty image (or sparse raw file) each run.
+	for j in "${alloc_jobs[@]}"; do
+		read -r name args <<<"$j"
+		for r in $(seq "$rep"); do
+			rm -f empty.qed empty.raw
+			qemu-img create -q -f qed empty.qed "${mb}M"
+			truncate -s "${mb}M" empty.raw
+			dev=$(attach "$s" "$(file_for "$s" empty)") || continue
+			# shellcheck disable=SC2086
+			run_fio "$s" "$dev" "$name" "$r" $args
+			detach "$s" "$dev"
+		done
+	done
+done
+rm -f data.raw data.qed empty.qed empty.raw
+echo "bench: done"
