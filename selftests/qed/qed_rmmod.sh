@@ -6,7 +6,22 @@
 require rmmod
 
 ktap_print_header
-ktap_set_plan 3
+ktap_set_plan 4
+
+# An attached device, even closed, pins the module.
+t_pinned() {
+	local img="$WORK/pin.qed" dev rc=0
+	"$QEDCTL" create -s 8M "$img" || return 1
+	dev=$(qed_attach "$img") || return 1
+	if rmmod qedblk 2>/dev/null; then
+		echo "rmmod succeeded with $dev attached"
+		return 1
+	fi
+	[ -c /dev/qed-control ] || rc=1
+	qed_detach "$dev" || rc=1
+	return $rc
+}
+check "rmmod_refused_while_attached" t_pinned
 
 t_unload() {
 	"$QEDCTL" detach --all

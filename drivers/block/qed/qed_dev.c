@@ -7,6 +7,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 
@@ -369,6 +370,8 @@ int qed_attach(struct qed_attach *a)
 	if (ret)
 		goto out_idr;
 	WRITE_ONCE(qed->added, true);
+	/* An attached device pins the module: rmmod is refused until detach. */
+	__module_get(THIS_MODULE);
 	a->index = idx;
 	mutex_unlock(&qed_ctl_mutex);
 	return 0;
@@ -413,6 +416,12 @@ static void qed_remove(struct qed_device *qed)
 	qed->file = NULL;
 	qed->wq = NULL;
 	put_disk(disk);		/* frees qed through qed_free_disk() */
+	/*
+	 * Taken at attach.  From the detach work this may be the last
+	 * reference: qed_exit() destroys qed_ctl_wq, which waits for the work
+	 * to return before the module goes.
+	 */
+	module_put(THIS_MODULE);
 }
 
 static void qed_detach_workfn(struct work_struct *work)
