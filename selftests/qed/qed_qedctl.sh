@@ -7,7 +7,7 @@
 require qemu-img qemu-io dd od
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 9
 
 img="$WORK/u.qed"
 
@@ -129,4 +129,25 @@ t_two() {
 	qed_detach "$a" && qed_detach "$b"
 }
 check "several_devices" t_two
+# As losetup -d on a busy loop device: --lazy detaches at the last close.
+t_lazy() {
+	local dev i
+	dev=$(qed_attach "$img") || return 1
+	mkdir -p "$WORK/m"
+	mkfs.ext4 -q -F "$dev" && mount "$dev" "$WORK/m" || return 1
+	if "$QEDCTL" detach "$dev" 2>/dev/null; then
+		echo "detach of a mounted device succeeded"
+		return 1
+	fi
+	"$QEDCTL" detach --lazy "$dev" || return 1
+	"$QEDCTL" list | grep -q "^$dev .*autoclear" || return 1
+	umount "$WORK/m" || return 1
+	for i in $(seq 50); do
+		"$QEDCTL" list | grep -q "^$dev " || return 0
+		sleep 0.1
+	done
+	echo "$dev still attached after umount"
+	return 1
+}
+check "lazy_detach_at_umount" t_lazy
 ktap_finished

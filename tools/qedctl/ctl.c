@@ -130,13 +130,14 @@ int cmd_attach(int argc, char **argv)
 	return 0;
 }
 
-static void detach_one(int ctl, uint32_t index, const char *name)
+static void detach_one(int ctl, uint32_t index, const char *name, uint32_t flags)
 {
 	struct qed_detach d;
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
 	d.index = index;
+	d.flags = flags;
 	if (ioctl(ctl, QED_CTL_DETACH, &d) < 0)
 		die("%s: detach failed: %s", name, strerror(errno));
 }
@@ -169,16 +170,19 @@ static uint32_t *list_indices(int ctl, uint32_t *count)
 
 static void usage_detach(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " detach DEVICE... | --all\n");
+	fprintf(f, "usage: " QEDCTL_NAME " detach [--lazy] DEVICE... | --all\n"
+		   "  --lazy  a busy device detaches itself at its last close\n");
 }
 
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "lazy", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	uint32_t flags = 0;
 	bool all = false;
 	uint32_t index, n, i, *idx;
 	char name[32];
@@ -188,6 +192,9 @@ int cmd_detach(int argc, char **argv)
 		switch (c) {
 		case 'a':
 			all = true;
+			break;
+		case 'l':
+			flags |= QED_DETACH_DEFERRED;
 			break;
 		case 'h':
 			usage_detach(stdout);
@@ -206,14 +213,14 @@ int cmd_detach(int argc, char **argv)
 		idx = list_indices(ctl, &n);
 		for (i = 0; i < n; i++) {
 			snprintf(name, sizeof(name), "/dev/qed%u", idx[i]);
-			detach_one(ctl, idx[i], name);
+			detach_one(ctl, idx[i], name, flags);
 		}
 		free(idx);
 	}
 	for (; optind < argc; optind++) {
 		if (parse_device(argv[optind], &index))
 			die("%s: not a qed device", argv[optind]);
-		detach_one(ctl, index, argv[optind]);
+		detach_one(ctl, index, argv[optind], flags);
 	}
 	close(ctl);
 	return 0;
