@@ -111,7 +111,7 @@ int qed_attach(struct qed_attach *a);
 int qed_detach(u32 index, u32 flags);
 int qed_get_info(struct qed_info *info);
 int qed_list(u32 *indices, u32 room, u32 *count);
-void qed_detach_all(void);
+void qed_dev_exit(void);
 
 /* qed_file.c: synchronous I/O on the image file */
 int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len);

@@ -462,18 +462,9 @@ int qed_detach(u32 index, u32 flags)
 	return ret;
 }
 
-/* Module exit: every device is closed, or rmmod could not get here. */
-void qed_detach_all(void)
+/* Module exit: attached devices pin the module, so none is left. */
+void qed_dev_exit(void)
 {
-	struct qed_device *qed;
-	int id;
-
-	mutex_lock(&qed_ctl_mutex);
-	idr_for_each_entry(&qed_index_idr, qed, id) {
-		qed->detaching = true;
-		qed_remove(qed);
-	}
-	mutex_unlock(&qed_ctl_mutex);
 	idr_destroy(&qed_index_idr);
 }
 

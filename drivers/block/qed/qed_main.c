@@ -214,8 +214,7 @@ err_cache:
 static void __exit qed_exit(void)
 {
 	misc_deregister(&qed_misc);
-	/* Attached devices pin the module, so there are none left to detach. */
-	qed_detach_all();
+	qed_dev_exit();
 	/* Runs what qed_release() queued: each drops its disk reference. */
 	destroy_workqueue(qed_ctl_wq);
 	unregister_blkdev(qed_major, "qed");
