@@ -260,6 +260,113 @@ TEST_F(ctl, malformed_headers)
 	}
 }
 
+/* Make self->img an overlay naming "base" (no probe flag when @raw). */
+static void make_overlay(const char *path, struct qed_geom *g, bool raw)
+{
+	int fd;
+
+	g->features |= QED_F_BACKING_FILE | (raw ? QED_F_BACKING_FORMAT_NO_PROBE : 0);
+	g->backing_name_offset = QED_HEADER_BYTES;
+	g->backing_name_size = 4;
+	mkimage(path, g, good_file_size(g));
+	fd = open(path, O_WRONLY);
+	if (fd < 0 || pwrite(fd, "base", 4, QED_HEADER_BYTES) != 4)
+		abort();
+	close(fd);
+}
+
+/* Attach self->img over the @nr descriptors @fds: 0 or -errno. */
+static int attach_chain(int ctl, const char *img, const int32_t *fds, uint32_t nr,
+			uint32_t *index)
+{
+	struct qed_attach a;
+	int fd = open(img, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1000 - errno;
+	init_attach(&a, fd, img);
+	a.flags = QED_ATTACH_READ_ONLY;
+	a.nr_backing = nr;
+	a.backing_fds = (uintptr_t)fds;
+	ret = ioctl(ctl, QED_CTL_ATTACH, &a) < 0 ? -errno : 0;
+	close(fd);
+	if (!ret && index)
+		*index = a.index;
+	return ret;
+}
+
+/*
+ * The kernel checks the chain it is handed on its own, whatever qedctl
+ * did: each refusal with its errno.
+ */
+TEST_F(ctl, backing_chain_refusals)
+{
+	char base[240], qcow[240];
+	struct qed_geom g = self->g, bg = self->g;
+	struct qed_info info;
+	int32_t fds[QED_MAX_CHAIN + 1];
+	uint32_t idx;
+	unsigned int i;
+	int bfd, qfd, self_fd;
+
+	snprintf(base, sizeof(base), "%s.base", self->img);
+	snprintf(qcow, sizeof(qcow), "%s.qcow2", self->img);
+	make_overlay(self->img, &g, true);
+	mkimage(base, &bg, good_file_size(&bg));
+	bfd = open(base, O_RDONLY);
+	ASSERT_LE(0, bfd);
+	qfd = open(qcow, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	ASSERT_LE(0, qfd);
+	ASSERT_EQ(8, pwrite(qfd, "QFI\xfb\0\0\0\3", 8, 0));
+	ASSERT_EQ(0, ftruncate(qfd, 1 << 20));
+	self_fd = open(self->img, O_RDONLY);
+	ASSERT_LE(0, self_fd);
+
+	/* A backing file named in the header but none given. */
+	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, NULL, 0, NULL));
+	/* A pointer without a count. */
+	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, (int32_t *)8, 0, NULL));
+	/* Deeper than the limit. */
+	for (i = 0; i <= QED_MAX_CHAIN; i++)
+		fds[i] = bfd;
+	EXPECT_EQ(-ELOOP, attach_chain(self->ctl, self->img, fds, QED_MAX_CHAIN + 1, NULL));
+	/* The image as its own backing file. */
+	fds[0] = self_fd;
+	EXPECT_EQ(-ELOOP, attach_chain(self->ctl, self->img, fds, 1, NULL));
+	/* A bad descriptor. */
+	fds[0] = 9999;
+	EXPECT_EQ(-EBADF, attach_chain(self->ctl, self->img, fds, 1, NULL));
+	/* A raw backing file with more after it. */
+	fds[0] = bfd;
+	fds[1] = bfd;
+	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, fds, 2, NULL));
+
+	/* Probed: a qcow2 backing file is refused, a QED one is used. */
+	g.features &= ~QED_F_BACKING_FORMAT_NO_PROBE;
+	make_overlay(self->img, &g, false);
+	fds[0] = qfd;
+	EXPECT_EQ(-EOPNOTSUPP, attach_chain(self->ctl, self->img, fds, 1, NULL));
+	/* A QED backing file with a bad header: the shared header check. */
+	bg.table_size = 3;
+	mkimage(base, &bg, 1 << 20);
+	fds[0] = bfd;
+	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, fds, 1, NULL));
+	/* And a good one. */
+	bg = self->g;
+	mkimage(base, &bg, good_file_size(&bg));
+	ASSERT_EQ(0, attach_chain(self->ctl, self->img, fds, 1, &idx));
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(1, info.nr_backing);
+	EXPECT_EQ(0, detach(self->ctl, idx, 0));
+
+	close(self_fd);
+	close(qfd);
+	close(bfd);
+	unlink(qcow);
+	unlink(base);
+}
+
 TEST_F(ctl, unknown_flag_and_reserved)
 {
 	struct qed_attach a;

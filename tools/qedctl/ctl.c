@@ -60,9 +60,13 @@ int cmd_attach(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	int32_t fds[QED_MAX_CHAIN];
 	struct qed_attach a;
-	const char *path;
-	char abs[PATH_MAX];
+	struct image img;
+	struct chain chain;
+	const char *path, *path_why;
+	char abs[PATH_MAX], why[PATH_MAX + 256];
+	unsigned int i;
 	int c, fd, ctl;
 
 	memset(&a, 0, sizeof(a));
@@ -111,6 +115,24 @@ int cmd_attach(int argc, char **argv)
 	if (fd < 0)
 		die("%s: %s", path, strerror(errno));
 	a.fd = fd;
+
+	/*
+	 * The backing chain is resolved here, by name; the kernel only ever
+	 * sees the descriptors.  It validates the headers again itself.
+	 */
+	memset(&chain, 0, sizeof(chain));
+	if (!image_open(path, &img, &path_why)) {
+		if (chain_open(path, &img, &chain, why, sizeof(why)))
+			die("%s: %s", path, why);
+		image_close(&img);
+	}
+	/* else: no chain to resolve; the kernel says what is wrong. */
+	for (i = 0; i < chain.n; i++)
+		fds[i] = chain.f[i].img.fd;
+	a.nr_backing = chain.n;
+	if (chain.n)
+		a.backing_fds = (uintptr_t)fds;
+
 	if (!realpath(path, abs))
 		snprintf(abs, sizeof(abs), "%s", path);
 	/* Kept for display only: a long path is cut, never refused. */
@@ -121,11 +143,12 @@ int cmd_attach(int argc, char **argv)
 		int err = errno;
 
 		die("%s: attach failed: %s%s", path, strerror(err),
-		    (err == EINVAL || err == EOPNOTSUPP || err == EFBIG || err == ENAMETOOLONG) ?
-		    " (see the kernel log for why)" : "");
+		    (err == EINVAL || err == EOPNOTSUPP || err == EFBIG || err == ENAMETOOLONG ||
+		     err == ELOOP) ? " (see the kernel log for why)" : "");
 	}
 	close(ctl);
 	close(fd);
+	chain_close(&chain);
 	printf("/dev/qed%u\n", a.index);
 	return 0;
 }

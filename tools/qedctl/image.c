@@ -148,8 +148,11 @@ int cmd_info(int argc, char **argv)
 {
 	struct qed_check_result s;
 	struct image img;
+	struct chain chain;
 	const char *why;
-	bool json;
+	char chain_why[4352];
+	unsigned int i;
+	bool json, broken;
 	char sz[32];
 	int ret;
 
@@ -162,6 +165,8 @@ int cmd_info(int argc, char **argv)
 	ret = image_check(&img, &s);
 	if (ret)
 		die("%s: reading tables: %s", argv[optind], strerror(-ret));
+	/* A broken chain is shown, not fatal: info is how one finds out. */
+	broken = chain_open(argv[optind], &img, &chain, chain_why, sizeof(chain_why)) != 0;
 
 	if (json) {
 		printf("{\"format\": \"qed\", \"filename\": ");
@@ -185,6 +190,21 @@ int cmd_info(int argc, char **argv)
 		if (img.backing[0]) {
 			printf(", \"backing-filename\": ");
 			json_string(img.backing);
+			printf(", \"backing-chain\": [");
+			for (i = 0; i < chain.n; i++) {
+				printf("%s{\"filename\": ", i ? ", " : "");
+				json_string(chain.f[i].path);
+				printf(", \"format\": \"%s\", \"format-probed\": %s"
+				       ", \"virtual-size\": %llu}",
+				       chain_format_name(chain.f[i].format),
+				       chain.f[i].probed ? "true" : "false",
+				       (unsigned long long)chain.f[i].size);
+			}
+			printf("]");
+			if (broken) {
+				printf(", \"backing-chain-error\": ");
+				json_string(chain_why);
+			}
 		}
 		printf("}\n");
 	} else {
@@ -196,8 +216,17 @@ int cmd_info(int argc, char **argv)
 		printf("features: ");
 		print_features(img.geom.features);
 		printf("\ndirty: %s\n", (img.geom.features & QED_F_NEED_CHECK) ? "yes" : "no");
-		if (img.backing[0])
+		if (img.backing[0]) {
 			printf("backing file: %s\n", img.backing);
+			for (i = 0; i < chain.n; i++) {
+				format_size(chain.f[i].size, sz, sizeof(sz));
+				printf("backing %u: %s (%s, %s; %s)\n", i + 1, chain.f[i].path,
+				       chain_format_name(chain.f[i].format),
+				       chain.f[i].probed ? "probed" : "declared", sz);
+			}
+			if (broken)
+				printf("backing chain: broken: %s\n", chain_why);
+		}
 		printf("file size: %llu bytes\nL2 tables: %llu\ndata clusters: %llu (%llu bytes)\n"
 		       "zero clusters: %llu\n",
 		       (unsigned long long)img.file_size, (unsigned long long)s.l2_tables,
@@ -207,13 +236,58 @@ int cmd_info(int argc, char **argv)
 		if (s.invalid)
 			printf("invalid table entries: %llu\n", (unsigned long long)s.invalid);
 	}
+	chain_close(&chain);
 	image_close(&img);
 	return 0;
 }
 
+/*
+ * The guest size of backing file @name of a new image at @image, read as
+ * format @fmt (probed when NULL): what the new image's size defaults to.
+ */
+static uint64_t backing_size(const char *image, const char *name, const char *fmt)
+{
+	unsigned char buf[QED_PROBE_BYTES];
+	char path[4096];
+	enum qed_file_format f;
+	const char *other, *why;
+	struct image img;
+	struct stat st;
+	uint64_t size;
+	ssize_t n;
+	int fd;
+
+	chain_resolve(image, name, path, sizeof(path));
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("backing file %s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		die("backing file %s: not a regular file", path);
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		die("backing file %s: %s", path, strerror(errno));
+	close(fd);
+	f = qed_probe_format(buf, (u64)n, &other);
+	if (fmt)
+		f = strcmp(fmt, "raw") ? QED_FMT_QED : QED_FMT_RAW;
+	if (f == QED_FMT_OTHER)
+		die("backing file %s is a %s image; backing files must be QED or raw",
+		    path, other);
+	if (f == QED_FMT_RAW)
+		return (uint64_t)st.st_size;
+	if (image_open(path, &img, &why))
+		die("backing file %s: %s", path, why);
+	size = img.geom.image_size;
+	image_close(&img);
+	return size;
+}
+
 static void usage_create(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " create [-f] [-s SIZE] [-c CLUSTER] [-t TABLE] IMAGE\n");
+	fprintf(f, "usage: " QEDCTL_NAME " create [-f] [-s SIZE] [-c CLUSTER] [-t TABLE]"
+		   " [-b BACKING [-F raw|qed]] IMAGE\n"
+		   "  a relative BACKING name is relative to IMAGE's directory, as in QEMU;\n"
+		   "  SIZE defaults to the backing file's size\n");
 }
 
 int cmd_create(int argc, char **argv)
@@ -223,6 +297,8 @@ int cmd_create(int argc, char **argv)
 		{ "cluster-size", required_argument, NULL, 'c' },
 		{ "table-size", required_argument, NULL, 't' },
 		{ "force", no_argument, NULL, 'f' },
+		{ "backing", required_argument, NULL, 'b' },
+		{ "backing-format", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -230,11 +306,12 @@ int cmd_create(int argc, char **argv)
 	unsigned char hdr[QED_HEADER_BYTES];
 	enum qed_header_error err;
 	bool have_size = false, force = false;
+	const char *backing = NULL, *bfmt = NULL;
 	struct qed_geom g;
 	void *l1;
 	int c, fd, ret;
 
-	while ((c = getopt_long(argc, argv, "s:c:t:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:t:fb:F:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			if (parse_size(optarg, &size))
@@ -252,6 +329,12 @@ int cmd_create(int argc, char **argv)
 		case 'f':
 			force = true;
 			break;
+		case 'b':
+			backing = optarg;
+			break;
+		case 'F':
+			bfmt = optarg;
+			break;
 		case 'h':
 			usage_create(stdout);
 			return 0;
@@ -260,9 +343,21 @@ int cmd_create(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc - 1 || !have_size) {
+	if (optind != argc - 1 || (!have_size && !backing) || (bfmt && !backing)) {
 		usage_create(stderr);
 		return 1;
+	}
+	if (bfmt && strcmp(bfmt, "raw") && strcmp(bfmt, "qed"))
+		die("backing format '%s': only raw and qed backing files are supported", bfmt);
+	if (backing) {
+		uint64_t bsize;
+
+		if (!backing[0] || strlen(backing) > QED_MAX_BACKING_NAME ||
+		    QED_HEADER_BYTES + strlen(backing) > cluster)
+			die("backing file name '%s' does not fit in the header", backing);
+		bsize = backing_size(argv[optind], backing, bfmt);
+		if (!have_size)
+			size = bsize;
 	}
 	/* As qemu-img does: sizes are rounded up to whole sectors. */
 	if (size > UINT64_MAX - 511)
@@ -271,6 +366,14 @@ int cmd_create(int argc, char **argv)
 	err = qed_geom_init(&g, (uint32_t)cluster, (uint32_t)table, size);
 	if (err)
 		die("%s", qed_header_strerror(err));
+	if (backing) {
+		/* Where QEMU puts it: right after the header fields. */
+		g.features |= QED_F_BACKING_FILE;
+		if (bfmt && !strcmp(bfmt, "raw"))
+			g.features |= QED_F_BACKING_FORMAT_NO_PROBE;
+		g.backing_name_offset = QED_HEADER_BYTES;
+		g.backing_name_size = (uint32_t)strlen(backing);
+	}
 
 	fd = open(argv[optind], O_RDWR | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
 	if (fd < 0)
@@ -280,6 +383,8 @@ int cmd_create(int argc, char **argv)
 	if (!l1)
 		die("out of memory");
 	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	if (!ret && backing)
+		ret = pwrite_full(fd, backing, g.backing_name_size, g.backing_name_offset);
 	if (!ret)
 		ret = pwrite_full(fd, l1, g.table_bytes, g.l1_table_offset);
 	if (!ret && fsync(fd) < 0)

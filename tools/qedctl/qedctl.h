@@ -37,6 +37,27 @@ int cmd_info(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 
+/* chain.c: backing chains */
+struct chain_file {
+	char path[4096];		/* as resolved from the name above */
+	enum qed_file_format format;
+	bool probed;			/* format probed, not declared raw */
+	uint64_t size;			/* guest-visible bytes */
+	struct image img;		/* fd always; geometry for QED files */
+};
+
+struct chain {
+	unsigned int n;
+	struct chain_file f[QED_MAX_CHAIN];
+};
+
+void chain_resolve(const char *base, const char *name, char *out, size_t len);
+/* Open the chain below @top (opened from @path); on error *why says why. */
+int chain_open(const char *path, const struct image *top, struct chain *c,
+	       char *why, size_t whylen);
+void chain_close(struct chain *c);
+const char *chain_format_name(enum qed_file_format fmt);
+
 /* check.c */
 struct qed_check_result;
 int image_check(struct image *img, struct qed_check_result *r);

@@ -273,4 +273,29 @@ TEST(backing_name)
 	EXPECT_STREQ("", name);
 }
 
+TEST(probe_format)
+{
+	unsigned char buf[QED_PROBE_BYTES] = { 0 };
+	const char *other;
+
+	EXPECT_EQ(QED_FMT_RAW, qed_probe_format(buf, sizeof(buf), &other));
+	EXPECT_EQ(NULL, other);
+	memcpy(buf, "QED", 4);
+	EXPECT_EQ(QED_FMT_QED, qed_probe_format(buf, sizeof(buf), &other));
+	/* Too short to hold the magic: raw, as QEMU probes an empty file. */
+	EXPECT_EQ(QED_FMT_RAW, qed_probe_format(buf, 3, &other));
+	memcpy(buf, "QFI\xfb", 4);
+	EXPECT_EQ(QED_FMT_OTHER, qed_probe_format(buf, sizeof(buf), &other));
+	EXPECT_STREQ("qcow2", other);
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf + 0x40, "\x7f\x10\xda\xbe", 4);
+	EXPECT_EQ(QED_FMT_OTHER, qed_probe_format(buf, sizeof(buf), &other));
+	EXPECT_STREQ("vdi", other);
+	/* A magic past what was read does not count. */
+	EXPECT_EQ(QED_FMT_RAW, qed_probe_format(buf, 0x42, &other));
+	memcpy(buf, "# Disk DescriptorFile", 21);
+	EXPECT_EQ(QED_FMT_OTHER, qed_probe_format(buf, sizeof(buf), &other));
+	EXPECT_STREQ("vmdk", other);
+}
+
 TEST_HARNESS_MAIN

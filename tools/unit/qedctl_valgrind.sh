@@ -24,7 +24,7 @@ vg() {
 	fi
 }
 echo "TAP version 13"
-echo "1..7"
+echo "1..10"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
 vg info info "$tmp/a.qed"
 vg info_json info --json "$tmp/a.qed"
@@ -33,5 +33,9 @@ vg check_json check --json "$tmp/a.qed"
 echo junk >"$tmp/junk"
 vg info_error info "$tmp/junk"
 vg help --help
+head -c 1M /dev/zero >"$tmp/base.raw"
+vg create_backing create -b base.raw -F raw "$tmp/ov.qed"
+vg create_backing_probed create -b ov.qed "$tmp/ov2.qed"
+vg info_chain info --json "$tmp/ov2.qed"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ $fail -eq 0 ]

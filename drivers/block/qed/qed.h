@@ -44,18 +44,34 @@ struct qed_l2cache {
 	atomic64_t evictions;
 };
 
+/*
+ * One file of the chain: the attached image (depth 0) or a backing file
+ * below it.  Backing files are only ever read; the tables of a QED backing
+ * file are therefore fixed while attached.
+ */
+struct qed_image {
+	struct qed_device *qed;		/* the device it belongs to */
+	struct file *file;
+	enum qed_file_format format;	/* QED_FMT_QED or QED_FMT_RAW */
+	unsigned int depth;		/* 0 for the attached image */
+	struct qed_image *backing;	/* the next file down, or NULL */
+
+	/* QED images only: */
+	struct qed_geom geom;
+	/* The part of the L1 table that covers image_size, as on disk. */
+	__le64 *l1;
+	u32 l1_bytes;
+	struct qed_l2cache l2;
+	u64 file_end;			/* next free cluster-aligned offset */
+};
+
 struct qed_device {
 	int index;
 	u32 flags;			/* QED_ATTACH_* */
 	char path[QED_NAME_SIZE];
-	struct file *file;
-	struct qed_geom geom;
-
-	/* The part of the L1 table that covers image_size, as on disk. */
-	__le64 *l1;
-	u32 l1_bytes;
-
-	struct qed_l2cache l2;
+	struct qed_image top;		/* the image attached */
+	struct qed_image *chain;	/* nr_backing files below it, nearest first */
+	unsigned int nr_backing;
 
 	/*
 	 * alloc_lock serialises everything that changes metadata: cluster
@@ -63,7 +79,6 @@ struct qed_device {
 	 * without it.
 	 */
 	struct mutex alloc_lock;
-	u64 file_end;			/* next free cluster-aligned offset */
 	bool need_check_on_disk;	/* QED_F_NEED_CHECK durable on disk */
 	bool was_dirty;			/* NEED_CHECK was set at attach */
 	struct delayed_work clean_work;
@@ -107,24 +122,38 @@ extern int qed_major;
 extern struct workqueue_struct *qed_ctl_wq;
 
 /* qed_dev.c */
-int qed_attach(struct qed_attach *a);
+int qed_attach(struct qed_attach *a, const s32 *backing_fds);
 int qed_detach(u32 index, u32 flags);
 int qed_get_info(struct qed_info *info);
 int qed_list(u32 *indices, u32 room, u32 *count);
 void qed_dev_exit(void);
 
 /* qed_file.c: synchronous I/O on the image file */
-int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len);
-int qed_file_write(struct qed_device *qed, u64 off, const void *buf, size_t len);
-int qed_file_write_iter(struct qed_device *qed, u64 off, struct iov_iter *iter);
-int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len);
-int qed_file_flush(struct qed_device *qed);
+int qed_file_read(struct file *file, u64 off, void *buf, size_t len);
+ssize_t qed_file_read_iter(struct file *file, u64 off, struct iov_iter *iter);
+int qed_file_write(struct file *file, u64 off, const void *buf, size_t len);
+int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter);
+int qed_file_write_zeroes(struct file *file, u64 off, u64 len);
+int qed_file_punch(struct file *file, u64 off, u64 len);
+int qed_file_flush(struct file *file);
 int qed_write_header(struct qed_device *qed);
 
+/* qed_image.c */
+__printf(2, 3) void qed_image_err(const struct qed_image *img, const char *fmt, ...);
+void qed_image_init(struct qed_image *img, struct qed_device *qed, struct file *file,
+		    unsigned int depth);
+int qed_image_load(struct qed_image *img);
+void qed_image_release(struct qed_image *img);
+
+/* qed_backing.c */
+int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr);
+void qed_chain_close(struct qed_device *qed);
+int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter);
+
 /* qed_table.c */
-int qed_l1_load(struct qed_device *qed);
-void qed_l1_free(struct qed_device *qed);
-int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m);
+int qed_l1_load(struct qed_image *img);
+void qed_l1_free(struct qed_image *img);
+int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m);
 int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off);
 
 /* qed_l2cache.c */
@@ -132,12 +161,13 @@ int qed_l2cache_init(void);
 void qed_l2cache_exit(void);
 void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max);
 void qed_l2cache_destroy(struct qed_l2cache *c);
-struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off);
-struct qed_l2_chunk *qed_l2cache_new(struct qed_device *qed, u64 off);
-void qed_l2cache_put(struct qed_device *qed, struct qed_l2_chunk *chunk);
+struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off);
+struct qed_l2_chunk *qed_l2cache_new(struct qed_image *img, u64 off);
+void qed_l2cache_put(struct qed_l2_chunk *chunk);
 
 /* qed_alloc.c */
 int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter);
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len);
 void qed_clean_work(struct work_struct *work);
 int qed_mark_clean(struct qed_device *qed);
 

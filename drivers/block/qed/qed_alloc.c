@@ -11,7 +11,10 @@
  * Allocation is serialised by alloc_lock, and every lookup is redone under
  * the lock, so two writers can never allocate the same cluster twice.
  */
+#include <linux/bvec.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
 #include <linux/uio.h>
 
 #include "qed.h"
@@ -26,12 +29,12 @@ static int qed_mark_dirty(struct qed_device *qed)
 
 	if (qed->need_check_on_disk)
 		return 0;
-	qed->geom.features |= QED_F_NEED_CHECK;
+	qed->top.geom.features |= QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(qed);
+		ret = qed_file_flush(qed->top.file);
 	if (ret) {
-		qed->geom.features &= ~QED_F_NEED_CHECK;
+		qed->top.geom.features &= ~QED_F_NEED_CHECK;
 		return ret;
 	}
 	qed->need_check_on_disk = true;
@@ -49,15 +52,15 @@ int qed_mark_clean(struct qed_device *qed)
 	lockdep_assert_held(&qed->alloc_lock);
 	if (!qed->need_check_on_disk || qed->was_dirty)
 		return 0;
-	ret = qed_file_flush(qed);
+	ret = qed_file_flush(qed->top.file);
 	if (ret)
 		return ret;
-	qed->geom.features &= ~QED_F_NEED_CHECK;
+	qed->top.geom.features &= ~QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(qed);
+		ret = qed_file_flush(qed->top.file);
 	if (ret) {
-		qed->geom.features |= QED_F_NEED_CHECK;
+		qed->top.geom.features |= QED_F_NEED_CHECK;
 		return ret;
 	}
 	qed->need_check_on_disk = false;
@@ -79,37 +82,88 @@ void qed_clean_work(struct work_struct *work)
 }
 
 /* Zero [off, off + len) of newly allocated clusters. */
-static int qed_zero_fill(struct qed_device *qed, u64 off, u64 len, u64 isize)
+static int qed_zero_fill(struct qed_device *qed, u64 off, u64 len)
 {
+	struct file *file = qed->top.file;
+
 	if (!len)
 		return 0;
 	/*
 	 * Past the file's end a hole reads as zeros: only the last bytes must
 	 * be written, to extend the file over the range.
 	 */
-	if (off >= isize) {
+	if (off >= i_size_read(file_inode(file))) {
 		u64 tail = min_t(u64, len, 512);
 
-		return qed_file_write_zeroes(qed, off + len - tail, tail);
+		return qed_file_write_zeroes(file, off + len - tail, tail);
 	}
-	return qed_file_write_zeroes(qed, off, len);
+	return qed_file_write_zeroes(file, off, len);
+}
+
+/* Bounce buffer size for copying backing data into a new cluster. */
+#define QED_COPY_BYTES		(64u * 1024)
+
+/*
+ * Copy guest range [pos, pos + len) from the backing chain to file offset
+ * @off of the image: the part of a new cluster the guest did not write.
+ */
+static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
+{
+	struct iov_iter iter;
+	struct kvec kv;
+	void *buf;
+	u64 n;
+	int ret = 0;
+
+	if (!len)
+		return 0;
+	buf = kvmalloc(QED_COPY_BYTES, GFP_NOIO);
+	if (!buf)
+		return -ENOMEM;
+	while (len) {
+		n = min_t(u64, len, QED_COPY_BYTES);
+		kv.iov_base = buf;
+		kv.iov_len = n;
+		iov_iter_kvec(&iter, ITER_DEST, &kv, 1, n);
+		ret = qed_chain_read(qed->top.backing, pos, &iter);
+		if (ret)
+			break;
+		ret = qed_file_write(qed->top.file, off, buf, n);
+		if (ret)
+			break;
+		off += n;
+		pos += n;
+		len -= n;
+	}
+	kvfree(buf);
+	return ret;
+}
+
+/* Fill what the guest did not write of a new cluster: backing data or zeros. */
+static int qed_fill(struct qed_device *qed, bool from_backing, u64 off, u64 pos, u64 len)
+{
+	if (from_backing)
+		return qed_backing_fill(qed, off, pos, len);
+	return qed_zero_fill(qed, off, len);
 }
 
 /*
  * Allocate the clusters under [pos, pos + len) and write @len bytes of
- * @iter there.  The range is one run from qed_map_range(): one kind, within
- * one page of L2 entries.
+ * @iter there.  The range is one run from qed_map_range(): one kind
+ * (@type), within one page of L2 entries.  The rest of each new cluster
+ * is what the guest saw there before: backing data for unallocated
+ * clusters, zeros for zero clusters.
  */
-static int qed_alloc_run(struct qed_device *qed, u64 pos, u64 len,
-			 struct iov_iter *iter)
+static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos,
+			 u64 len, struct iov_iter *iter)
 {
-	const struct qed_geom *g = &qed->geom;
+	const struct qed_geom *g = &qed->top.geom;
 	u64 start = qed_cluster_start(g, pos);
 	u64 end = round_up(pos + len, (u64)g->cluster_size);
 	u32 nr = (u32)((end - start) >> g->cluster_shift);
-	u64 new = qed->file_end;
-	u64 head = pos - start;
-	u64 isize = i_size_read(file_inode(qed->file));
+	u64 new = qed->top.file_end;
+	u64 head = pos - start, tail = (end - start) - head - len;
+	bool backed = type == QED_MAP_UNALLOC && qed->top.backing;
 	struct iov_iter data = *iter;
 	int ret;
 
@@ -118,22 +172,32 @@ static int qed_alloc_run(struct qed_device *qed, u64 pos, u64 len,
 		return ret;
 
 	/* Claimed before writing: a failed write leaks, never reuses. */
-	WRITE_ONCE(qed->file_end, new + (end - start));
+	WRITE_ONCE(qed->top.file_end, new + (end - start));
 
-	/* A head past the file's end is a hole the data write leaves behind. */
-	if (new < isize) {
-		ret = qed_zero_fill(qed, new, head, isize);
+	/* A zero head past the file's end is a hole the data write leaves. */
+	if (backed || new < i_size_read(file_inode(qed->top.file))) {
+		ret = qed_fill(qed, backed, new, start, head);
 		if (ret)
 			return ret;
 	}
 	iov_iter_truncate(&data, len);
-	ret = qed_file_write_iter(qed, new + head, &data);
+	ret = qed_file_write_iter(qed->top.file, new + head, &data);
 	if (ret)
 		return ret;
-	isize = i_size_read(file_inode(qed->file));
-	ret = qed_zero_fill(qed, new + head + len, (end - start) - head - len, isize);
+	ret = qed_fill(qed, backed, new + head + len, pos + len, tail);
 	if (ret)
 		return ret;
+	/*
+	 * Over a backing file the entry must not reach the disk before the
+	 * data: a cut in between would show zeros where the backing data
+	 * was.  Without one, the hole an unwritten cluster leaves reads as
+	 * the zeros it held before.
+	 */
+	if (backed) {
+		ret = qed_file_flush(qed->top.file);
+		if (ret)
+			return ret;
+	}
 	return qed_l2_set(qed, start, nr, new);
 }
 
@@ -150,20 +214,120 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 	mutex_lock(&qed->alloc_lock);
 	while (iov_iter_count(iter)) {
 		/* Redo the lookup: another writer may have allocated it. */
-		ret = qed_map_range(qed, pos, iov_iter_count(iter), &m);
+		ret = qed_map_range(&qed->top, pos, iov_iter_count(iter), &m);
 		if (ret)
 			break;
 		if (m.type == QED_MAP_DATA) {
 			part = *iter;
 			iov_iter_truncate(&part, m.len);
-			ret = qed_file_write_iter(qed, m.file_off, &part);
+			ret = qed_file_write_iter(qed->top.file, m.file_off, &part);
 		} else {
-			ret = qed_alloc_run(qed, pos, m.len, iter);
+			ret = qed_alloc_run(qed, m.type, pos, m.len, iter);
 		}
 		if (ret)
 			break;
 		iov_iter_advance(iter, m.len);
 		pos += m.len;
+	}
+	if (qed->need_check_on_disk)
+		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);
+	mutex_unlock(&qed->alloc_lock);
+	return ret;
+}
+
+/* Point @iter at @len bytes of zeros; returns the bvec table to free. */
+static struct bio_vec *qed_zero_iter(u64 len, struct iov_iter *iter)
+{
+	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE), i;
+	struct bio_vec *bv;
+
+	bv = kvmalloc_array(nr, sizeof(*bv), GFP_NOIO);
+	if (!bv)
+		return NULL;
+	for (i = 0; i < nr; i++)
+		bvec_set_page(&bv[i], ZERO_PAGE(0), PAGE_SIZE, 0);
+	iov_iter_bvec(iter, ITER_SOURCE, bv, nr, len);
+	return bv;
+}
+
+/* Zero part of one cluster that maps as @type (not data). */
+static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
+			    u64 pos, u64 len)
+{
+	struct iov_iter iter;
+	struct bio_vec *bv;
+	int ret;
+
+	/* Zero clusters, and unallocated ones with nothing below, are zeros. */
+	if (!len || type == QED_MAP_ZERO || !qed->top.backing)
+		return 0;
+	bv = qed_zero_iter(len, &iter);
+	if (!bv)
+		return -ENOMEM;
+	ret = qed_alloc_run(qed, type, pos, len, &iter);
+	kvfree(bv);
+	return ret;
+}
+
+/*
+ * Zero the run @m at guest offset @pos.  Whole unallocated clusters become
+ * zero clusters, with no data written; whole data clusters stay where they
+ * are, as QEMU keeps them, but their space goes back to the host file
+ * system.  Partial clusters are written as zeros.
+ */
+static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos)
+{
+	const struct qed_geom *g = &qed->top.geom;
+	struct file *file = qed->top.file;
+	u64 end = pos + m->len;
+	u64 a = round_up(pos, (u64)g->cluster_size);
+	u64 b = round_down(end, (u64)g->cluster_size);
+	int ret;
+
+	if (a >= b) {		/* no whole cluster */
+		a = end;
+		b = end;
+	}
+	if (m->type == QED_MAP_DATA) {
+		ret = 0;
+		if (a < b)
+			ret = qed_file_punch(file, m->file_off + (a - pos), b - a);
+		if (ret == -EOPNOTSUPP)
+			return qed_file_write_zeroes(file, m->file_off, m->len);
+		if (!ret)
+			ret = qed_file_write_zeroes(file, m->file_off, a - pos);
+		if (!ret)
+			ret = qed_file_write_zeroes(file, m->file_off + (b - pos), end - b);
+		return ret;
+	}
+	ret = qed_zero_partial(qed, m->type, pos, a - pos);
+	if (!ret && a < b && m->type == QED_MAP_UNALLOC) {
+		ret = qed_mark_dirty(qed);
+		if (!ret)
+			ret = qed_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
+					 QED_ENTRY_ZERO);
+	}
+	if (!ret)
+		ret = qed_zero_partial(qed, m->type, b, end - b);
+	return ret;
+}
+
+/* REQ_OP_WRITE_ZEROES of [pos, pos + len).  Takes alloc_lock. */
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len)
+{
+	struct qed_map m;
+	int ret = 0;
+
+	mutex_lock(&qed->alloc_lock);
+	while (len) {
+		ret = qed_map_range(&qed->top, pos, len, &m);
+		if (ret)
+			break;
+		ret = qed_zero_run(qed, &m, pos);
+		if (ret)
+			break;
+		pos += m.len;
+		len -= m.len;
 	}
 	if (qed->need_check_on_disk)
 		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);

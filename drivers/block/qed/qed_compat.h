@@ -15,6 +15,7 @@ struct qed_queue_params {
 	unsigned int logical_block_size;
 	unsigned int physical_block_size;
 	unsigned int max_hw_sectors;
+	unsigned int max_write_zeroes_sectors;
 	bool write_cache;
 };
 
@@ -27,6 +28,7 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 		.logical_block_size	= p->logical_block_size,
 		.physical_block_size	= p->physical_block_size,
 		.max_hw_sectors		= p->max_hw_sectors,
+		.max_write_zeroes_sectors = p->max_write_zeroes_sectors,
 	};
 	struct gendisk *disk;
 
@@ -53,6 +55,7 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_logical_block_size(disk->queue, p->logical_block_size);
 	blk_queue_physical_block_size(disk->queue, p->physical_block_size);
 	blk_queue_max_hw_sectors(disk->queue, p->max_hw_sectors);
+	blk_queue_max_write_zeroes_sectors(disk->queue, p->max_write_zeroes_sectors);
 	blk_queue_write_cache(disk->queue, p->write_cache, false);
 	return disk;
 }

@@ -114,24 +114,75 @@ static ssize_t image_path_show(struct device *dev, struct device_attribute *attr
 }
 static DEVICE_ATTR_RO(image_path);
 
+/* @img's path as the kernel sees it, as loop's backing_file; "" without one. */
+static int qed_image_path(const struct qed_image *img, char *buf, int size, const char **path)
+{
+	char *p;
+
+	*path = "";
+	if (!img)
+		return 0;
+	p = file_path(img->file, buf, size);
+	if (IS_ERR(p))
+		return PTR_ERR(p);
+	*path = p;
+	return 0;
+}
+
 static ssize_t backing_file_show(struct device *dev, struct device_attribute *attr,
 				 char *buf)
 {
-	return sysfs_emit(buf, "\n");
+	const char *path;
+	char *tmp;
+	int ret;
+
+	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	ret = qed_image_path(dev_to_qed(dev)->top.backing, tmp, PATH_MAX, &path);
+	if (!ret)
+		ret = sysfs_emit(buf, "%s\n", path);
+	kfree(tmp);
+	return ret;
 }
 static DEVICE_ATTR_RO(backing_file);
+
+/* The whole chain below the image, nearest first: "FORMAT PATH" a line. */
+static ssize_t backing_chain_show(struct device *dev, struct device_attribute *attr,
+				  char *buf)
+{
+	struct qed_device *qed = dev_to_qed(dev);
+	const struct qed_image *img;
+	const char *path;
+	int ret = 0, len = 0;
+	char *tmp;
+
+	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
+	if (!tmp)
+		return -ENOMEM;
+	for (img = qed->top.backing; img; img = img->backing) {
+		ret = qed_image_path(img, tmp, PATH_MAX, &path);
+		if (ret)
+			break;
+		len += sysfs_emit_at(buf, len, "%s %s\n",
+				     img->format == QED_FMT_QED ? "qed" : "raw", path);
+	}
+	kfree(tmp);
+	return ret ? ret : len;
+}
+static DEVICE_ATTR_RO(backing_chain);
 
 static ssize_t cluster_size_show(struct device *dev, struct device_attribute *attr,
 				 char *buf)
 {
-	return sysfs_emit(buf, "%u\n", dev_to_qed(dev)->geom.cluster_size);
+	return sysfs_emit(buf, "%u\n", dev_to_qed(dev)->top.geom.cluster_size);
 }
 static DEVICE_ATTR_RO(cluster_size);
 
 static ssize_t table_size_show(struct device *dev, struct device_attribute *attr,
 			       char *buf)
 {
-	return sysfs_emit(buf, "%u\n", dev_to_qed(dev)->geom.table_size);
+	return sysfs_emit(buf, "%u\n", dev_to_qed(dev)->top.geom.table_size);
 }
 static DEVICE_ATTR_RO(table_size);
 
@@ -146,7 +197,7 @@ static DEVICE_ATTR_RO(autoclear);
 static ssize_t l2_cache_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	struct qed_l2cache *c = &dev_to_qed(dev)->l2;
+	struct qed_l2cache *c = &dev_to_qed(dev)->top.l2;
 
 	return sysfs_emit(buf, "entries %u\nmax %u\nhits %lld\nmisses %lld\nevictions %lld\n",
 			  READ_ONCE(c->count), c->max,
@@ -159,6 +210,7 @@ static DEVICE_ATTR_RO(l2_cache);
 static struct attribute *qed_attrs[] = {
 	&dev_attr_image_path.attr,
 	&dev_attr_backing_file.attr,
+	&dev_attr_backing_chain.attr,
 	&dev_attr_cluster_size.attr,
 	&dev_attr_table_size.attr,
 	&dev_attr_autoclear.attr,
@@ -178,46 +230,18 @@ static const struct attribute_group *qed_attr_groups[] = {
 
 /* ---- attach ---- */
 
-static int qed_read_header(struct qed_device *qed)
+static int qed_open_image(struct qed_device *qed, const s32 *backing_fds, u32 nr_backing,
+			  bool rw)
 {
-	u64 isize = i_size_read(file_inode(qed->file));
-	u8 buf[QED_HEADER_BYTES];
-	enum qed_header_error err;
+	struct qed_geom *g = &qed->top.geom;
 	int ret;
 
-	if (isize < QED_HEADER_BYTES) {
-		err = QED_HDR_SHORT;
-		goto bad;
-	}
-	ret = qed_file_read(qed, 0, buf, sizeof(buf));
-	if (ret) {
-		pr_err("qed: %s: reading the header failed: %d\n", qed->path, ret);
-		return ret;
-	}
-	err = qed_header_decode(buf, sizeof(buf), isize, &qed->geom);
-	if (err)
-		goto bad;
-	return 0;
-bad:
-	pr_err("qed: %s: %s\n", qed->path, qed_header_strerror(err));
-	return qed_header_errno(err);
-}
-
-static int qed_open_image(struct qed_device *qed, bool rw)
-{
-	struct qed_geom *g = &qed->geom;
-	int ret;
-
-	ret = qed_read_header(qed);
+	ret = qed_image_load(&qed->top);
 	if (ret)
 		return ret;
-	if (g->features & QED_F_BACKING_FILE) {
-		pr_err("qed: %s: images with a backing file are not supported yet\n",
-		       qed->path);
-		return -EOPNOTSUPP;
-	}
-	qed->file_end = round_down(i_size_read(file_inode(qed->file)),
-				   (u64)g->cluster_size);
+	ret = qed_chain_open(qed, backing_fds, nr_backing);
+	if (ret)
+		return ret;
 	qed->was_dirty = !!(g->features & QED_F_NEED_CHECK);
 	qed->need_check_on_disk = qed->was_dirty;
 	if (qed->was_dirty)
@@ -229,11 +253,9 @@ static int qed_open_image(struct qed_device *qed, bool rw)
 		g->autoclear_features &= QED_AUTOCLEAR_FEATURE_MASK;
 		ret = qed_write_header(qed);
 		if (!ret)
-			ret = qed_file_flush(qed);
-		if (ret)
-			return ret;
+			ret = qed_file_flush(qed->top.file);
 	}
-	return qed_l1_load(qed);
+	return ret;
 }
 
 static int qed_add_disk(struct qed_device *qed)
@@ -242,6 +264,8 @@ static int qed_add_disk(struct qed_device *qed)
 		.logical_block_size	= SECTOR_SIZE,
 		.physical_block_size	= PAGE_SIZE,
 		.max_hw_sectors		= 2048,
+		/* Whole clusters become zero clusters without a data write. */
+		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
 		.write_cache		= true,
 	};
 	struct blk_mq_tag_set *set = &qed->tag_set;
@@ -269,7 +293,7 @@ static int qed_add_disk(struct qed_device *qed)
 	disk->fops = &qed_fops;
 	disk->private_data = qed;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "qed%d", qed->index);
-	set_capacity(disk, qed->geom.image_size >> SECTOR_SHIFT);
+	set_capacity(disk, qed->top.geom.image_size >> SECTOR_SHIFT);
 	set_disk_ro(disk, !!(qed->flags & QED_ATTACH_READ_ONLY));
 	qed->disk = disk;
 
@@ -286,17 +310,16 @@ static int qed_add_disk(struct qed_device *qed)
 
 static void qed_release_image(struct qed_device *qed)
 {
-	qed_l2cache_destroy(&qed->l2);
-	qed_l1_free(qed);
+	qed_chain_close(qed);
+	qed_image_release(&qed->top);
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
-	if (qed->file)
-		fput(qed->file);
+	qed->wq = NULL;
 }
 
 static void qed_detach_workfn(struct work_struct *work);
 
-int qed_attach(struct qed_attach *a)
+int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 {
 	bool rw = !(a->flags & QED_ATTACH_READ_ONLY);
 	struct qed_device *qed;
@@ -331,15 +354,14 @@ int qed_attach(struct qed_attach *a)
 		ret = -ENOMEM;
 		goto out_fput;
 	}
-	qed->file = file;
+	qed_image_init(&qed->top, qed, file, 0);
 	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
 	strscpy(qed->path, a->path, sizeof(qed->path));
 	mutex_init(&qed->alloc_lock);
 	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
 	INIT_WORK(&qed->detach_work, qed_detach_workfn);
-	qed_l2cache_setup(&qed->l2, qed_l2_cache_chunks);
 
-	ret = qed_open_image(qed, rw);
+	ret = qed_open_image(qed, backing_fds, a->nr_backing, rw);
 	if (ret)
 		goto out_free;
 
@@ -405,7 +427,7 @@ static void qed_remove(struct qed_device *qed)
 	mutex_lock(&qed->alloc_lock);
 	ret = qed_mark_clean(qed);
 	if (!ret && !(qed->flags & QED_ATTACH_READ_ONLY))
-		ret = qed_file_flush(qed);
+		ret = qed_file_flush(qed->top.file);
 	mutex_unlock(&qed->alloc_lock);
 	if (ret)
 		pr_err("qed%d: %s: final flush failed (%d); the image stays marked for a check\n",
@@ -413,8 +435,6 @@ static void qed_remove(struct qed_device *qed)
 
 	blk_mq_free_tag_set(&qed->tag_set);
 	qed_release_image(qed);
-	qed->file = NULL;
-	qed->wq = NULL;
 	put_disk(disk);		/* frees qed through qed_free_disk() */
 	/*
 	 * Taken at attach.  From the detach work this may be the last
@@ -480,14 +500,14 @@ int qed_get_info(struct qed_info *info)
 		goto out;
 	}
 	mutex_lock(&qed->alloc_lock);
-	info->cluster_size = qed->geom.cluster_size;
-	info->table_size = qed->geom.table_size;
-	info->header_size = qed->geom.header_size;
-	info->image_size = qed->geom.image_size;
-	info->features = qed->geom.features;
-	info->compat_features = qed->geom.compat_features;
-	info->autoclear_features = qed->geom.autoclear_features;
-	info->file_size = qed->file_end;
+	info->cluster_size = qed->top.geom.cluster_size;
+	info->table_size = qed->top.geom.table_size;
+	info->header_size = qed->top.geom.header_size;
+	info->image_size = qed->top.geom.image_size;
+	info->features = qed->top.geom.features;
+	info->compat_features = qed->top.geom.compat_features;
+	info->autoclear_features = qed->top.geom.autoclear_features;
+	info->file_size = qed->top.file_end;
 	info->dev_flags = 0;
 	if (qed->flags & QED_ATTACH_READ_ONLY)
 		info->dev_flags |= QED_INFO_READ_ONLY;
@@ -498,7 +518,7 @@ int qed_get_info(struct qed_info *info)
 	if (qed->need_check_on_disk)
 		info->dev_flags |= QED_INFO_DIRTY;
 	mutex_unlock(&qed->alloc_lock);
-	info->nr_backing = 0;
+	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
 out:
 	mutex_unlock(&qed_ctl_mutex);

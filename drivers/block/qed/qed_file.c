@@ -6,16 +6,17 @@
 #include <linux/fs.h>
 #include <linux/uio.h>
 #include <linux/bvec.h>
+#include <linux/falloc.h>
 
 #include "qed.h"
 
-int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len)
+int qed_file_read(struct file *file, u64 off, void *buf, size_t len)
 {
 	loff_t pos = off;
 	ssize_t ret;
 
 	while (len) {
-		ret = kernel_read(qed->file, buf, len, &pos);
+		ret = kernel_read(file, buf, len, &pos);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
@@ -26,13 +27,36 @@ int qed_file_read(struct qed_device *qed, u64 off, void *buf, size_t len)
 	return 0;
 }
 
-int qed_file_write(struct qed_device *qed, u64 off, const void *buf, size_t len)
+/*
+ * Read into @iter from @off up to the end of the file; returns the bytes
+ * read (short at the end of the file) or an error.
+ */
+ssize_t qed_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
+{
+	struct kiocb kiocb;
+	ssize_t ret, done = 0;
+
+	while (iov_iter_count(iter)) {
+		init_sync_kiocb(&kiocb, file);
+		kiocb.ki_pos = off;
+		ret = file->f_op->read_iter(&kiocb, iter);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			break;
+		off += ret;
+		done += ret;
+	}
+	return done;
+}
+
+int qed_file_write(struct file *file, u64 off, const void *buf, size_t len)
 {
 	loff_t pos = off;
 	ssize_t ret;
 
 	while (len) {
-		ret = kernel_write(qed->file, buf, len, &pos);
+		ret = kernel_write(file, buf, len, &pos);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
@@ -43,9 +67,8 @@ int qed_file_write(struct qed_device *qed, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
-int qed_file_write_iter(struct qed_device *qed, u64 off, struct iov_iter *iter)
+int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter)
 {
-	struct file *file = qed->file;
 	struct kiocb kiocb;
 	ssize_t ret;
 
@@ -65,7 +88,7 @@ int qed_file_write_iter(struct qed_device *qed, u64 off, struct iov_iter *iter)
 }
 
 /* Write explicit zeros: the range may hold stale bytes of the file. */
-int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len)
+int qed_file_write_zeroes(struct file *file, u64 off, u64 len)
 {
 	struct bio_vec bv[16];
 	struct iov_iter iter;
@@ -77,7 +100,7 @@ int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len)
 	while (len) {
 		chunk = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
-		ret = qed_file_write_iter(qed, off, &iter);
+		ret = qed_file_write_iter(file, off, &iter);
 		if (ret)
 			return ret;
 		off += chunk;
@@ -86,16 +109,25 @@ int qed_file_write_zeroes(struct qed_device *qed, u64 off, u64 len)
 	return 0;
 }
 
-int qed_file_flush(struct qed_device *qed)
+/*
+ * Give [off, off + len) back to the host file system; it reads as zeros
+ * afterwards.  -EOPNOTSUPP where the file system cannot punch holes.
+ */
+int qed_file_punch(struct file *file, u64 off, u64 len)
 {
-	return vfs_fsync(qed->file, 0);
+	return vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
-/* Rewrite the 64-byte header from qed->geom; the caller flushes. */
+int qed_file_flush(struct file *file)
+{
+	return vfs_fsync(file, 0);
+}
+
+/* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
 int qed_write_header(struct qed_device *qed)
 {
 	u8 buf[QED_HEADER_BYTES];
 
-	qed_header_encode(&qed->geom, buf);
-	return qed_file_write(qed, 0, buf, sizeof(buf));
+	qed_header_encode(&qed->top.geom, buf);
+	return qed_file_write(qed->top.file, 0, buf, sizeof(buf));
 }

@@ -244,3 +244,43 @@ enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr
 	name[n] = '\0';
 	return QED_HDR_OK;
 }
+
+/* Magics at the start of the image formats QEMU probes. */
+static const struct {
+	const char *name;
+	u32 off;
+	u32 len;
+	const char *magic;
+} qed_foreign_magics[] = {
+	{ "qcow2", 0, 4, "QFI\xfb" },
+	{ "vmdk", 0, 4, "KDMV" },
+	{ "vmdk", 0, 4, "COWD" },
+	{ "vmdk", 0, 21, "# Disk DescriptorFile" },
+	{ "vdi", 0x40, 4, "\x7f\x10\xda\xbe" },
+	{ "vhdx", 0, 8, "vhdxfile" },
+	{ "vpc", 0, 8, "conectix" },
+	{ "luks", 0, 6, "LUKS\xba\xbe" },
+	{ "parallels", 0, 16, "WithoutFreeSpace" },
+	{ "parallels", 0, 16, "WithouFreSpacExt" },
+	{ "bochs", 0, 22, "Bochs Virtual HD Image" },
+	{ "cloop", 0, 23, "#!/bin/sh\n#V2.0 Format\n" },
+};
+
+enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **other)
+{
+	const unsigned char *p = buf;
+	u32 i;
+
+	*other = NULL;
+	if (len >= 4 && p[0] == 'Q' && p[1] == 'E' && p[2] == 'D' && p[3] == 0)
+		return QED_FMT_QED;
+	for (i = 0; i < ARRAY_SIZE(qed_foreign_magics); i++) {
+		u32 off = qed_foreign_magics[i].off, n = qed_foreign_magics[i].len;
+
+		if ((u64)off + n <= len && !memcmp(p + off, qed_foreign_magics[i].magic, n)) {
+			*other = qed_foreign_magics[i].name;
+			return QED_FMT_OTHER;
+		}
+	}
+	return QED_FMT_RAW;
+}

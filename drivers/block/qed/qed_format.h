@@ -169,4 +169,21 @@ const char *qed_entry_strerror(enum qed_entry_error err);
 enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr,
 				       u64 hdr_len, char *name, u32 name_len);
 
+/* What a backing file holds. */
+enum qed_file_format {
+	QED_FMT_RAW,
+	QED_FMT_QED,
+	QED_FMT_OTHER,		/* an image format we do not read */
+};
+
+/* Bytes of a file's start that qed_probe_format() looks at. */
+#define QED_PROBE_BYTES			512u
+
+/*
+ * Probe a backing file from its first @len bytes, as QEMU does when the
+ * overlay does not say the backing file is raw: QED by its magic, the other
+ * image formats QEMU knows by theirs (their name in *@other), raw otherwise.
+ */
+enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **other);
+
 #endif /* QED_FORMAT_H */

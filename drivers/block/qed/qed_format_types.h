@@ -8,6 +8,7 @@
 
 #ifdef __KERNEL__
 #include <linux/build_bug.h>
+#include <linux/kernel.h>
 #include <linux/types.h>
 #include <linux/string.h>
 #include <linux/errno.h>
@@ -36,6 +37,7 @@ typedef __u64 qed_le64;
 #define qed_le64_to_cpu(x)	le64toh(x)
 #define qed_cpu_to_le32(x)	htole32(x)
 #define qed_cpu_to_le64(x)	htole64(x)
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 
 #endif /* QED_FORMAT_TYPES_H */

@@ -3,8 +3,9 @@
  * Guest I/O: each request is cut where the mapping changes; reads and
  * in-place writes of allocated clusters go to the image file as kiocbs on
  * ->read_iter/->write_iter (asynchronous with direct I/O), physically
- * contiguous clusters in one kiocb.  Unallocated and zero clusters read as
- * zeros; writes to them go through qed_alloc.c.
+ * contiguous clusters in one kiocb.  Zero clusters read as zeros,
+ * unallocated ones from the backing chain (qed_backing.c); writes to either
+ * go through qed_alloc.c.
  */
 #include <linux/blk-mq.h>
 #include <linux/fs.h>
@@ -58,7 +59,7 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 			   bool write)
 {
 	struct qed_device *qed = cmd->qed;
-	struct file *file = qed->file;
+	struct file *file = qed->top.file;
 	struct iov_iter iter;
 	struct qed_seg *seg;
 	ssize_t ret;
@@ -136,7 +137,7 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 		return;
 	}
 	while (done < len) {
-		ret = qed_map_range(qed, pos + done, len - done, &m);
+		ret = qed_map_range(&qed->top, pos + done, len - done, &m);
 		if (ret) {
 			qed_cmd_fail(cmd, ret);
 			return;
@@ -145,7 +146,14 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 			qed_submit_seg(cmd, done, m.len, m.file_off, write);
 		} else if (!write) {
 			qed_cmd_slice(cmd, done, m.len, &part);
-			iov_iter_zero(m.len, &part);
+			if (m.type == QED_MAP_ZERO)
+				iov_iter_zero(m.len, &part);
+			else
+				ret = qed_chain_read(qed->top.backing, pos + done, &part);
+			if (ret) {
+				qed_cmd_fail(cmd, ret);
+				return;
+			}
 		} else {
 			qed_cmd_slice(cmd, done, m.len, &part);
 			ret = qed_alloc_write(qed, pos + done, &part);
@@ -169,7 +177,7 @@ void qed_cmd_work(struct work_struct *work)
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
-		ret = qed_file_flush(cmd->qed);
+		ret = qed_file_flush(cmd->qed->top.file);
 		if (ret)
 			qed_cmd_fail(cmd, ret);
 		break;
@@ -178,6 +186,12 @@ void qed_cmd_work(struct work_struct *work)
 		break;
 	case REQ_OP_WRITE:
 		qed_do_rw(cmd, rq, true);
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		ret = qed_alloc_zeroes(cmd->qed, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+				       blk_rq_bytes(rq));
+		if (ret)
+			qed_cmd_fail(cmd, ret);
 		break;
 	default:
 		qed_cmd_fail(cmd, -EOPNOTSUPP);

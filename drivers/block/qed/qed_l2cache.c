@@ -119,9 +119,9 @@ static void qed_free_victims(struct list_head *victims)
  * callers for the same page wait for one load.  Returns a referenced chunk
  * or an ERR_PTR.
  */
-struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off)
+struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
 {
-	struct qed_l2cache *c = &qed->l2;
+	struct qed_l2cache *c = &img->l2;
 	struct qed_l2_chunk *chunk, *fresh;
 	LIST_HEAD(victims);
 	int err;
@@ -157,7 +157,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off)
 	qed_free_victims(&victims);
 	atomic64_inc(&c->misses);
 
-	err = qed_file_read(qed, off, fresh->entries, QED_CHUNK_BYTES);
+	err = qed_file_read(img->file, off, fresh->entries, QED_CHUNK_BYTES);
 	fresh->error = err;
 	if (err) {
 		/* Do not keep a failed load: the next lookup tries again. */
@@ -171,7 +171,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_device *qed, u64 off)
 	clear_bit_unlock(QED_CHUNK_LOADING, &fresh->flags);
 	wake_up_all(&c->wait);
 	if (err) {
-		qed_l2cache_put(qed, fresh);
+		qed_l2cache_put(fresh);
 		return ERR_PTR(err);
 	}
 	return fresh;
@@ -182,7 +182,7 @@ wait:
 	smp_mb__after_atomic();
 	if (chunk->error) {
 		err = chunk->error;
-		qed_l2cache_put(qed, chunk);
+		qed_l2cache_put(chunk);
 		return ERR_PTR(err);
 	}
 	return chunk;
@@ -193,9 +193,9 @@ wait:
  * The caller holds alloc_lock and @off lies past every offset that was ever
  * valid to look up, so it cannot be cached already; check all the same.
  */
-struct qed_l2_chunk *qed_l2cache_new(struct qed_device *qed, u64 off)
+struct qed_l2_chunk *qed_l2cache_new(struct qed_image *img, u64 off)
 {
-	struct qed_l2cache *c = &qed->l2;
+	struct qed_l2cache *c = &img->l2;
 	struct qed_l2_chunk *chunk = qed_chunk_alloc(off);
 	LIST_HEAD(victims);
 	bool found;
@@ -215,7 +215,7 @@ struct qed_l2_chunk *qed_l2cache_new(struct qed_device *qed, u64 off)
 	return chunk;
 }
 
-void qed_l2cache_put(struct qed_device *qed, struct qed_l2_chunk *chunk)
+void qed_l2cache_put(struct qed_l2_chunk *chunk)
 {
 	/* The last reference goes only for chunks already out of the cache. */
 	if (refcount_dec_and_test(&chunk->ref))

@@ -62,6 +62,7 @@ static bool qed_all_zero(const void *p, size_t n)
 
 static long qed_ctl_attach(void __user *uarg)
 {
+	s32 fds[QED_MAX_CHAIN];
 	struct qed_attach a;
 	int ret;
 
@@ -71,11 +72,16 @@ static long qed_ctl_attach(void __user *uarg)
 	if ((a.flags & ~QED_ATTACH_FLAGS_ALL) || a.reserved0 ||
 	    !qed_all_zero(a.reserved, sizeof(a.reserved)))
 		return -EINVAL;
-	if (a.nr_backing || a.backing_fds)
-		return -EOPNOTSUPP;
+	if (a.nr_backing > QED_MAX_CHAIN)
+		return -ELOOP;
+	if (!a.nr_backing && a.backing_fds)
+		return -EINVAL;
+	if (a.nr_backing && copy_from_user(fds, u64_to_user_ptr(a.backing_fds),
+					   a.nr_backing * sizeof(fds[0])))
+		return -EFAULT;
 	if (!memchr(a.path, '\0', sizeof(a.path)))
 		return -ENAMETOOLONG;
-	ret = qed_attach(&a);
+	ret = qed_attach(&a, fds);
 	if (ret)
 		return ret;
 	return qed_copy_out(uarg, &a, sizeof(a));

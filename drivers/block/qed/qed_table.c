@@ -17,38 +17,43 @@ static u32 qed_l1_bytes_for(const struct qed_geom *g)
 	return round_up((u32)g->l1_entries_used * 8, 512);
 }
 
-int qed_l1_load(struct qed_device *qed)
+int qed_l1_load(struct qed_image *img)
 {
-	const struct qed_geom *g = &qed->geom;
+	const struct qed_geom *g = &img->geom;
 	u32 bytes = qed_l1_bytes_for(g);
 	int ret;
 
-	qed->l1 = NULL;
-	qed->l1_bytes = bytes;
+	img->l1 = NULL;
+	img->l1_bytes = bytes;
 	if (!bytes)
 		return 0;
-	qed->l1 = kvzalloc(bytes, GFP_KERNEL);
-	if (!qed->l1)
+	img->l1 = kvzalloc(bytes, GFP_KERNEL);
+	if (!img->l1)
 		return -ENOMEM;
-	ret = qed_file_read(qed, g->l1_table_offset, qed->l1, bytes);
+	ret = qed_file_read(img->file, g->l1_table_offset, img->l1, bytes);
 	if (ret) {
-		kvfree(qed->l1);
-		qed->l1 = NULL;
+		kvfree(img->l1);
+		img->l1 = NULL;
 	}
 	return ret;
 }
 
-void qed_l1_free(struct qed_device *qed)
+void qed_l1_free(struct qed_image *img)
 {
-	kvfree(qed->l1);
-	qed->l1 = NULL;
+	kvfree(img->l1);
+	img->l1 = NULL;
 }
 
-static void qed_bad_entry(struct qed_device *qed, const char *what, u64 pos,
+static void qed_bad_entry(struct qed_image *img, const char *what, u64 pos,
 			  u64 entry, enum qed_entry_error err)
 {
-	pr_err_ratelimited("qed%d: %s entry 0x%llx for guest offset 0x%llx: %s\n",
-			   qed->index, what, entry, pos, qed_entry_strerror(err));
+	if (img->depth)
+		pr_err_ratelimited("qed%d: backing file %u: %s entry 0x%llx for offset 0x%llx: %s\n",
+				   img->qed->index, img->depth, what, entry, pos,
+				   qed_entry_strerror(err));
+	else
+		pr_err_ratelimited("qed%d: %s entry 0x%llx for guest offset 0x%llx: %s\n",
+				   img->qed->index, what, entry, pos, qed_entry_strerror(err));
 }
 
 static enum qed_map_type qed_entry_type(u64 entry)
@@ -66,9 +71,9 @@ static enum qed_map_type qed_entry_type(u64 entry)
  * are of one kind and, for data, contiguous in the file; a run never crosses
  * one page of an L2 table.  May sleep to load a table page.
  */
-int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
+int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m)
 {
-	const struct qed_geom *g = &qed->geom;
+	const struct qed_geom *g = &img->geom;
 	u64 cs = g->cluster_size;
 	u64 l1i = qed_l1_index(g, pos);
 	u32 l2i = qed_l2_index(g, pos);
@@ -84,7 +89,7 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qed_offset_in_cluster(g, pos);
 	len = min(len, span);
 
-	table = le64_to_cpu(READ_ONCE(qed->l1[l1i]));
+	table = le64_to_cpu(READ_ONCE(img->l1[l1i]));
 	if (table == QED_ENTRY_UNALLOCATED) {
 		m->type = QED_MAP_UNALLOC;
 		m->len = len;
@@ -96,15 +101,15 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 	 * would look past it.
 	 */
 	smp_rmb();
-	file_end = READ_ONCE(qed->file_end);
+	file_end = READ_ONCE(img->file_end);
 	err = qed_check_table_offset(g, table, file_end);
 	if (err) {
-		qed_bad_entry(qed, "L1", pos, table, err);
+		qed_bad_entry(img, "L1", pos, table, err);
 		return -EIO;
 	}
 
 	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
-	chunk = qed_l2cache_get(qed, table + (u64)first * 8);
+	chunk = qed_l2cache_get(img, table + (u64)first * 8);
 	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
 
@@ -123,20 +128,20 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 		next = e;
 		m->len = min(len, m->len + cs);
 	}
-	qed_l2cache_put(qed, chunk);
+	qed_l2cache_put(chunk);
 
 	if (m->type == QED_MAP_DATA) {
 		smp_rmb();	/* the entries before file_end: see above */
-		file_end = READ_ONCE(qed->file_end);
+		file_end = READ_ONCE(img->file_end);
 		/* Contiguous, so checking both ends checks the run. */
 		err = qed_check_cluster_offset(g, entry, file_end);
 		if (err) {
-			qed_bad_entry(qed, "L2", pos, entry, err);
+			qed_bad_entry(img, "L2", pos, entry, err);
 			return -EIO;
 		}
 		err = qed_check_cluster_offset(g, next, file_end);
 		if (err) {
-			qed_bad_entry(qed, "L2", pos + m->len - 1, next, err);
+			qed_bad_entry(img, "L2", pos + m->len - 1, next, err);
 			return -EIO;
 		}
 		m->file_off = entry + qed_offset_in_cluster(g, pos);
@@ -145,12 +150,12 @@ int qed_map_range(struct qed_device *qed, u64 pos, u64 len, struct qed_map *m)
 }
 
 /* Write the 512-byte sectors of @buf (at file offset @off) that hold [from, to). */
-static int qed_write_sectors(struct qed_device *qed, u64 off, const void *buf,
+static int qed_write_sectors(struct file *file, u64 off, const void *buf,
 			     u32 from, u32 to)
 {
 	u32 s = round_down(from, 512), e = round_up(to, 512);
 
-	return qed_file_write(qed, off + s, buf + s, e - s);
+	return qed_file_write(file, off + s, buf + s, e - s);
 }
 
 /*
@@ -158,39 +163,39 @@ static int qed_write_sectors(struct qed_device *qed, u64 off, const void *buf,
  * it.  Called with alloc_lock held; returns the cached page of the new table
  * at byte @page_off, put there before any reader can find the table.
  */
-static struct qed_l2_chunk *qed_l2_create(struct qed_device *qed, u64 l1i, u64 page_off)
+static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 page_off)
 {
 	struct qed_l2_chunk *chunk;
-	const struct qed_geom *g = &qed->geom;
-	u64 table = qed->file_end;
-	u64 isize = i_size_read(file_inode(qed->file));
+	const struct qed_geom *g = &img->geom;
+	u64 table = img->file_end;
+	u64 isize = i_size_read(file_inode(img->file));
 	u32 sector = (u32)(l1i * 8) & ~511u;
 	int ret;
 
-	WRITE_ONCE(qed->file_end, table + g->table_bytes);
+	WRITE_ONCE(img->file_end, table + g->table_bytes);
 	/*
 	 * Past the end of the file the new table reads as zeros once the
 	 * file is extended over it; before it, stale bytes must be zeroed.
 	 */
 	if (table >= isize)
-		ret = qed_file_write_zeroes(qed, table + g->table_bytes - 512, 512);
+		ret = qed_file_write_zeroes(img->file, table + g->table_bytes - 512, 512);
 	else
-		ret = qed_file_write_zeroes(qed, table, g->table_bytes);
+		ret = qed_file_write_zeroes(img->file, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
-	ret = qed_file_flush(qed);
+	ret = qed_file_flush(img->file);
 	if (ret)
 		return ERR_PTR(ret);
-	chunk = qed_l2cache_new(qed, table + page_off);
+	chunk = qed_l2cache_new(img, table + page_off);
 	if (IS_ERR(chunk))
 		return chunk;
 	smp_wmb();	/* pairs with smp_rmb() in qed_map_range() */
-	WRITE_ONCE(qed->l1[l1i], cpu_to_le64(table));
-	ret = qed_file_write(qed, g->l1_table_offset + sector, (u8 *)qed->l1 + sector, 512);
+	WRITE_ONCE(img->l1[l1i], cpu_to_le64(table));
+	ret = qed_file_write(img->file, g->l1_table_offset + sector, (u8 *)img->l1 + sector, 512);
 	if (ret) {
-		WRITE_ONCE(qed->l1[l1i], 0);
-		qed_l2cache_put(qed, chunk);
+		WRITE_ONCE(img->l1[l1i], 0);
+		qed_l2cache_put(chunk);
 		return ERR_PTR(ret);
 	}
 	return chunk;
@@ -199,18 +204,23 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_device *qed, u64 l1i, u64 p
 /*
  * Point the @nr clusters from guest offset @pos (cluster-aligned, all in one
  * page of one L2 table) at file offsets first_off, first_off + cluster_size,
- * ...  Called with alloc_lock held, after the clusters' data is written.
+ * ..., or, when @first_off is QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO, make
+ * them all that.  Called with alloc_lock held, after the clusters' data is
+ * written.
  */
 int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 {
-	const struct qed_geom *g = &qed->geom;
+	struct qed_image *img = &qed->top;
+	const struct qed_geom *g = &img->geom;
 	u64 l1i = qed_l1_index(g, pos);
 	u32 l2i = qed_l2_index(g, pos);
 	u32 first = l2i & ~(QED_CHUNK_ENTRIES - 1);
-	u64 table = le64_to_cpu(qed->l1[l1i]);
+	u64 table = le64_to_cpu(img->l1[l1i]);
+	bool special = first_off <= QED_ENTRY_ZERO;
 	struct qed_l2_chunk *chunk;
 	enum qed_entry_error err;
 	__le64 *old;
+	u64 entry;
 	u32 i;
 	int ret;
 
@@ -218,14 +228,14 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 	if (!old)
 		return -ENOMEM;
 	if (table == QED_ENTRY_UNALLOCATED) {
-		chunk = qed_l2_create(qed, l1i, (u64)first * 8);
+		chunk = qed_l2_create(img, l1i, (u64)first * 8);
 	} else {
-		err = qed_check_table_offset(g, table, qed->file_end);
+		err = qed_check_table_offset(g, table, img->file_end);
 		if (err) {
-			qed_bad_entry(qed, "L1", pos, table, err);
+			qed_bad_entry(img, "L1", pos, table, err);
 			chunk = ERR_PTR(-EIO);
 		} else {
-			chunk = qed_l2cache_get(qed, table + (u64)first * 8);
+			chunk = qed_l2cache_get(img, table + (u64)first * 8);
 		}
 	}
 	if (IS_ERR(chunk)) {
@@ -235,17 +245,18 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 	memcpy(old, &chunk->entries[l2i - first], nr * sizeof(*old));
 	/* file_end covers the new clusters before readers see them: qed_map_range(). */
 	smp_wmb();
-	for (i = 0; i < nr; i++)
-		WRITE_ONCE(chunk->entries[l2i - first + i],
-			   cpu_to_le64(first_off + ((u64)i << g->cluster_shift)));
-	ret = qed_write_sectors(qed, chunk->offset, chunk->entries,
+	for (i = 0; i < nr; i++) {
+		entry = special ? first_off : first_off + ((u64)i << g->cluster_shift);
+		WRITE_ONCE(chunk->entries[l2i - first + i], cpu_to_le64(entry));
+	}
+	ret = qed_write_sectors(img->file, chunk->offset, chunk->entries,
 				(l2i - first) * 8, (l2i - first + nr) * 8);
 	if (ret) {
 		/* Not on disk: readers must not see it either. */
 		for (i = 0; i < nr; i++)
 			WRITE_ONCE(chunk->entries[l2i - first + i], old[i]);
 	}
-	qed_l2cache_put(qed, chunk);
+	qed_l2cache_put(chunk);
 	kfree(old);
 	return ret;
 }

@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Backing chains.  qedctl resolves the backing file names and hands us one
+ * read-only descriptor per file, nearest first: the kernel never opens a
+ * path by name.  Each file is checked against the header of the image
+ * above it, QED headers with the same qed_format.c code as the top image.
+ *
+ * Reads of unallocated clusters go down the chain; past the end of a
+ * shorter backing file they read as zeros.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "qed.h"
+
+static bool qed_same_file(struct file *a, struct file *b)
+{
+	return file_inode(a) == file_inode(b);
+}
+
+/* Work out what @img (a backing file, format not yet known) holds. */
+static int qed_backing_format(struct qed_image *img, const struct qed_image *above)
+{
+	u64 isize = i_size_read(file_inode(img->file));
+	const char *other;
+	u8 *buf;
+	int ret;
+
+	if (above->geom.features & QED_F_BACKING_FORMAT_NO_PROBE) {
+		img->format = QED_FMT_RAW;
+		return 0;
+	}
+	buf = kzalloc(QED_PROBE_BYTES, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ret = qed_file_read(img->file, 0, buf, min_t(u64, isize, QED_PROBE_BYTES));
+	if (ret) {
+		qed_image_err(img, "reading the first bytes failed: %d", ret);
+		goto out;
+	}
+	img->format = qed_probe_format(buf, min_t(u64, isize, QED_PROBE_BYTES), &other);
+	if (img->format == QED_FMT_OTHER) {
+		qed_image_err(img, "is a %s image; backing files must be QED or raw", other);
+		ret = -EOPNOTSUPP;
+	}
+out:
+	kfree(buf);
+	return ret;
+}
+
+/* Check and load backing file @i, whose file is set. */
+static int qed_backing_load(struct qed_device *qed, unsigned int i)
+{
+	struct qed_image *img = &qed->chain[i];
+	struct qed_image *above = i ? &qed->chain[i - 1] : &qed->top;
+	struct file *file = img->file;
+	unsigned int j;
+	int ret;
+
+	if (!S_ISREG(file_inode(file)->i_mode) || !file->f_op->read_iter) {
+		qed_image_err(img, "not a regular file");
+		return -EINVAL;
+	}
+	if (!(file->f_mode & FMODE_READ)) {
+		qed_image_err(img, "not open for reading");
+		return -EBADF;
+	}
+	/* Same inode as a file above: the chain loops. */
+	for (j = 0; j <= i; j++) {
+		struct qed_image *up = j ? &qed->chain[j - 1] : &qed->top;
+
+		if (qed_same_file(file, up->file)) {
+			qed_image_err(img, "is %s again: the backing chain loops",
+				      j ? "a file above it" : "the image itself");
+			return -ELOOP;
+		}
+	}
+	ret = qed_backing_format(img, above);
+	if (ret)
+		return ret;
+	if (img->format == QED_FMT_RAW)
+		return 0;
+	return qed_image_load(img);
+}
+
+/*
+ * Open the backing chain of qed->top from the @nr descriptors @fds.  On
+ * error what was opened stays in qed->chain for qed_chain_close().
+ */
+int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
+{
+	struct qed_image *last = &qed->top;
+	struct file *file;
+	unsigned int i;
+	int ret;
+
+	if (nr > QED_MAX_CHAIN) {
+		qed_image_err(&qed->top, "backing chain deeper than %d files", QED_MAX_CHAIN);
+		return -ELOOP;
+	}
+	if (nr) {
+		qed->chain = kcalloc(nr, sizeof(*qed->chain), GFP_KERNEL);
+		if (!qed->chain)
+			return -ENOMEM;
+	}
+	for (i = 0; i < nr; i++) {
+		if (!(last->geom.features & QED_F_BACKING_FILE)) {
+			qed_image_err(last, "has no backing file, but %u more were given",
+				      nr - i);
+			return -EINVAL;
+		}
+		file = fget(fds[i]);
+		if (!file) {
+			pr_err("qed: %s: backing file %u: bad file descriptor\n",
+			       qed->path, i + 1);
+			return -EBADF;
+		}
+		qed_image_init(&qed->chain[i], qed, file, i + 1);
+		qed->nr_backing = i + 1;
+		ret = qed_backing_load(qed, i);
+		if (ret)
+			return ret;
+		last->backing = &qed->chain[i];
+		last = &qed->chain[i];
+		if (last->format == QED_FMT_RAW)
+			break;
+	}
+	if (i + 1 < nr) {
+		qed_image_err(last, "is raw, but %u more backing files were given",
+			      nr - i - 1);
+		return -EINVAL;
+	}
+	if (last->format == QED_FMT_QED && (last->geom.features & QED_F_BACKING_FILE)) {
+		qed_image_err(last, "has a backing file, but none was given for it");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void qed_chain_close(struct qed_device *qed)
+{
+	unsigned int i;
+
+	for (i = 0; i < qed->nr_backing; i++)
+		qed_image_release(&qed->chain[i]);
+	kfree(qed->chain);
+	qed->chain = NULL;
+	qed->nr_backing = 0;
+	qed->top.backing = NULL;
+}
+
+static int qed_raw_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
+{
+	size_t len = iov_iter_count(iter);
+	ssize_t n;
+
+	n = qed_file_read_iter(img->file, pos, iter);
+	if (n < 0)
+		return n;
+	/* Past the end of a shorter file: zeros. */
+	iov_iter_zero(len - n, iter);
+	return 0;
+}
+
+/*
+ * Fill @iter (its whole count) with what the guest sees at offset @pos of
+ * @img, going down to the files below; a NULL @img reads as zeros.
+ * Recursion is bounded by QED_MAX_CHAIN.
+ */
+int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
+{
+	u64 len = iov_iter_count(iter), size, done = 0;
+	struct iov_iter part;
+	struct qed_map m;
+	ssize_t n;
+	int ret;
+
+	if (!img) {
+		iov_iter_zero(len, iter);
+		return 0;
+	}
+	if (img->format == QED_FMT_RAW)
+		return qed_raw_read(img, pos, iter);
+
+	size = img->geom.image_size;
+	if (pos < size && len > size - pos)
+		len = size - pos;
+	while (pos < size && done < len) {
+		ret = qed_map_range(img, pos + done, len - done, &m);
+		if (ret)
+			return ret;
+		part = *iter;
+		iov_iter_truncate(&part, m.len);
+		switch (m.type) {
+		case QED_MAP_DATA:
+			n = qed_file_read_iter(img->file, m.file_off, &part);
+			if (n < 0)
+				return n;
+			if (n != m.len)
+				return -EIO;	/* the file ends inside a cluster */
+			break;
+		case QED_MAP_ZERO:
+			iov_iter_zero(m.len, &part);
+			break;
+		case QED_MAP_UNALLOC:
+			ret = qed_chain_read(img->backing, pos + done, &part);
+			if (ret)
+				return ret;
+			break;
+		}
+		iov_iter_advance(iter, m.len);
+		done += m.len;
+	}
+	/* Past the end of a shorter image: zeros. */
+	iov_iter_zero(iov_iter_count(iter), iter);
+	return 0;
+}

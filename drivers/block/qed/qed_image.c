@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * One file of a chain: the attached image or a backing file.  Loading
+ * validates a QED header with the shared qed_format.c code and reads the
+ * L1 table; a raw backing file needs nothing but its size.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/slab.h>
+
+#include "qed.h"
+
+void qed_image_err(const struct qed_image *img, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (img->depth)
+		pr_err("qed: %s: backing file %u (%pD): %pV\n", img->qed->path,
+		       img->depth, img->file, &vaf);
+	else
+		pr_err("qed: %s: %pV\n", img->qed->path, &vaf);
+	va_end(args);
+}
+
+void qed_image_init(struct qed_image *img, struct qed_device *qed, struct file *file,
+		    unsigned int depth)
+{
+	img->qed = qed;
+	img->file = file;
+	img->depth = depth;
+	img->format = QED_FMT_QED;
+	qed_l2cache_setup(&img->l2, qed_l2_cache_chunks);
+}
+
+/* Read and validate the header and the L1 table of a QED image. */
+int qed_image_load(struct qed_image *img)
+{
+	u64 isize = i_size_read(file_inode(img->file));
+	struct qed_geom *g = &img->geom;
+	u8 buf[QED_HEADER_BYTES];
+	enum qed_header_error err;
+	int ret;
+
+	if (isize < QED_HEADER_BYTES) {
+		err = QED_HDR_SHORT;
+		goto bad;
+	}
+	ret = qed_file_read(img->file, 0, buf, sizeof(buf));
+	if (ret) {
+		qed_image_err(img, "reading the header failed: %d", ret);
+		return ret;
+	}
+	err = qed_header_decode(buf, sizeof(buf), isize, g);
+	if (err)
+		goto bad;
+	img->file_end = round_down(isize, (u64)g->cluster_size);
+	ret = qed_l1_load(img);
+	if (ret)
+		qed_image_err(img, "reading the L1 table failed: %d", ret);
+	return ret;
+bad:
+	qed_image_err(img, "%s", qed_header_strerror(err));
+	return qed_header_errno(err);
+}
+
+void qed_image_release(struct qed_image *img)
+{
+	qed_l2cache_destroy(&img->l2);
+	qed_l1_free(img);
+	if (img->file)
+		fput(img->file);
+	img->file = NULL;
+}
