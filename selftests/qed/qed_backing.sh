@@ -129,7 +129,7 @@ t_writes() {
 	write_both "$dev" "$ref" $((1088 * 1024 + 512)) 1024 52 &&
 	write_both "$dev" "$ref" $((6 * 1024 * 1024 + 8192)) 12288 53 &&
 	write_both "$dev" "$ref" $((2 * 1024 * 1024)) $((128 * 1024)) 54 &&
-	write_both "$dev" "$ref" $((1024 * 1024 - 3072)) $((200 * 1024)) 55 &&
+	write_both "$dev" "$ref" $((3 * 1024 * 1024 - 3072)) $((200 * 1024)) 55 &&
 	write_both "$dev" "$ref" $((10 * 1024 * 1024 - 512)) 512 56 || { qed_detach "$dev"; return 1; }
 	sync
 	cmp "$dev" "$ref" || { qed_detach "$dev"; return 1; }

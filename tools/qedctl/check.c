@@ -37,7 +37,7 @@ static const struct qed_check_ops file_ops = {
 
 int image_check(struct image *img, struct qed_check_result *r)
 {
-	return qed_check_image(&img->geom, img->file_size, &file_ops, img, r);
+	return qed_check_image(&img->geom, img->file_size, &file_ops, img, 0, r);
 }
 
 static void usage_check(FILE *f)

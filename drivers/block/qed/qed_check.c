@@ -4,8 +4,26 @@
  * an exact leak count: every cluster of the file is marked once by what
  * refers to it (header, L1, each L2 table, each data cluster); a second
  * mark is a corruption, no mark is a leak.
+ *
+ * Tables are read a piece at a time, so that a hostile geometry (1 GiB
+ * tables) costs no more memory than the bitmap of the file's clusters.
  */
 #include "qed_check.h"
+
+/* Bytes of table entries read (and, after a repair, written) at once. */
+#define QED_CHECK_PIECE		65536u
+
+struct qed_walk {
+	const struct qed_geom *g;
+	const struct qed_check_ops *ops;
+	void *ctx;
+	unsigned int flags;
+	struct qed_check_result *res;
+	u64 file_end;
+	u8 *map;
+	qed_le64 *l1;		/* one piece of the L1 table */
+	qed_le64 *l2;		/* one piece of an L2 table */
+};
 
 static int qed_test_and_set(u8 *map, u64 n)
 {
@@ -25,85 +43,194 @@ static u64 qed_mark(u8 *map, const struct qed_geom *g, u64 off, u64 n)
 	return dup;
 }
 
-int qed_check_image(const struct qed_geom *g, u64 file_size,
-		    const struct qed_check_ops *ops, void *ctx,
-		    struct qed_check_result *res)
+/* Entry @i of the piece @buf, read at @off, is invalid: count it, repair it. */
+static void qed_walk_invalid(struct qed_walk *w, const char *table, qed_le64 *buf,
+			     u64 off, u32 i, enum qed_entry_error why, int *dirty)
 {
-	u64 file_end = file_size & ~((u64)g->cluster_size - 1);
-	u64 nclusters = file_end >> g->cluster_shift;
-	u64 *l1 = NULL, *l2 = NULL;
-	u8 *map;
-	u64 i, j, c;
-	int ret = 0;
+	w->res->corruptions++;
+	w->res->invalid++;
+	if (!(w->flags & QED_CHECK_REPAIR))
+		return;
+	if (w->ops->repaired)
+		w->ops->repaired(w->ctx, table, off + (u64)i * 8,
+				 qed_le64_to_cpu(buf[i]), qed_entry_strerror(why));
+	buf[i] = 0;
+	w->res->repaired++;
+	*dirty = 1;
+}
 
-	memset(res, 0, sizeof(*res));
-	res->clusters = nclusters;
-	map = ops->zalloc(ctx, nclusters / 8 + 1);
-	l1 = ops->zalloc(ctx, g->table_bytes);
-	l2 = ops->zalloc(ctx, g->table_bytes);
-	if (!map || !l1 || !l2) {
-		ret = -ENOMEM;
-		goto out;
-	}
+/* Write back a repaired piece. */
+static int qed_walk_put(struct qed_walk *w, const qed_le64 *buf, u64 off, u32 bytes,
+			int dirty)
+{
+	if (!dirty)
+		return 0;
+	return w->ops->write(w->ctx, off, buf, bytes);
+}
 
-	qed_mark(map, g, 0, g->header_size);
-	res->corruptions += qed_mark(map, g, g->l1_table_offset, g->table_size);
-	ret = ops->read(ctx, g->l1_table_offset, l1, (u32)g->table_bytes);
-	if (ret)
-		goto out;
+static int qed_walk_l2(struct qed_walk *w, u64 table)
+{
+	const struct qed_geom *g = w->g;
+	u32 per = QED_CHECK_PIECE / 8, i, n;
+	u64 first, off;
+	int ret, dirty;
 
-	for (i = 0; i < g->table_entries; i++) {
-		u64 t = qed_le64_to_cpu(l1[i]);
-
-		if (t == QED_ENTRY_UNALLOCATED)
-			continue;
-		if (qed_check_table_offset(g, t, file_end)) {
-			res->corruptions++;
-			res->invalid++;
-			continue;
-		}
-		if (qed_mark(map, g, t, g->table_size)) {
-			/* A table shared with something else: do not trust it. */
-			res->corruptions++;
-			continue;
-		}
-		res->l2_tables++;
-		ret = ops->read(ctx, t, l2, (u32)g->table_bytes);
+	for (first = 0; first < g->table_entries; first += per) {
+		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
+		off = table + first * 8;
+		ret = w->ops->read(w->ctx, off, w->l2, n * 8);
 		if (ret)
-			goto out;
-		for (j = 0; j < g->table_entries; j++) {
-			u64 e = qed_le64_to_cpu(l2[j]);
+			return ret;
+		dirty = 0;
+		for (i = 0; i < n; i++) {
+			u64 e = qed_le64_to_cpu(w->l2[i]);
+			enum qed_entry_error err;
 
 			if (e == QED_ENTRY_UNALLOCATED)
 				continue;
 			if (e == QED_ENTRY_ZERO) {
-				res->zero_clusters++;
+				w->res->zero_clusters++;
 				continue;
 			}
-			if (qed_check_cluster_offset(g, e, file_end)) {
-				res->corruptions++;
-				res->invalid++;
+			err = qed_check_cluster_offset(g, e, w->file_end);
+			if (err) {
+				qed_walk_invalid(w, "L2", w->l2, off, i, err, &dirty);
 				continue;
 			}
-			res->allocated++;
-			res->corruptions += qed_mark(map, g, e, 1);
+			w->res->allocated++;
+			w->res->corruptions += qed_mark(w->map, g, e, 1);
 		}
+		ret = qed_walk_put(w, w->l2, off, n * 8, dirty);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int qed_walk_l1(struct qed_walk *w)
+{
+	const struct qed_geom *g = w->g;
+	u32 per = QED_CHECK_PIECE / 8, i, n;
+	u64 first, off;
+	int ret, dirty;
+
+	for (first = 0; first < g->table_entries; first += per) {
+		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
+		off = g->l1_table_offset + first * 8;
+		ret = w->ops->read(w->ctx, off, w->l1, n * 8);
+		if (ret)
+			return ret;
+		dirty = 0;
+		for (i = 0; i < n; i++) {
+			u64 t = qed_le64_to_cpu(w->l1[i]);
+			enum qed_entry_error err;
+
+			if (t == QED_ENTRY_UNALLOCATED)
+				continue;
+			err = qed_check_table_offset(g, t, w->file_end);
+			if (err) {
+				qed_walk_invalid(w, "L1", w->l1, off, i, err, &dirty);
+				continue;
+			}
+			if (qed_mark(w->map, g, t, g->table_size)) {
+				/* A table shared with something else: do not trust it. */
+				w->res->corruptions++;
+				continue;
+			}
+			w->res->l2_tables++;
+			ret = qed_walk_l2(w, t);
+			if (ret)
+				return ret;
+		}
+		ret = qed_walk_put(w, w->l1, off, n * 8, dirty);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Cut off the leaked tail, punch the other leaks. */
+static int qed_walk_reclaim(struct qed_walk *w, u64 nclusters, u64 file_size)
+{
+	const struct qed_geom *g = w->g;
+	u64 c, run = 0;
+	int ret;
+
+	w->res->new_size = file_size;
+	if (w->res->leak_tail || file_size != w->file_end) {
+		u64 end = (nclusters - w->res->leak_tail) << g->cluster_shift;
+
+		ret = w->ops->truncate(w->ctx, end);
+		if (ret)
+			return ret;
+		w->res->new_size = end;
+		nclusters -= w->res->leak_tail;
+	}
+	if (!w->ops->punch)
+		return 0;
+	for (c = g->header_size; c <= nclusters; c++) {
+		if (c < nclusters && !(w->map[c / 8] & (1u << (c % 8)))) {
+			run++;
+			continue;
+		}
+		if (run) {
+			ret = w->ops->punch(w->ctx, (c - run) << g->cluster_shift,
+					    run << g->cluster_shift);
+			if (ret)
+				return ret;
+			w->res->leaks_punched += run;
+		}
+		run = 0;
+	}
+	return 0;
+}
+
+int qed_check_image(const struct qed_geom *g, u64 file_size,
+		    const struct qed_check_ops *ops, void *ctx, unsigned int flags,
+		    struct qed_check_result *res)
+{
+	struct qed_walk w = {
+		.g = g, .ops = ops, .ctx = ctx, .flags = flags, .res = res,
+		.file_end = file_size & ~((u64)g->cluster_size - 1),
+	};
+	u64 nclusters = w.file_end >> g->cluster_shift;
+	u64 c;
+	int ret = 0;
+
+	memset(res, 0, sizeof(*res));
+	res->clusters = nclusters;
+	res->new_size = file_size;
+	w.map = ops->zalloc(ctx, nclusters / 8 + 1);
+	w.l1 = ops->zalloc(ctx, QED_CHECK_PIECE);
+	w.l2 = ops->zalloc(ctx, QED_CHECK_PIECE);
+	if (!w.map || !w.l1 || !w.l2) {
+		ret = -ENOMEM;
+		goto out;
 	}
 
+	qed_mark(w.map, g, 0, g->header_size);
+	res->corruptions += qed_mark(w.map, g, g->l1_table_offset, g->table_size);
+	ret = qed_walk_l1(&w);
+	if (ret)
+		goto out;
+
 	for (c = g->header_size; c < nclusters; c++) {
-		if (!(map[c / 8] & (1u << (c % 8)))) {
+		if (!(w.map[c / 8] & (1u << (c % 8)))) {
 			res->leaks++;
 			res->leak_tail++;
 		} else {
 			res->leak_tail = 0;
 		}
 	}
+	/* Reclaiming space is safe only in an image without corruption. */
+	if ((flags & QED_CHECK_REPAIR) && qed_check_clean(res))
+		ret = qed_walk_reclaim(&w, nclusters, file_size);
 out:
-	if (map)
-		ops->free(ctx, map);
-	if (l1)
-		ops->free(ctx, l1);
-	if (l2)
-		ops->free(ctx, l2);
+	if (w.map)
+		ops->free(ctx, w.map);
+	if (w.l1)
+		ops->free(ctx, w.l1);
+	if (w.l2)
+		ops->free(ctx, w.l2);
 	return ret;
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The consistency check of a QED image, shared by qedctl and (later) the
- * module: walk L1 and every L2 table, validate every offset, find double
- * references and leaked clusters.  Pure code: all I/O and memory go
- * through the caller's callbacks.
+ * The consistency check of a QED image, shared by qedctl and the module:
+ * walk L1 and every L2 table, validate every offset, find double references
+ * and leaked clusters, and optionally repair what is safe to repair.  Pure
+ * code: all I/O and memory go through the caller's callbacks.
  */
 #ifndef QED_CHECK_H
 #define QED_CHECK_H
@@ -13,6 +13,15 @@
 struct qed_check_ops {
 	/* Read @len bytes at @off; 0 or a negative errno. */
 	int (*read)(void *ctx, u64 off, void *buf, u32 len);
+	/* Repair only: write @len bytes at @off. */
+	int (*write)(void *ctx, u64 off, const void *buf, u32 len);
+	/* Repair only: give [off, off + len) back to the host; may be NULL. */
+	int (*punch)(void *ctx, u64 off, u64 len);
+	/* Repair only: cut the file to @size bytes. */
+	int (*truncate)(void *ctx, u64 size);
+	/* Repair only: one line per repaired table entry; may be NULL. */
+	void (*repaired)(void *ctx, const char *table, u64 entry_off, u64 entry,
+			 const char *why);
 	void *(*zalloc)(void *ctx, u64 bytes);
 	void (*free)(void *ctx, void *p);
 };
@@ -24,17 +33,32 @@ struct qed_check_result {
 	u64 l2_tables;
 	u64 corruptions;	/* invalid offsets and double references */
 	u64 invalid;		/* of which: invalid offsets */
+	u64 repaired;		/* invalid entries made unallocated */
 	u64 leaks;		/* clusters nothing refers to */
 	u64 leak_tail;		/* leaked clusters at the end of the file */
+	u64 leaks_punched;	/* repair: leaked clusters hole-punched */
+	u64 new_size;		/* repair: the file's size afterwards */
 };
+
+/* qed_check_image() flags */
+#define QED_CHECK_REPAIR	0x1u
 
 /*
  * Check the image whose header is @g and whose file is @file_size bytes.
- * Returns 0 when the walk completed (the result says what it found), or a
- * negative errno when a read or allocation failed.
+ * With QED_CHECK_REPAIR, invalid table entries become unallocated, leaked
+ * clusters at the end of the file are cut off and the others punched.
+ * Double references are reported, never guessed at.  Returns 0 when the
+ * walk completed (the result says what it found), or a negative errno when
+ * I/O or an allocation failed.
  */
 int qed_check_image(const struct qed_geom *g, u64 file_size,
-		    const struct qed_check_ops *ops, void *ctx,
+		    const struct qed_check_ops *ops, void *ctx, unsigned int flags,
 		    struct qed_check_result *res);
+
+/* Was the image consistent once the check (and its repairs) were done? */
+static inline int qed_check_clean(const struct qed_check_result *r)
+{
+	return r->corruptions == r->repaired;
+}
 
 #endif /* QED_CHECK_H */
