@@ -171,6 +171,9 @@ int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len);
 void qed_clean_work(struct work_struct *work);
 int qed_mark_clean(struct qed_device *qed);
 
+/* qed_repair.c */
+int qed_repair(struct qed_device *qed);
+
 /* qed_io.c */
 void qed_cmd_work(struct work_struct *work);
 

@@ -244,9 +244,14 @@ static int qed_open_image(struct qed_device *qed, const s32 *backing_fds, u32 nr
 		return ret;
 	qed->was_dirty = !!(g->features & QED_F_NEED_CHECK);
 	qed->need_check_on_disk = qed->was_dirty;
-	if (qed->was_dirty)
-		pr_warn("qed: %s: image was not closed cleanly; it is used unchecked%s\n",
-			qed->path, rw ? " and stays marked for a check" : "");
+	if (qed->was_dirty && rw) {
+		ret = qed_repair(qed);
+		if (ret)
+			return ret;
+	} else if (qed->was_dirty) {
+		pr_warn("qed: %s: image was not closed cleanly; attached read-only without a check or repair\n",
+			qed->path);
+	}
 
 	/* Unknown autoclear bits say a newer writer's data is now stale. */
 	if (rw && (g->autoclear_features & ~QED_AUTOCLEAR_FEATURE_MASK)) {
