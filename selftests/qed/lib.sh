@@ -90,3 +90,36 @@ qemu_check_clean() {
 	rc=$?
 	[ $rc -eq 0 ] || [ $rc -eq 3 ]
 }
+
+# Little-endian 64-bit fields of an image: get64 FILE OFFSET, put64 FILE
+# OFFSET VALUE.
+get64() {
+	od -An -t u8 -j "$2" -N 8 "$1" | tr -d ' '
+}
+
+put64() {
+	local f=$1 off=$2 v=$3 i s=
+	for i in 0 1 2 3 4 5 6 7; do
+		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 )))
+	done
+	# shellcheck disable=SC2059
+	printf "$s" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
+}
+
+# QEMU finds no corruption (leaked clusters allowed: exit 0 or 3).
+qemu_no_corruption() {
+	local rc
+	qemu-img check "$1"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 3 ]
+}
+
+# A field of `qemu-img check --output=json` (0 when absent).
+qemu_check_field() {
+	qemu-img check --output=json "$1" 2>/dev/null |
+		sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" | head -n 1 | grep . || echo 0
+}
+
+qed_check_field() {
+	"$QEDCTL" check --json "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
+}

@@ -311,3 +311,58 @@ int cmd_list(int argc, char **argv)
 	close(ctl);
 	return 0;
 }
+
+static void usage_resize(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " resize DEVICE [+]SIZE\n"
+		   "  grow an attached image to SIZE, or by SIZE with '+'; shrinking is refused\n");
+}
+
+int cmd_resize(int argc, char **argv)
+{
+	struct qed_resize r;
+	struct qed_info info;
+	const char *arg;
+	uint64_t size;
+	bool relative;
+	int ctl;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage_resize(stdout);
+		return 0;
+	}
+	if (argc != 3) {
+		usage_resize(stderr);
+		return 1;
+	}
+	memset(&r, 0, sizeof(r));
+	r.size = sizeof(r);
+	if (parse_device(argv[1], &r.index))
+		die("invalid device '%s'", argv[1]);
+	arg = argv[2];
+	relative = arg[0] == '+';
+	if (parse_size(arg + relative, &size))
+		die("invalid size '%s'", arg);
+	ctl = ctl_open();
+	if (relative) {
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		info.index = r.index;
+		if (ioctl(ctl, QED_CTL_INFO, &info) < 0)
+			die("%s: %s", argv[1], strerror(errno));
+		if (size > UINT64_MAX - info.image_size)
+			die("invalid size '%s'", arg);
+		size += info.image_size;
+	}
+	r.new_size = size;
+	if (ioctl(ctl, QED_CTL_RESIZE, &r) < 0) {
+		int err = errno;
+
+		die("%s: resize to %llu bytes failed: %s%s", argv[1], (unsigned long long)size,
+		    strerror(err),
+		    err == EINVAL ? " (shrinking is refused; the size must be a multiple of 512)" :
+		    err == EFBIG ? " (above the image's maximum size)" : "");
+	}
+	close(ctl);
+	return 0;
+}

@@ -66,5 +66,6 @@ int image_check(struct image *img, struct qed_check_result *r);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
 
 #endif

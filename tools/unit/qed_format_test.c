@@ -234,7 +234,14 @@ TEST(cluster_and_table_offsets)
 	struct qed_geom g = make(65536, 4, GiB);
 	uint64_t end = 10 * 65536;
 
-	EXPECT_EQ(QED_ENTRY_OK, qed_check_cluster_offset(&g, 65536, end));
+	EXPECT_EQ(QED_ENTRY_OK, qed_check_cluster_offset(&g, 5 * 65536, end));
+	/* The L1 table is clusters 1 to 4: guest data must never go there. */
+	EXPECT_EQ(QED_ENTRY_IN_L1, qed_check_cluster_offset(&g, 65536, end));
+	EXPECT_EQ(QED_ENTRY_IN_L1, qed_check_cluster_offset(&g, 4 * 65536, end));
+	EXPECT_EQ(QED_ENTRY_IN_L1, qed_check_table_offset(&g, 65536, end));
+	EXPECT_EQ(QED_ENTRY_IN_L1, qed_check_table_offset(&g, 4 * 65536, end));
+	EXPECT_EQ(QED_ENTRY_OK, qed_check_table_offset(&g, 5 * 65536, end));
+	EXPECT_STREQ("offset inside the L1 table", qed_entry_strerror(QED_ENTRY_IN_L1));
 	EXPECT_EQ(QED_ENTRY_MISALIGNED, qed_check_cluster_offset(&g, 65536 + 512, end));
 	EXPECT_EQ(QED_ENTRY_MISALIGNED, qed_check_cluster_offset(&g, 1, end));
 	EXPECT_EQ(QED_ENTRY_IN_HEADER, qed_check_cluster_offset(&g, 0, end));

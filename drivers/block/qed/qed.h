@@ -125,6 +125,7 @@ extern struct workqueue_struct *qed_ctl_wq;
 int qed_attach(struct qed_attach *a, const s32 *backing_fds);
 int qed_detach(u32 index, u32 flags);
 int qed_get_info(struct qed_info *info);
+int qed_resize(u32 index, u64 new_size);
 int qed_list(u32 *indices, u32 room, u32 *count);
 void qed_dev_exit(void);
 
@@ -151,6 +152,7 @@ void qed_chain_close(struct qed_device *qed);
 int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter);
 
 /* qed_table.c */
+u32 qed_l1_bytes_for(const struct qed_geom *g);
 int qed_l1_load(struct qed_image *img);
 void qed_l1_free(struct qed_image *img);
 int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m);
@@ -167,7 +169,7 @@ void qed_l2cache_put(struct qed_l2_chunk *chunk);
 
 /* qed_alloc.c */
 int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter);
-int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len);
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard);
 void qed_clean_work(struct work_struct *work);
 int qed_mark_clean(struct qed_device *qed);
 

@@ -270,50 +270,56 @@ static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
 }
 
 /*
- * Zero the run @m at guest offset @pos.  Whole unallocated clusters become
- * zero clusters, with no data written; whole data clusters stay where they
- * are, as QEMU keeps them, but their space goes back to the host file
- * system.  Partial clusters are written as zeros.
+ * Zero (@discard false) or discard the run @m at guest offset @pos.
+ * Whole unallocated clusters become zero clusters, with no data written:
+ * always for write-zeroes, as QEMU does; for discard only over a backing
+ * file, whose data must not show through again.  Whole data clusters stay
+ * allocated, as QEMU keeps them, and their file range is punched: the host
+ * gets the space back, no cluster leaks, and qemu-img check stays clean.
+ * Partial clusters are written as zeros, or left alone by discard.
  */
-static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos)
+static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos,
+			bool discard)
 {
 	const struct qed_geom *g = &qed->top.geom;
 	struct file *file = qed->top.file;
 	u64 end = pos + m->len;
 	u64 a = round_up(pos, (u64)g->cluster_size);
 	u64 b = round_down(end, (u64)g->cluster_size);
-	int ret;
+	bool mark = !discard || qed->top.backing;
+	int ret = 0;
 
 	if (a >= b) {		/* no whole cluster */
 		a = end;
 		b = end;
 	}
 	if (m->type == QED_MAP_DATA) {
-		ret = 0;
 		if (a < b)
 			ret = qed_file_punch(file, m->file_off + (a - pos), b - a);
 		if (ret == -EOPNOTSUPP)
-			return qed_file_write_zeroes(file, m->file_off, m->len);
-		if (!ret)
-			ret = qed_file_write_zeroes(file, m->file_off, a - pos);
+			return discard ? 0 : qed_file_write_zeroes(file, m->file_off, m->len);
+		if (ret || discard)
+			return ret;
+		ret = qed_file_write_zeroes(file, m->file_off, a - pos);
 		if (!ret)
 			ret = qed_file_write_zeroes(file, m->file_off + (b - pos), end - b);
 		return ret;
 	}
-	ret = qed_zero_partial(qed, m->type, pos, a - pos);
-	if (!ret && a < b && m->type == QED_MAP_UNALLOC) {
+	if (!discard)
+		ret = qed_zero_partial(qed, m->type, pos, a - pos);
+	if (!ret && a < b && m->type == QED_MAP_UNALLOC && mark) {
 		ret = qed_mark_dirty(qed);
 		if (!ret)
 			ret = qed_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
 					 QED_ENTRY_ZERO);
 	}
-	if (!ret)
+	if (!ret && !discard)
 		ret = qed_zero_partial(qed, m->type, b, end - b);
 	return ret;
 }
 
-/* REQ_OP_WRITE_ZEROES of [pos, pos + len).  Takes alloc_lock. */
-int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len)
+/* REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD of [pos, pos + len).  Takes alloc_lock. */
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard)
 {
 	struct qed_map m;
 	int ret = 0;
@@ -323,7 +329,7 @@ int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len)
 		ret = qed_map_range(&qed->top, pos, len, &m);
 		if (ret)
 			break;
-		ret = qed_zero_run(qed, &m, pos);
+		ret = qed_zero_run(qed, &m, pos, discard);
 		if (ret)
 			break;
 		pos += m.len;

@@ -111,7 +111,7 @@ static int qed_walk_l1(struct qed_walk *w)
 {
 	const struct qed_geom *g = w->g;
 	u32 per = QED_CHECK_PIECE / 8, i, n;
-	u64 first, off;
+	u64 first, off, dup;
 	int ret, dirty;
 
 	for (first = 0; first < g->table_entries; first += per) {
@@ -132,9 +132,13 @@ static int qed_walk_l1(struct qed_walk *w)
 				qed_walk_invalid(w, "L1", w->l1, off, i, err, &dirty);
 				continue;
 			}
-			if (qed_mark(w->map, g, t, g->table_size)) {
-				/* A table shared with something else: do not trust it. */
-				w->res->corruptions++;
+			dup = qed_mark(w->map, g, t, g->table_size);
+			if (dup) {
+				/*
+				 * A table shared with something else: do not
+				 * trust it.  Counted per cluster, as QEMU does.
+				 */
+				w->res->corruptions += dup;
 				continue;
 			}
 			w->res->l2_tables++;

@@ -16,6 +16,8 @@ struct qed_queue_params {
 	unsigned int physical_block_size;
 	unsigned int max_hw_sectors;
 	unsigned int max_write_zeroes_sectors;
+	unsigned int max_discard_sectors;
+	unsigned int discard_granularity;
 	bool write_cache;
 };
 
@@ -29,6 +31,8 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 		.physical_block_size	= p->physical_block_size,
 		.max_hw_sectors		= p->max_hw_sectors,
 		.max_write_zeroes_sectors = p->max_write_zeroes_sectors,
+		.max_hw_discard_sectors	= p->max_discard_sectors,
+		.discard_granularity	= p->discard_granularity,
 	};
 	struct gendisk *disk;
 
@@ -56,6 +60,8 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_physical_block_size(disk->queue, p->physical_block_size);
 	blk_queue_max_hw_sectors(disk->queue, p->max_hw_sectors);
 	blk_queue_max_write_zeroes_sectors(disk->queue, p->max_write_zeroes_sectors);
+	blk_queue_max_discard_sectors(disk->queue, p->max_discard_sectors);
+	disk->queue->limits.discard_granularity = p->discard_granularity;
 	blk_queue_write_cache(disk->queue, p->write_cache, false);
 	return disk;
 }
@@ -73,6 +79,30 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 #define QED_OPEN_PROTO(name)	int name(struct block_device *bdev, fmode_t mode)
 #define QED_OPEN_DISK		(bdev->bd_disk)
 #define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk, fmode_t mode)
+#endif
+
+/* Since 6.14 freezing a queue returns the memalloc flags to restore. */
+#ifdef QED_HAVE_FREEZE_MEMFLAGS
+static inline unsigned int qed_freeze_queue(struct request_queue *q)
+{
+	return blk_mq_freeze_queue(q);
+}
+
+static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memflags)
+{
+	blk_mq_unfreeze_queue(q, memflags);
+}
+#else
+static inline unsigned int qed_freeze_queue(struct request_queue *q)
+{
+	blk_mq_freeze_queue(q);
+	return 0;
+}
+
+static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memflags)
+{
+	blk_mq_unfreeze_queue(q);
+}
 #endif
 
 #endif /* QED_COMPAT_H */

@@ -271,6 +271,8 @@ static int qed_add_disk(struct qed_device *qed)
 		.max_hw_sectors		= 2048,
 		/* Whole clusters become zero clusters without a data write. */
 		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
+		.max_discard_sectors	= UINT_MAX >> SECTOR_SHIFT,
+		.discard_granularity	= qed->top.geom.cluster_size,
 		.write_cache		= true,
 	};
 	struct blk_mq_tag_set *set = &qed->tag_set;
@@ -525,6 +527,90 @@ int qed_get_info(struct qed_info *info)
 	mutex_unlock(&qed->alloc_lock);
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
+out:
+	mutex_unlock(&qed_ctl_mutex);
+	return ret;
+}
+
+/*
+ * Grow the image to @new_size: the L1 table in memory grows with the
+ * header's image size (the entries it gains are read from the file), and
+ * the header is durable before the device grows.  The queue is frozen so
+ * that no request holds the old L1 array.
+ */
+static int qed_grow(struct qed_device *qed, u64 new_size)
+{
+	struct qed_image *img = &qed->top;
+	struct qed_geom g = img->geom;
+	u32 old_bytes = img->l1_bytes, bytes;
+	unsigned int memflags;
+	u64 old_size;
+	__le64 *l1 = NULL;
+	int ret;
+
+	g.image_size = new_size;
+	qed_geom_derive(&g);
+	bytes = qed_l1_bytes_for(&g);
+	if (bytes > old_bytes) {
+		l1 = kvzalloc(bytes, GFP_KERNEL);
+		if (!l1)
+			return -ENOMEM;
+		ret = qed_file_read(img->file, g.l1_table_offset + old_bytes,
+				    (u8 *)l1 + old_bytes, bytes - old_bytes);
+		if (ret) {
+			kvfree(l1);
+			return ret;
+		}
+	}
+
+	memflags = qed_freeze_queue(qed->disk->queue);
+	mutex_lock(&qed->alloc_lock);
+	old_size = img->geom.image_size;
+	img->geom.image_size = new_size;
+	ret = qed_write_header(qed);
+	if (!ret)
+		ret = qed_file_flush(img->file);
+	if (ret) {
+		/* The header on disk may hold either size; both are valid. */
+		img->geom.image_size = old_size;
+		qed_image_err(img, "resize: writing the header failed: %d", ret);
+	} else if (l1) {
+		memcpy(l1, img->l1, old_bytes);
+		swap(l1, img->l1);
+		img->l1_bytes = bytes;
+	}
+	qed_geom_derive(&img->geom);
+	mutex_unlock(&qed->alloc_lock);
+	qed_unfreeze_queue(qed->disk->queue, memflags);
+	kvfree(l1);
+	if (!ret)
+		set_capacity_and_notify(qed->disk, new_size >> SECTOR_SHIFT);
+	return ret;
+}
+
+int qed_resize(u32 index, u64 new_size)
+{
+	struct qed_device *qed;
+	const struct qed_geom *g;
+	int ret;
+
+	mutex_lock(&qed_ctl_mutex);
+	qed = idr_find(&qed_index_idr, index);
+	if (!qed || qed->detaching) {
+		ret = -ENXIO;
+		goto out;
+	}
+	g = &qed->top.geom;
+	if (qed->flags & QED_ATTACH_READ_ONLY)
+		ret = -EROFS;
+	else if ((new_size & (SECTOR_SIZE - 1)) || new_size < g->image_size)
+		ret = -EINVAL;
+	else if (new_size > qed_max_image_size(g->cluster_size, g->table_size))
+		ret = -EFBIG;
+	else if (new_size == g->image_size)
+		ret = 0;
+	else
+		ret = qed_grow(qed, new_size);
 out:
 	mutex_unlock(&qed_ctl_mutex);
 	return ret;

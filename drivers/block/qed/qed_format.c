@@ -117,6 +117,33 @@ enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
 	return QED_HDR_OK;
 }
 
+/* Aligned, past the header and before the end: where any cluster may lie. */
+static enum qed_entry_error qed_cluster_in_file(const struct qed_geom *g, u64 off,
+						u64 file_end)
+{
+	if (off & ((u64)g->cluster_size - 1))
+		return QED_ENTRY_MISALIGNED;
+	if (off < g->header_bytes)
+		return QED_ENTRY_IN_HEADER;
+	if (off >= file_end)
+		return QED_ENTRY_PAST_EOF;
+	return QED_ENTRY_OK;
+}
+
+/* The first and the last cluster of a table at @off lie in the file. */
+static enum qed_entry_error qed_table_in_file(const struct qed_geom *g, u64 off,
+					      u64 file_end)
+{
+	enum qed_entry_error err = qed_cluster_in_file(g, off, file_end);
+	u64 last = off + g->table_bytes - g->cluster_size;
+
+	if (err)
+		return err;
+	if (last < off)
+		return QED_ENTRY_PAST_EOF;
+	return qed_cluster_in_file(g, last, file_end);
+}
+
 enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_size,
 					struct qed_geom *g)
 {
@@ -153,7 +180,7 @@ enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_s
 	qed_geom_derive(g);
 
 	file_end = file_size & ~((u64)g->cluster_size - 1);
-	if (qed_check_table_offset(g, g->l1_table_offset, file_end))
+	if (qed_table_in_file(g, g->l1_table_offset, file_end))
 		return QED_HDR_L1_OFFSET;
 
 	if (g->features & QED_F_BACKING_FILE) {
@@ -188,26 +215,26 @@ void qed_header_encode(const struct qed_geom *g, void *buf)
 enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
 					      u64 file_end)
 {
-	if (off & ((u64)g->cluster_size - 1))
-		return QED_ENTRY_MISALIGNED;
-	if (off < g->header_bytes)
-		return QED_ENTRY_IN_HEADER;
-	if (off >= file_end)
-		return QED_ENTRY_PAST_EOF;
+	enum qed_entry_error err = qed_cluster_in_file(g, off, file_end);
+
+	if (err)
+		return err;
+	/* Guest data written there would overwrite the L1 table. */
+	if (off >= g->l1_table_offset && off - g->l1_table_offset < g->table_bytes)
+		return QED_ENTRY_IN_L1;
 	return QED_ENTRY_OK;
 }
 
 enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
 					    u64 file_end)
 {
-	enum qed_entry_error err = qed_check_cluster_offset(g, off, file_end);
-	u64 last = off + g->table_bytes - g->cluster_size;
+	enum qed_entry_error err = qed_table_in_file(g, off, file_end);
 
 	if (err)
 		return err;
-	if (last < off)
-		return QED_ENTRY_PAST_EOF;
-	return qed_check_cluster_offset(g, last, file_end);
+	if (off < g->l1_table_offset + g->table_bytes && g->l1_table_offset < off + g->table_bytes)
+		return QED_ENTRY_IN_L1;
+	return QED_ENTRY_OK;
 }
 
 const char *qed_entry_strerror(enum qed_entry_error err)
@@ -219,6 +246,8 @@ const char *qed_entry_strerror(enum qed_entry_error err)
 		return "offset not cluster-aligned";
 	case QED_ENTRY_IN_HEADER:
 		return "offset inside the header";
+	case QED_ENTRY_IN_L1:
+		return "offset inside the L1 table";
 	case QED_ENTRY_PAST_EOF:
 		return "offset past the end of the file";
 	}

@@ -188,8 +188,9 @@ void qed_cmd_work(struct work_struct *work)
 		qed_do_rw(cmd, rq, true);
 		break;
 	case REQ_OP_WRITE_ZEROES:
+	case REQ_OP_DISCARD:
 		ret = qed_alloc_zeroes(cmd->qed, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				       blk_rq_bytes(rq));
+				       blk_rq_bytes(rq), req_op(rq) == REQ_OP_DISCARD);
 		if (ret)
 			qed_cmd_fail(cmd, ret);
 		break;

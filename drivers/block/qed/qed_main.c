@@ -119,6 +119,19 @@ static long qed_ctl_info(void __user *uarg)
 	return qed_copy_out(uarg, &info, sizeof(info));
 }
 
+static long qed_ctl_resize(void __user *uarg)
+{
+	struct qed_resize r;
+	int ret;
+
+	ret = qed_copy_arg(&r, sizeof(r), sizeof(r), uarg);
+	if (ret)
+		return ret;
+	if (!qed_all_zero(r.reserved, sizeof(r.reserved)))
+		return -EINVAL;
+	return qed_resize(r.index, r.new_size);
+}
+
 static long qed_ctl_list(void __user *uarg)
 {
 	struct qed_list l;
@@ -164,6 +177,8 @@ static long qed_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return qed_ctl_info(uarg);
 	case QED_CTL_LIST:
 		return qed_ctl_list(uarg);
+	case QED_CTL_RESIZE:
+		return qed_ctl_resize(uarg);
 	}
 	return -ENOTTY;
 }

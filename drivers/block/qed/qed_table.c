@@ -11,7 +11,7 @@
 
 #include "qed.h"
 
-static u32 qed_l1_bytes_for(const struct qed_geom *g)
+u32 qed_l1_bytes_for(const struct qed_geom *g)
 {
 	/* Whole sectors, so that one entry's update is a sector write. */
 	return round_up((u32)g->l1_entries_used * 8, 512);

@@ -127,10 +127,26 @@ struct qed_list {
 	__u64 reserved[2];
 };
 
+/**
+ * struct qed_resize - grow an attached image
+ * @size:	sizeof(struct qed_resize)
+ * @index:	N
+ * @new_size:	the new guest-visible size in bytes, a multiple of 512 and
+ *		not below the current size (shrinking is refused: EINVAL)
+ * @reserved:	must be zero
+ */
+struct qed_resize {
+	__u32 size;
+	__u32 index;
+	__u64 new_size;
+	__u64 reserved[4];
+};
+
 #define QED_CTL_MAGIC		0xED
 #define QED_CTL_ATTACH		_IOWR(QED_CTL_MAGIC, 0x00, struct qed_attach)
 #define QED_CTL_DETACH		_IOW(QED_CTL_MAGIC, 0x01, struct qed_detach)
 #define QED_CTL_INFO		_IOWR(QED_CTL_MAGIC, 0x02, struct qed_info)
 #define QED_CTL_LIST		_IOWR(QED_CTL_MAGIC, 0x03, struct qed_list)
+#define QED_CTL_RESIZE		_IOW(QED_CTL_MAGIC, 0x04, struct qed_resize)
 
 #endif /* _UAPI_LINUX_QED_H */
