@@ -8,11 +8,15 @@
 #                      detach, qemu-img check) in a VM
 # make bench           fio on qed, loop and qemu-nbd side by side in one VM
 #                      (BENCH_RUNTIME, BENCH_REPEAT, BENCH_SIZE, BENCH_KERNEL)
+# make crashtest CYCLES=N    power cuts: N kill-and-verify cycles in VMs
+#                      (CRASH_KERNEL, CRASH_WORKLOADS="empty full overlay ext4")
 #
 KDIR ?= /lib/modules/$(shell uname -r)/build
 KERNELS ?= 6.1 6.12 7.3
 DEMO_KERNEL ?= 6.12
 BENCH_KERNEL ?= 6.12
+CRASH_KERNEL ?= 6.12
+CYCLES ?= 8
 export QED_CACHE
 
 # Where kselftest's lib.mk and harness come from: a tools/testing/selftests
@@ -31,7 +35,10 @@ module:
 	fi
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
-userspace: qedctl selftests
+userspace: qedctl selftests crashtool
+
+crashtool:
+	$(MAKE) -C tools/crashtest
 
 qedctl:
 	$(MAKE) -C tools/qedctl
@@ -57,6 +64,9 @@ demo: qedctl
 bench: qedctl
 	tools/vmtest/bench.sh $(BENCH_KERNEL)
 
+crashtest: userspace
+	tools/vmtest/crashtest.sh $(CRASH_KERNEL) $(CYCLES)
+
 modules_install:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules_install
 
@@ -64,6 +74,8 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	$(MAKE) -C tools/qedctl clean
 	$(MAKE) -C tools/unit clean
+	$(MAKE) -C tools/crashtest clean
 	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
 
-.PHONY: all module userspace qedctl ksft selftests unit check demo bench modules_install clean
+.PHONY: all module userspace qedctl crashtool ksft selftests unit check demo bench crashtest \
+	modules_install clean

@@ -34,10 +34,13 @@ done
 for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
 [ -b /dev/vda ] && [ -b /dev/vdb ] || { echo "vmtest: error: scratch disks missing"; finish 1; }
 mkdir -p /mnt/ext4 /mnt/xfs
-mkfs.ext4 -q -F /dev/vda >/dev/null && mount /dev/vda /mnt/ext4 ||
-	{ echo "vmtest: error: cannot make ext4 on /dev/vda"; finish 1; }
-mkfs.xfs -q -f /dev/vdb >/dev/null && mount /dev/vdb /mnt/xfs ||
-	{ echo "vmtest: error: cannot make xfs on /dev/vdb"; finish 1; }
+# qed.disks=keep: the disks hold a previous boot's data (power-cut tests).
+if [ "$(arg qed.disks)" != keep ]; then
+	mkfs.ext4 -q -F /dev/vda >/dev/null && mount /dev/vda /mnt/ext4 ||
+		{ echo "vmtest: error: cannot make ext4 on /dev/vda"; finish 1; }
+	mkfs.xfs -q -f /dev/vdb >/dev/null && mount /dev/vdb /mnt/xfs ||
+		{ echo "vmtest: error: cannot make xfs on /dev/vdb"; finish 1; }
+fi
 
 echo "vmtest: kernel $(uname -r)"
 if ! insmod /opt/qed/qedblk.ko; then
@@ -50,8 +53,10 @@ export QED_SCRATCH=/mnt/ext4 QED_SCRATCH_XFS=/mnt/xfs
 mode=$(arg qed.mode)
 case "$mode" in
 script)
-	# A developer's own script, put in by QED_GUEST_SCRIPT (initramfs.sh).
-	/opt/qed/script.sh
+	# A script put in by QED_GUEST_SCRIPT (initramfs.sh); qed.script=A,B
+	# gives it arguments.
+	# shellcheck disable=SC2046
+	/opt/qed/script.sh $(arg qed.script | tr , ' ')
 	finish $?
 	;;
 demo)

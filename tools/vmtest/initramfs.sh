@@ -45,7 +45,7 @@ copy_bin() {
 cp "$(command -v busybox)" "$root/bin/busybox"
 for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-img qemu-io \
 	 qemu-nbd fio blockdev losetup blkdiscard fstrim setpriv timeout sha256sum cmp kmod \
-	 stat truncate dd od sync numfmt dmesg; do
+	 stat truncate dd od sync numfmt dmesg yes; do
 	copy_bin "$t"
 done
 for t in modprobe insmod rmmod lsmod depmod; do
@@ -75,6 +75,8 @@ depmod -b "$root" "$release"
 # The project: module, tool, selftests and the kselftest runner.
 cp "$ko" "$root/opt/qed/qedblk.ko"
 cp "$QED_TOP/tools/qedctl/qedctl" "$root/usr/bin/qedctl"
+[ -x "$QED_TOP/tools/crashtest/qed_crash" ] &&
+	cp "$QED_TOP/tools/crashtest/qed_crash" "$root/usr/bin/qed_crash"
 mkdir -p "$root/opt/selftests"
 cp -r "$ksrc/tools/testing/selftests/kselftest" "$root/opt/selftests/"
 cp -r "$QED_TOP/selftests/qed" "$root/opt/selftests/qed"

@@ -20,17 +20,27 @@ limit=${QED_VM_TIMEOUT:-2700}
 # cx16, 8 in 8 passed without); without cx16 the kernel takes its fallback.
 cpu=${QED_VM_CPU:-qemu64,-cx16}
 
-rm -f "$dir/scratch0.img" "$dir/scratch1.img"
-truncate -s 3G "$dir/scratch0.img"
-truncate -s 3G "$dir/scratch1.img"
+# QED_VM_DISKS="A B": use these disk images, kept as they are (power-cut
+# tests boot twice on the same disks); otherwise two fresh scratch disks.
+if [ -n "${QED_VM_DISKS:-}" ]; then
+	read -r -a disks <<<"$QED_VM_DISKS"
+else
+	disks=("$dir/scratch0.img" "$dir/scratch1.img")
+	rm -f "${disks[@]}"
+	truncate -s 3G "${disks[0]}"
+	truncate -s 3G "${disks[1]}"
+fi
+drives=()
+for d in "${disks[@]}"; do
+	drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe")
+done
 rc=0
 timeout --kill-after=10 "$limit" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 2G -nographic -no-reboot \
 	-kernel "$kern/vmlinuz" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 quiet $*" \
-	-drive file="$dir/scratch0.img",if=virtio,format=raw,cache=unsafe \
-	-drive file="$dir/scratch1.img",if=virtio,format=raw,cache=unsafe \
+	"${drives[@]}" -pidfile "$dir/qemu.pid" \
 	</dev/null >"$logf" 2>&1 || rc=$?
-[ -n "${QED_KEEP_SCRATCH:-}" ] || rm -f "$dir/scratch0.img" "$dir/scratch1.img"
+[ -n "${QED_KEEP_SCRATCH:-}${QED_VM_DISKS:-}" ] || rm -f "${disks[@]}"
 [ $rc -eq 124 ] && echo "vmtest: timeout after ${limit}s" >>"$logf"
 exit 0
