@@ -4,10 +4,13 @@
 # make KDIR=DIR        the module for the kernel whose build tree is DIR
 # make check           host unit tests, then every kernel of the matrix in a VM
 # make check KERNELS=6.12    one kernel only
+# make check-debug     the selftests on a KASAN/lockdep/kmemleak/UBSAN kernel
+#                      with fault injection (builds it once, ~20-40 min)
 # make demo            the main job (create, attach, mkfs, mount, write,
 #                      detach, qemu-img check) in a VM
 # make bench           fio on qed, loop and qemu-nbd side by side in one VM
 #                      (BENCH_RUNTIME, BENCH_REPEAT, BENCH_SIZE, BENCH_KERNEL)
+# make fuzz FUZZ_SECONDS=N   libFuzzer on the shared format code, N s a target
 # make crashtest CYCLES=N    power cuts: N kill-and-verify cycles in VMs
 #                      (CRASH_KERNEL, CRASH_WORKLOADS="empty full overlay ext4")
 #
@@ -17,6 +20,7 @@ DEMO_KERNEL ?= 6.12
 BENCH_KERNEL ?= 6.12
 CRASH_KERNEL ?= 6.12
 CYCLES ?= 8
+FUZZ_SECONDS ?= 600
 export QED_CACHE
 
 # Where kselftest's lib.mk and harness come from: a tools/testing/selftests
@@ -64,6 +68,12 @@ demo: qedctl
 bench: qedctl
 	tools/vmtest/bench.sh $(BENCH_KERNEL)
 
+check-debug: userspace
+	QED_NO_EXTRAS=1 tools/vmtest/check.sh debug
+
+fuzz:
+	$(MAKE) -C tools/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
 crashtest: userspace
 	tools/vmtest/crashtest.sh $(CRASH_KERNEL) $(CYCLES)
 
@@ -75,7 +85,8 @@ clean:
 	$(MAKE) -C tools/qedctl clean
 	$(MAKE) -C tools/unit clean
 	$(MAKE) -C tools/crashtest clean
+	$(MAKE) -C tools/fuzz clean
 	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
 
-.PHONY: all module userspace qedctl crashtool ksft selftests unit check demo bench crashtest \
+.PHONY: all module userspace qedctl crashtool ksft selftests unit check check-debug demo bench crashtest fuzz \
 	modules_install clean

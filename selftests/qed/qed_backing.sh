@@ -296,3 +296,4 @@ t_ext4() {
 	return $rc
 }
 check ext4_on_overlay_of_ext4_base t_ext4
+ktap_finished

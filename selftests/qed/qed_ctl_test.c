@@ -358,6 +358,8 @@ TEST_F(ctl, backing_chain_refusals)
 	ASSERT_EQ(0, attach_chain(self->ctl, self->img, fds, 1, &idx));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	EXPECT_EQ(1, info.nr_backing);
+	/* A backing file in use is nobody's to write. */
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, base, O_RDWR, 0, NULL));
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 
 	close(self_fd);
@@ -365,6 +367,35 @@ TEST_F(ctl, backing_chain_refusals)
 	close(bfd);
 	unlink(qcow);
 	unlink(base);
+}
+
+TEST_F(ctl, resize_abi)
+{
+	struct qed_resize r = { .size = sizeof(r) };
+	struct qed_info info;
+	uint32_t idx;
+
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &idx));
+	r.index = idx;
+	r.new_size = IMG_SIZE * 2;
+	r.reserved[1] = 1;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.reserved[1] = 0;
+	r.new_size = IMG_SIZE - 512;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.new_size = IMG_SIZE * 2 + 1;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(EINVAL, errno);
+	r.new_size = IMG_SIZE * 2;
+	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(IMG_SIZE * 2, info.image_size);
+	r.index = idx + 1000;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(ENXIO, errno);
+	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 }
 
 TEST_F(ctl, unknown_flag_and_reserved)
@@ -460,10 +491,13 @@ TEST_F(ctl, busy_and_autoclear)
 
 TEST_F(ctl, wanted_index)
 {
+	char other[240];
 	uint32_t idx, idx2;
 	struct qed_attach a;
 	int fd;
 
+	snprintf(other, sizeof(other), "%s.2", self->img);
+	mkimage(other, &self->g, good_file_size(&self->g));
 	fd = open(self->img, O_RDWR);
 	ASSERT_LE(0, fd);
 	init_attach(&a, fd, self->img);
@@ -472,16 +506,37 @@ TEST_F(ctl, wanted_index)
 	ASSERT_EQ(0, ioctl(self->ctl, QED_CTL_ATTACH, &a));
 	idx = a.index;
 	EXPECT_EQ(7, idx);
-	init_attach(&a, fd, self->img);
+	close(fd);
+	fd = open(other, O_RDONLY);
+	ASSERT_LE(0, fd);
+	init_attach(&a, fd, other);
 	a.flags = QED_ATTACH_WANT_INDEX | QED_ATTACH_READ_ONLY;
 	a.index = 7;
 	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
 	EXPECT_EQ(EEXIST, errno);
 	close(fd);
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &idx2));
+	ASSERT_EQ(0, try_attach(self->ctl, other, O_RDONLY, QED_ATTACH_READ_ONLY, &idx2));
 	EXPECT_NE(idx, idx2);
 	EXPECT_EQ(0, detach(self->ctl, idx2, 0));
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
+	unlink(other);
+}
+
+/* One writer per image: a second device on it would allocate twice. */
+TEST_F(ctl, same_image_twice)
+{
+	uint32_t a, b;
+
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &a));
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDWR, 0, NULL));
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, NULL));
+	EXPECT_EQ(0, detach(self->ctl, a, 0));
+	/* Readers share. */
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &a));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &b));
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDWR, 0, NULL));
+	EXPECT_EQ(0, detach(self->ctl, b, 0));
+	EXPECT_EQ(0, detach(self->ctl, a, 0));
 }
 
 /* Every control ioctl needs CAP_SYS_ADMIN. */
@@ -496,6 +551,7 @@ TEST_F(ctl, needs_cap_sys_admin)
 		struct __user_cap_data_struct d[2];
 		struct qed_info info;
 		struct qed_list l = { .size = sizeof(l) };
+		struct qed_resize r = { .size = sizeof(r), .new_size = 1 << 30 };
 		uint32_t idx;
 
 		if (syscall(SYS_capget, &h, d))
@@ -511,6 +567,8 @@ TEST_F(ctl, needs_cap_sys_admin)
 			_exit(3);
 		if (ioctl(self->ctl, QED_CTL_LIST, &l) != -1 || errno != EPERM)
 			_exit(4);
+		if (ioctl(self->ctl, QED_CTL_RESIZE, &r) != -1 || errno != EPERM)
+			_exit(5);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

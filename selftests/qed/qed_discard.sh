@@ -140,3 +140,4 @@ t_resize_ro() {
 	[ $rc -ne 0 ] && echo "$out" | grep -q "Read-only file system"
 }
 check resize_refused_on_read_only_device t_resize_ro
+ktap_finished

@@ -203,3 +203,4 @@ t_clean_bit_after_detach() {
 	"$QEDCTL" info "$img" | grep -q "^dirty: no"
 }
 check need_check_set_during_allocation_cleared_at_detach t_clean_bit_after_detach
+ktap_finished

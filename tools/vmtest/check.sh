@@ -9,6 +9,19 @@ set -uo pipefail
 
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 7.3)
+# The debug lane (KASAN, lockdep, kmemleak, UBSAN, fault injection) runs
+# when its kernel is in the cache: make check-debug builds it (once).
+debug_note=
+case " ${kernels[*]} " in
+*" debug "*) ;;
+*)
+	if [ "${QED_DEBUG:-1}" != 0 ] && "$(dirname "$0")/debug-kernel.sh" --cached >/dev/null 2>&1; then
+		kernels+=(debug)
+	else
+		debug_note="debug lane skipped: no debug kernel cached (make check-debug builds it)"
+	fi
+	;;
+esac
 build="$QED_TOP/build/vm"
 mkdir -p "$build"
 
@@ -27,6 +40,17 @@ unit_rc=$?
 echo "$unit_out"
 [ $unit_rc -eq 0 ] || fail "host unit tests"
 read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p += kv[2]; if (kv[1] == "fail") f += kv[2] } } END { print p + 0, f + 0 }')
+
+step "host fuzzing (libFuzzer, ${QED_FUZZ_SECONDS:-30}s a target)"
+fuzz_out=$(make -s -C "$QED_TOP/tools/fuzz" run FUZZ_SECONDS="${QED_FUZZ_SECONDS:-30}" 2>&1)
+fuzz_rc=$?
+echo "$fuzz_out" | sed 's/^/    /'
+fuzz_targets=$(echo "$fuzz_out" | grep -c "^Done ")
+if [ $fuzz_rc -eq 0 ] && [ "$fuzz_targets" -eq 2 ]; then
+	unit_pass=$((unit_pass + 2))
+else
+	unit_fail=$((unit_fail + 1))
+fi
 
 step "kernel style: checkpatch --strict"
 ksrc=$("$(dirname "$0")/ksrc.sh") || fail "fetching linux-source for checkpatch"
@@ -70,10 +94,14 @@ for k in "${kernels[@]}"; do
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "$k" "$p" "$f" "$s")
 done
 
+[ -n "$debug_note" ] && echo "==> $debug_note"
+
 # make bench must keep working; its numbers mean nothing here and a slow
 # machine never fails it: only a bench that produces no result does.
 step "bench smoke (kernel ${kernels[0]})"
-if BENCH_SMOKE=1 BENCH_RUNTIME=1 BENCH_REPEAT=1 BENCH_SIZE=64 BENCH_OUT="$build/bench-smoke" \
+if [ -n "${QED_NO_EXTRAS:-}" ]; then
+	echo "    skipped (QED_NO_EXTRAS)"
+elif BENCH_SMOKE=1 BENCH_RUNTIME=1 BENCH_REPEAT=1 BENCH_SIZE=64 BENCH_OUT="$build/bench-smoke" \
 	"$(dirname "$0")/bench.sh" "${kernels[0]}" >"$build/bench-smoke.log" 2>&1; then
 	total_pass=$((total_pass + 1))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "bench" 1 0 0)
@@ -82,6 +110,18 @@ else
 	total_fail=$((total_fail + 1))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "bench" 0 1 0)
 fi
+
+# Power cuts: a short run here, a long one with make crashtest.
+step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-4} cycles)"
+[ -n "${QED_NO_EXTRAS:-}" ] && QED_CRASH_CYCLES=0
+"$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-4}" >"$build/crash.log" 2>&1
+grep -E "^crashtest: |^    crash: not ok" "$build/crash.log" | sed 's/^/    /'
+read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")
+cp=${cp:-0}
+cf=${cf:-1}
+total_pass=$((total_pass + cp))
+total_fail=$((total_fail + cf))
+[ "${QED_CRASH_CYCLES:-4}" -gt 0 ] && table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
 
 echo
 echo "$table"

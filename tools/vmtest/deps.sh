@@ -24,6 +24,7 @@ need=(
 	"xz xz-utils"
 	"gcc gcc"
 	"make make"
+	"clang clang"
 )
 missing=()
 for n in "${need[@]}"; do
@@ -38,6 +39,9 @@ if command -v busybox >/dev/null; then
 	esac
 fi
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+# libFuzzer's runtime (make fuzz) is not pulled in by clang.
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+	missing+=(libclang-rt-14-dev)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	die "missing packages: ${missing[*]} (install them, or run as root)"

@@ -9,6 +9,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 /bin/busybox mount -t sysfs sys /sys
 /bin/busybox mount -t devtmpfs dev /dev
 /bin/busybox mount -t tmpfs tmp /tmp
+# Debug kernels: fault injection and kmemleak live in debugfs.
+/bin/busybox mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 /bin/busybox --install -s /bin
 # devtmpfs has no /dev/fd or /dev/std*: the kselftest runner logs to /dev/stdout.
 ln -s /proc/self/fd /dev/fd

@@ -17,6 +17,7 @@ case "$name" in
 6.1)  pattern='^6\.1\.' ;;
 6.12) pattern='^6\.12\..*~bpo12' ;;
 7.3)  pattern='^7\.3\..*~bpo13' ;;
+debug) exec "$(dirname "$0")/debug-kernel.sh" ;;
 *) die "unknown kernel '$name' (want 6.1, 6.12 or 7.3)" ;;
 esac
 

@@ -324,6 +324,51 @@ static void qed_release_image(struct qed_device *qed)
 	qed->wq = NULL;
 }
 
+static bool qed_uses_inode(const struct qed_device *qed, const struct inode *inode,
+			   bool rw_only)
+{
+	unsigned int i;
+
+	if (file_inode(qed->top.file) == inode &&
+	    (!rw_only || !(qed->flags & QED_ATTACH_READ_ONLY)))
+		return true;
+	if (rw_only)
+		return false;
+	for (i = 0; i < qed->nr_backing; i++)
+		if (file_inode(qed->chain[i].file) == inode)
+			return true;
+	return false;
+}
+
+/*
+ * Two devices writing one image would allocate the same clusters twice,
+ * and a device writing an image that another reads as a backing file would
+ * change data under it: refuse both, as QEMU's image locking does.  Called
+ * with qed_ctl_mutex held.
+ */
+static int qed_check_conflicts(struct qed_device *new)
+{
+	bool rw = !(new->flags & QED_ATTACH_READ_ONLY);
+	struct qed_device *qed;
+	unsigned int i;
+	int id;
+
+	idr_for_each_entry(&qed_index_idr, qed, id) {
+		if (qed->detaching)
+			continue;
+		if (qed_uses_inode(qed, file_inode(new->top.file), !rw))
+			goto busy;
+		for (i = 0; i < new->nr_backing; i++)
+			if (qed_uses_inode(qed, file_inode(new->chain[i].file), true))
+				goto busy;
+	}
+	return 0;
+busy:
+	pr_err("qed: %s: in use by qed%d, which %s it\n", new->path, qed->index,
+	       (qed->flags & QED_ATTACH_READ_ONLY) ? "reads" : "writes");
+	return -EBUSY;
+}
+
 static void qed_detach_workfn(struct work_struct *work);
 
 int qed_attach(struct qed_attach *a, const s32 *backing_fds)
@@ -373,6 +418,9 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		goto out_free;
 
 	mutex_lock(&qed_ctl_mutex);
+	ret = qed_check_conflicts(qed);
+	if (ret)
+		goto out_unlock;
 	if (a->flags & QED_ATTACH_WANT_INDEX) {
 		if (a->index >= QED_MAX_DEVICES) {
 			ret = -EINVAL;
