@@ -5,6 +5,12 @@
  *   qed_crash fill FILE SIZE          FILE gets SIZE bytes of generation-0 data
  *   qed_crash write DEV LOG SEED      write to DEV until killed, logging to LOG
  *   qed_crash verify DEV LOG INITIAL  check DEV against LOG after the cut
+ *   qed_crash verify-any DEV LOG INITIAL   the same, but nothing counts as
+ *                                     flushed: every sector must hold its
+ *                                     initial data or that of a write begun
+ *   qed_crash points DMLOG N          print N replay points of a dm-log-writes
+ *                                     log: every FLUSH entry, N others
+ *   qed_crash replay DMLOG DEV FROM TO   replay entries [FROM, TO) onto DEV
  *
  * Every 512-byte sector written carries a stamp: the write's sequence number
  * and the sector's own number, then bytes derived from both.  The writer
@@ -212,7 +218,7 @@ struct wr {
 	uint32_t len;
 };
 
-static int cmd_verify(const char *dev, const char *logdev, const char *initial)
+static int cmd_verify(const char *dev, const char *logdev, const char *initial, int any)
 {
 	int fd = open(dev, O_RDONLY | O_DIRECT);
 	FILE *lf = fopen(logdev, "r");
@@ -254,7 +260,8 @@ static int cmd_verify(const char *dev, const char *logdev, const char *initial)
 			break;
 		case REC_FLUSH_DONE:
 			/* Writes done before the flush began are durable now. */
-			durable_upto = pending_done;
+			if (!any)
+				durable_upto = pending_done;
 			flushes++;
 			break;
 		default:
@@ -326,6 +333,139 @@ badlog:
 	return 2;
 }
 
+/*
+ * dm-log-writes: a super block, then for each write a header block and its
+ * data, in the order the writes reached the disk under the log (see
+ * drivers/md/dm-log-writes.c).  Sectors and sizes count in sectorsize.
+ */
+#define DMLOG_MAGIC	0x6a736677736872ull
+#define DMLOG_FLUSH	(1u << 0)
+#define DMLOG_DISCARD	(1u << 2)
+#define DMLOG_MARK	(1u << 3)
+
+struct dmlog_super {
+	uint64_t magic;
+	uint64_t version;
+	uint64_t nr_entries;
+	uint32_t sectorsize;
+} __attribute__((packed));
+
+struct dmlog_entry {
+	uint64_t sector;
+	uint64_t nr_sectors;
+	uint64_t flags;
+	uint64_t data_len;
+};
+
+struct dmlog {
+	int fd;
+	uint64_t nr;
+	uint32_t ss;
+	uint64_t pos;		/* byte offset of the next entry */
+	uint64_t cur;		/* its index */
+};
+
+static void dmlog_open(struct dmlog *l, const char *path)
+{
+	struct dmlog_super s;
+
+	l->fd = open(path, O_RDONLY);
+	if (l->fd < 0)
+		die(path);
+	if (pread(l->fd, &s, sizeof(s), 0) != sizeof(s) || s.magic != DMLOG_MAGIC ||
+	    s.version != 1 || s.sectorsize < 512 || s.sectorsize > 65536) {
+		fprintf(stderr, "qed_crash: %s is not a dm-log-writes log\n", path);
+		exit(2);
+	}
+	l->nr = s.nr_entries;
+	l->ss = s.sectorsize;
+	l->pos = l->ss;
+	l->cur = 0;
+}
+
+/* Read entry l->cur's header; leave l->pos at its data. */
+static void dmlog_next(struct dmlog *l, struct dmlog_entry *e)
+{
+	if (pread(l->fd, e, sizeof(*e), (off_t)l->pos) != sizeof(*e))
+		die("log entry");
+	l->pos += l->ss;
+	l->cur++;
+}
+
+static uint64_t dmlog_data_bytes(const struct dmlog *l, const struct dmlog_entry *e)
+{
+	return (e->flags & DMLOG_DISCARD) ? 0 : e->nr_sectors * l->ss;
+}
+
+static int cmd_points(const char *path, unsigned long extra)
+{
+	struct dmlog l;
+	struct dmlog_entry e;
+	uint64_t i;
+
+	dmlog_open(&l, path);
+	while (l.cur < l.nr) {
+		i = l.cur;
+		dmlog_next(&l, &e);
+		l.pos += dmlog_data_bytes(&l, &e);
+		/* Replaying up to and including a flush: a point the disk may stop at. */
+		if (e.flags & DMLOG_FLUSH)
+			printf("%llu flush\n", (unsigned long long)(i + 1));
+	}
+	srandom((unsigned int)l.nr);
+	for (i = 0; i < extra && l.nr; i++)
+		printf("%llu between\n", (unsigned long long)(1 + random() % l.nr));
+	printf("%llu end\n", (unsigned long long)l.nr);
+	close(l.fd);
+	return 0;
+}
+
+static int cmd_replay(const char *path, const char *dev, uint64_t from, uint64_t to)
+{
+	uint8_t *buf = aligned(1 << 20), *zero = aligned(1 << 20);
+	struct dmlog l;
+	struct dmlog_entry e;
+	uint64_t bytes, off, n;
+	int fd = open(dev, O_WRONLY);
+
+	if (fd < 0)
+		die(dev);
+	memset(zero, 0, 1 << 20);
+	dmlog_open(&l, path);
+	if (to > l.nr)
+		to = l.nr;
+	while (l.cur < to) {
+		int apply = l.cur >= from;
+
+		dmlog_next(&l, &e);
+		bytes = dmlog_data_bytes(&l, &e);
+		off = e.sector * l.ss;
+		if (apply && (e.flags & DMLOG_DISCARD)) {
+			/* A discarded range reads as anything; zeros will do. */
+			for (n = 0; n < e.nr_sectors * l.ss; n += 1 << 20) {
+				uint64_t c = e.nr_sectors * l.ss - n;
+
+				pwrite_all(fd, zero, c < (1 << 20) ? c : 1 << 20, off + n, dev);
+			}
+		}
+		for (n = 0; apply && n < bytes; n += 1 << 20) {
+			uint64_t c = bytes - n < (1 << 20) ? bytes - n : 1 << 20;
+
+			if (pread(l.fd, buf, c, (off_t)(l.pos + n)) != (ssize_t)c)
+				die("log data");
+			pwrite_all(fd, buf, c, off + n, dev);
+		}
+		l.pos += bytes;
+	}
+	if (fsync(fd))
+		die("fsync");
+	close(fd);
+	close(l.fd);
+	free(buf);
+	free(zero);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 4 && !strcmp(argv[1], "fill"))
@@ -333,8 +473,16 @@ int main(int argc, char **argv)
 	if (argc == 5 && !strcmp(argv[1], "write"))
 		return cmd_write(argv[2], argv[3], strtoul(argv[4], NULL, 0));
 	if (argc == 5 && !strcmp(argv[1], "verify"))
-		return cmd_verify(argv[2], argv[3], argv[4]);
+		return cmd_verify(argv[2], argv[3], argv[4], 0);
+	if (argc == 5 && !strcmp(argv[1], "verify-any"))
+		return cmd_verify(argv[2], argv[3], argv[4], 1);
+	if (argc == 4 && !strcmp(argv[1], "points"))
+		return cmd_points(argv[2], strtoul(argv[3], NULL, 0));
+	if (argc == 6 && !strcmp(argv[1], "replay"))
+		return cmd_replay(argv[2], argv[3], strtoull(argv[4], NULL, 0),
+				  strtoull(argv[5], NULL, 0));
 	fprintf(stderr, "usage: qed_crash fill FILE SIZE | write DEV LOG SEED |"
-			" verify DEV LOG zero|gen0\n");
+			" verify[-any] DEV LOG zero|gen0 | points DMLOG N |"
+			" replay DMLOG DEV FROM TO\n");
 	return 2;
 }

@@ -113,7 +113,7 @@ fi
 
 # Power cuts: a short run here, a long one with make crashtest.
 step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-4} cycles)"
-[ -n "${QED_NO_EXTRAS:-}" ] && QED_CRASH_CYCLES=0
+[ -n "${QED_NO_EXTRAS:-}" ] && QED_CRASH_CYCLES=0 && export CRASH_REORDER=0
 "$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-4}" >"$build/crash.log" 2>&1
 grep -E "^crashtest: |^    crash: not ok" "$build/crash.log" | sed 's/^/    /'
 read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")

@@ -3,6 +3,7 @@
 # The guest side of one power-cut cycle (crashtest.sh drives it):
 #   crash.sh write WORKLOAD SEED   make the image, then write until killed
 #   crash.sh verify WORKLOAD       after the cut: check, attach, verify
+#   crash.sh reorder WORKLOAD SEED SECONDS   dm-log-writes replay (reorder.sh)
 # /dev/vda holds the ext4 file system with the image, /dev/vdb the log.
 # Results are "crash: ok NAME" / "crash: not ok NAME" lines.
 phase=$1
@@ -110,6 +111,9 @@ verify_phase() {
 }
 
 case "$phase" in
+reorder)
+	exec /opt/qed/reorder.sh "$workload" "$seed" "${4:-20}"
+	;;
 write)
 	write_phase
 	echo "crash: error: the writer stopped"

@@ -45,7 +45,7 @@ copy_bin() {
 cp "$(command -v busybox)" "$root/bin/busybox"
 for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-img qemu-io \
 	 qemu-nbd fio blockdev losetup blkdiscard fstrim setpriv timeout sha256sum cmp kmod \
-	 stat truncate dd od sync numfmt dmesg yes; do
+	 stat truncate dd od sync numfmt dmesg yes dmsetup; do
 	copy_bin "$t"
 done
 for t in modprobe insmod rmmod lsmod depmod; do
@@ -60,7 +60,8 @@ echo 'root:x:0:' >"$root/etc/group"
 kroot="$kern/root"
 mods="$root/lib/modules/$release"
 mkdir -p "$mods"
-for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes crc32c_generic crc32c_intel; do
+for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes dm_snapshot crc32c_generic \
+	 crc32c_intel; do
 	# Not every kernel has every module (7.3 has no crc32c_generic).
 	{ modprobe -d "$kroot" -S "$release" --show-depends "$m" 2>/dev/null || true; } |
 		awk '$1 == "insmod" { print $2 }' | while read -r f; do
@@ -84,6 +85,7 @@ find "$root/opt/selftests/qed" -name '*.c' -delete
 cp "$(dirname "$0")/guest-init.sh" "$root/init"
 cp "$(dirname "$0")/demo.sh" "$root/opt/qed/demo.sh"
 cp "$(dirname "$0")/bench-guest.sh" "$root/opt/qed/bench.sh"
+cp "$(dirname "$0")/reorder-guest.sh" "$root/opt/qed/reorder.sh"
 [ -n "${QED_GUEST_SCRIPT:-}" ] && cp "$QED_GUEST_SCRIPT" "$root/opt/qed/script.sh"
 chmod +x "$root/init"
 

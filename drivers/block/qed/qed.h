@@ -63,6 +63,8 @@ struct qed_image {
 	u32 l1_bytes;
 	struct qed_l2cache l2;
 	u64 file_end;			/* next free cluster-aligned offset */
+	/* From here on the file reads as zeros: never written since attach. */
+	u64 fresh_from;
 };
 
 struct qed_device {
@@ -80,6 +82,8 @@ struct qed_device {
 	 */
 	struct mutex alloc_lock;
 	bool need_check_on_disk;	/* QED_F_NEED_CHECK durable on disk */
+	bool preallocated;		/* the file was extended past file_end */
+	bool no_prealloc;		/* the file system cannot fallocate */
 	bool was_dirty;			/* NEED_CHECK was set at attach */
 	struct delayed_work clean_work;
 
@@ -172,6 +176,7 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter);
 int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard);
 void qed_clean_work(struct work_struct *work);
 int qed_mark_clean(struct qed_device *qed);
+int qed_zero_new(struct qed_image *img, u64 off, u64 len);
 
 /* qed_repair.c */
 int qed_repair(struct qed_device *qed);

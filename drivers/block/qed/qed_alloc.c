@@ -22,6 +22,52 @@
 /* NEED_CHECK is cleared once allocation has been idle this long. */
 #define QED_CLEAN_DELAY		(5 * HZ)
 
+/* The file is preallocated this far ahead of the clusters in use. */
+#define QED_PREALLOC_BYTES	(64ull << 20)
+
+/*
+ * An L2 entry must never reach the disk pointing past the end of the
+ * file: the host file system may write the table block in place long
+ * before it commits the size of a file that grew.  So the file is grown
+ * ahead of use, QED_PREALLOC_BYTES at a time, and the new size flushed
+ * once, before any entry can point into it.  Where the file system cannot
+ * preallocate, every allocation flushes before its entry is written.
+ */
+static int qed_prealloc(struct qed_device *qed, u64 need_end)
+{
+	struct qed_image *img = &qed->top;
+	u64 isize = i_size_read(file_inode(img->file));
+	u64 len;
+	int ret;
+
+	if (need_end <= isize || qed->no_prealloc)
+		return 0;
+	len = round_up(max(need_end - isize, QED_PREALLOC_BYTES), (u64)img->geom.cluster_size);
+	ret = vfs_fallocate(img->file, 0, isize, len);
+	if (ret == -EOPNOTSUPP) {
+		qed->no_prealloc = true;
+		return 0;
+	}
+	if (ret)
+		return ret;
+	qed->preallocated = true;
+	return qed_file_flush(img->file);
+}
+
+/*
+ * Give back what was preallocated and not used, before the image is
+ * marked clean: a clean image has no leaked clusters at its end.
+ */
+static int qed_prealloc_trim(struct qed_device *qed)
+{
+	struct qed_image *img = &qed->top;
+
+	if (!qed->preallocated || i_size_read(file_inode(img->file)) <= img->file_end)
+		return 0;
+	qed->preallocated = false;
+	return vfs_truncate(&img->file->f_path, img->file_end);
+}
+
 /* Make QED_F_NEED_CHECK durable before the first cluster is allocated. */
 static int qed_mark_dirty(struct qed_device *qed)
 {
@@ -52,7 +98,9 @@ int qed_mark_clean(struct qed_device *qed)
 	lockdep_assert_held(&qed->alloc_lock);
 	if (!qed->need_check_on_disk || qed->was_dirty)
 		return 0;
-	ret = qed_file_flush(qed->top.file);
+	ret = qed_prealloc_trim(qed);
+	if (!ret)
+		ret = qed_file_flush(qed->top.file);
 	if (ret)
 		return ret;
 	qed->top.geom.features &= ~QED_F_NEED_CHECK;
@@ -81,23 +129,26 @@ void qed_clean_work(struct work_struct *work)
 				    qed->index, ret);
 }
 
-/* Zero [off, off + len) of newly allocated clusters. */
-static int qed_zero_fill(struct qed_device *qed, u64 off, u64 len)
+/*
+ * Make [off, off + len) of newly claimed clusters read as zeros.  What lies
+ * past fresh_from was never written since attach: a hole or preallocated
+ * space, zeros already, and only the file's size may need extending over
+ * it.  Below it, stale bytes must be overwritten.
+ */
+int qed_zero_new(struct qed_image *img, u64 off, u64 len)
 {
-	struct file *file = qed->top.file;
+	u64 isize = i_size_read(file_inode(img->file));
+	u64 tail;
 
 	if (!len)
 		return 0;
-	/*
-	 * Past the file's end a hole reads as zeros: only the last bytes must
-	 * be written, to extend the file over the range.
-	 */
-	if (off >= i_size_read(file_inode(file))) {
-		u64 tail = min_t(u64, len, 512);
-
-		return qed_file_write_zeroes(file, off + len - tail, tail);
+	if (off >= img->fresh_from) {
+		if (off + len <= isize)
+			return 0;
+		tail = min_t(u64, len, 512);
+		return qed_file_write_zeroes(img->file, off + len - tail, tail);
 	}
-	return qed_file_write_zeroes(file, off, len);
+	return qed_file_write_zeroes(img->file, off, len);
 }
 
 /* Bounce buffer size for copying backing data into a new cluster. */
@@ -144,7 +195,7 @@ static int qed_fill(struct qed_device *qed, bool from_backing, u64 off, u64 pos,
 {
 	if (from_backing)
 		return qed_backing_fill(qed, off, pos, len);
-	return qed_zero_fill(qed, off, len);
+	return qed_zero_new(&qed->top, off, len);
 }
 
 /*
@@ -171,15 +222,16 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	if (ret)
 		return ret;
 
+	ret = qed_prealloc(qed, new + (end - start));
+	if (ret)
+		return ret;
+
 	/* Claimed before writing: a failed write leaks, never reuses. */
 	WRITE_ONCE(qed->top.file_end, new + (end - start));
 
-	/* A zero head past the file's end is a hole the data write leaves. */
-	if (backed || new < i_size_read(file_inode(qed->top.file))) {
-		ret = qed_fill(qed, backed, new, start, head);
-		if (ret)
-			return ret;
-	}
+	ret = qed_fill(qed, backed, new, start, head);
+	if (ret)
+		return ret;
 	iov_iter_truncate(&data, len);
 	ret = qed_file_write_iter(qed->top.file, new + head, &data);
 	if (ret)
@@ -190,10 +242,10 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	/*
 	 * Over a backing file the entry must not reach the disk before the
 	 * data: a cut in between would show zeros where the backing data
-	 * was.  Without one, the hole an unwritten cluster leaves reads as
-	 * the zeros it held before.
+	 * was.  Without one, an unwritten cluster reads as the zeros it held
+	 * before, as long as the file's size covers it (qed_prealloc()).
 	 */
-	if (backed) {
+	if (backed || qed->no_prealloc) {
 		ret = qed_file_flush(qed->top.file);
 		if (ret)
 			return ret;

@@ -58,6 +58,7 @@ int qed_image_load(struct qed_image *img)
 	if (err)
 		goto bad;
 	img->file_end = round_down(isize, (u64)g->cluster_size);
+	img->fresh_from = isize;
 	ret = qed_l1_load(img);
 	if (ret)
 		qed_image_err(img, "reading the L1 table failed: %d", ret);

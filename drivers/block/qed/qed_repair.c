@@ -92,6 +92,7 @@ int qed_repair(struct qed_device *qed)
 		return ret;
 	}
 	img->file_end = round_down(i_size_read(file_inode(img->file)), (u64)g->cluster_size);
+	img->fresh_from = i_size_read(file_inode(img->file));
 	qed_l1_free(img);
 	ret = qed_l1_load(img);
 	if (ret)

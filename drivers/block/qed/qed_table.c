@@ -168,19 +168,11 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 pa
 	struct qed_l2_chunk *chunk;
 	const struct qed_geom *g = &img->geom;
 	u64 table = img->file_end;
-	u64 isize = i_size_read(file_inode(img->file));
 	u32 sector = (u32)(l1i * 8) & ~511u;
 	int ret;
 
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
-	/*
-	 * Past the end of the file the new table reads as zeros once the
-	 * file is extended over it; before it, stale bytes must be zeroed.
-	 */
-	if (table >= isize)
-		ret = qed_file_write_zeroes(img->file, table + g->table_bytes - 512, 512);
-	else
-		ret = qed_file_write_zeroes(img->file, table, g->table_bytes);
+	ret = qed_zero_new(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
