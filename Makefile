@@ -69,7 +69,7 @@ bench: qedctl
 	tools/vmtest/bench.sh $(BENCH_KERNEL)
 
 check-debug: userspace
-	QED_NO_EXTRAS=1 tools/vmtest/check.sh debug
+	QED_NO_EXTRAS=1 QED_VM_TIMEOUT=$${QED_VM_TIMEOUT:-14400} tools/vmtest/check.sh debug
 
 fuzz:
 	$(MAKE) -C tools/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
