@@ -9,16 +9,17 @@ set -uo pipefail
 
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || kernels=(6.1 6.12 7.3)
-# The debug lane (KASAN, lockdep, kmemleak, UBSAN, fault injection) runs
-# when its kernel is in the cache: make check-debug builds it (once).
+# The debug lane (KASAN, lockdep, kmemleak, UBSAN, fault injection) takes
+# hours under TCG, far more than CI's 90 minutes: make check-debug runs it,
+# and QED_DEBUG=1 adds it here when its kernel is already cached.
 debug_note=
 case " ${kernels[*]} " in
 *" debug "*) ;;
 *)
-	if [ "${QED_DEBUG:-1}" != 0 ] && "$(dirname "$0")/debug-kernel.sh" --cached >/dev/null 2>&1; then
+	if [ "${QED_DEBUG:-0}" = 1 ] && "$(dirname "$0")/debug-kernel.sh" --cached >/dev/null 2>&1; then
 		kernels+=(debug)
 	else
-		debug_note="debug lane skipped: no debug kernel cached (make check-debug builds it)"
+		debug_note="debug lane not run here: make check-debug runs it (hours under TCG)"
 	fi
 	;;
 esac
@@ -112,16 +113,17 @@ else
 fi
 
 # Power cuts: a short run here, a long one with make crashtest.
-step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-4} cycles)"
-[ -n "${QED_NO_EXTRAS:-}" ] && QED_CRASH_CYCLES=0 && export CRASH_REORDER=0
-"$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-4}" >"$build/crash.log" 2>&1
-grep -E "^crashtest: |^    crash: not ok" "$build/crash.log" | sed 's/^/    /'
-read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")
-cp=${cp:-0}
-cf=${cf:-1}
-total_pass=$((total_pass + cp))
-total_fail=$((total_fail + cf))
-[ "${QED_CRASH_CYCLES:-4}" -gt 0 ] && table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
+if [ -z "${QED_NO_EXTRAS:-}" ]; then
+	step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-4} cycles)"
+	"$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-4}" >"$build/crash.log" 2>&1
+	grep -E "^crashtest: |^    crash: not ok" "$build/crash.log" | sed 's/^/    /'
+	read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")
+	cp=${cp:-0}
+	cf=${cf:-1}
+	total_pass=$((total_pass + cp))
+	total_fail=$((total_fail + cf))
+	table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
+fi
 
 echo
 echo "$table"
