@@ -78,6 +78,38 @@ dev_sum() {
 	sum "$1"
 }
 
+# same_as_qemu IMAGE: /dev/qedN of IMAGE, attached read-only, has the size
+# and the bytes that qemu-img sees in it.
+same_as_qemu() {
+	local img=$1 dev want got
+	want=$(qemu_raw_sum "$img") || return 1
+	dev=$(qed_attach "$img" -r) || return 1
+	got=$(dev_sum "$dev")
+	[ "$(blockdev --getsize64 "$dev")" = "$(qemu-img info --output=json "$img" |
+		awk -F'[:,]' '/"virtual-size"/ { gsub(/ /, "", $2); print $2 }')" ] ||
+		{ echo "size differs"; qed_detach "$dev"; return 1; }
+	qed_detach "$dev" || return 1
+	[ "$want" = "$got" ] || { echo "qemu $want, qed $got"; return 1; }
+}
+
+# small_fs_up NAME SIZE [LOSETUP-OPTION...]: a fresh ext4 of SIZE on a loop
+# device of its own, mounted at $SMALL_MNT ($WORK/NAME), so that what a test
+# does to that file system (fill it, fail its requests) touches nothing
+# else.  small_fs_down undoes it.
+small_fs_up() {
+	SMALL_MNT="$WORK/$1"
+	mkdir -p "$SMALL_MNT"
+	truncate -s "$2" "$WORK/$1.img" || return 1
+	SMALL_LOOP=$(losetup -f --show "${@:3}" "$WORK/$1.img") || return 1
+	mkfs.ext4 -q -F -b 4096 "$SMALL_LOOP" &&
+		mount -t ext4 "$SMALL_LOOP" "$SMALL_MNT" || { losetup -d "$SMALL_LOOP"; return 1; }
+}
+
+small_fs_down() {
+	umount "$SMALL_MNT"
+	losetup -d "$SMALL_LOOP"
+}
+
 # Is the image clean: no corruption for QEMU, and neither corruption nor
 # leak for our exact check.  QEMU 7.2's own check reports a few leaked
 # clusters that do not exist on larger images with small clusters (an image

@@ -63,31 +63,26 @@ t_failslab() {
 check failslab_during_attach_io_resize_detach t_failslab
 
 t_fail_request() {
-	local fsimg="$WORK/fs.img" mnt="$WORK/fi" loop img
-	# A file system of its own on a loop device, so that the failing
-	# requests hit only it, not the disk the other tests use.
-	mkdir -p "$mnt"
-	truncate -s 256M "$fsimg" && mkfs.ext4 -q -F "$fsimg" || return 1
-	loop=$(losetup -f --show "$fsimg") || return 1
-	mount -t ext4 "$loop" "$mnt" || { losetup -d "$loop"; return 1; }
-	img="$mnt/req.qed"
-	qemu-img create -q -f qed "$img" 32M || { umount "$mnt"; losetup -d "$loop"; return 1; }
+	local img rc
+	# The failing requests hit only this file system.
+	small_fs_up fi 256M || return 1
+	img="$SMALL_MNT/req.qed"
+	qemu-img create -q -f qed "$img" 32M || { small_fs_down; return 1; }
 	sync
 	# The requests come from qedblk's workers, not from the test: no task filter.
 	faults_on 3 fail_make_request 0
-	echo 1 >"/sys/block/${loop#/dev/}/make-it-fail"
+	echo 1 >"/sys/block/${SMALL_LOOP#/dev/}/make-it-fail"
 	(workload "$img" 20)
-	echo 0 >"/sys/block/${loop#/dev/}/make-it-fail"
+	echo 0 >"/sys/block/${SMALL_LOOP#/dev/}/make-it-fail"
 	faults_off fail_make_request
 	"$QEDCTL" detach --all 2>/dev/null
-	umount "$mnt"
+	umount "$SMALL_MNT"
 	# The file system may have given up; let fsck put it right first.
-	e2fsck -fy "$loop" >/dev/null
-	mount -t ext4 "$loop" "$mnt" || { losetup -d "$loop"; return 1; }
+	e2fsck -fy "$SMALL_LOOP" >/dev/null
+	mount -t ext4 "$SMALL_LOOP" "$SMALL_MNT" || { losetup -d "$SMALL_LOOP"; return 1; }
 	no_corruption "$img"
-	local rc=$?
-	umount "$mnt"
-	losetup -d "$loop"
+	rc=$?
+	small_fs_down
 	return $rc
 }
 check failed_disk_requests_under_the_image t_fail_request

@@ -62,18 +62,10 @@ for c in "${cases[@]}"; do
 	eval qemu-io -f qed "$cmds" "$img" >/dev/null ||
 		ktap_exit_fail_msg "qemu-io $c failed"
 	t() {
-		local dev want got
 		# A workload that wrote nothing would prove nothing.
 		[ "$("$QEDCTL" info --json "$img" | sed 's/.*"data-clusters": \([0-9]*\).*/\1/')" -gt 0 ] ||
 			{ echo "qemu-io allocated nothing"; return 1; }
-		want=$(qemu_raw_sum "$img") || return 1
-		dev=$(qed_attach "$img" -r) || return 1
-		got=$(dev_sum "$dev")
-		[ "$(blockdev --getsize64 "$dev")" = "$(qemu-img info --output=json "$img" |
-			awk -F'[:,]' '/"virtual-size"/ { gsub(/ /, "", $2); print $2 }')" ] ||
-			{ echo "size differs"; qed_detach "$dev"; return 1; }
-		qed_detach "$dev" || return 1
-		[ "$want" = "$got" ] || { echo "qemu $want, qed $got"; return 1; }
+		same_as_qemu "$img"
 	}
 	check "qemu_written_${cs}_${ts}_${size}_${kind}" t
 	rm -f "$img"

@@ -102,27 +102,27 @@ check fio_eight_jobs_mixed_fsync_trim_verify t_fio
 # The file system under the image fills up: writes fail with EIO, nothing
 # else; after room is made the image is consistent and usable.
 t_enospc() {
-	local fsimg="$WORK/small.img" mnt="$WORK/small" loop img d rc
-	mkdir -p "$mnt"
-	truncate -s 48M "$fsimg" && mkfs.ext4 -q -F "$fsimg" || return 1
-	loop=$(losetup -f --show "$fsimg") || return 1
-	mount -t ext4 "$loop" "$mnt" || { losetup -d "$loop"; return 1; }
-	img="$mnt/full.qed"
-	qemu-img create -q -f qed "$img" 256M || { umount "$mnt"; losetup -d "$loop"; return 1; }
-	d=$(qed_attach "$img") || { umount "$mnt"; losetup -d "$loop"; return 1; }
+	local img d rc
+	small_fs_up small 48M || return 1
+	img="$SMALL_MNT/full.qed"
+	qemu-img create -q -f qed "$img" 256M || { small_fs_down; return 1; }
+	d=$(qed_attach "$img") || { small_fs_down; return 1; }
 	dd if=/dev/urandom of="$d" bs=1M count=128 oflag=direct conv=nocreat status=none \
 		2>"$WORK/dd.err"
 	rc=$?
 	head -n 2 "$WORK/dd.err"
 	qed_detach "$d"
-	df -k "$mnt" | tail -n 1
-	[ $rc -ne 0 ] || { echo "128 MiB fit into 48 MiB"; umount "$mnt"; losetup -d "$loop"; return 1; }
-	grep -q "Input/output error\|No space left" "$WORK/dd.err" ||
-		{ umount "$mnt"; losetup -d "$loop"; return 1; }
-	"$QEDCTL" check --json "$img" | grep -q '"corruptions": 0,'
-	rc=$?
-	umount "$mnt"
-	losetup -d "$loop"
+	df -k "$SMALL_MNT" | tail -n 1
+	if [ $rc -eq 0 ]; then
+		echo "128 MiB fit into 48 MiB"
+		rc=1
+	elif ! grep -q "Input/output error\|No space left" "$WORK/dd.err"; then
+		rc=1
+	else
+		"$QEDCTL" check --json "$img" | grep -q '"corruptions": 0,'
+		rc=$?
+	fi
+	small_fs_down
 	return $rc
 }
 check host_file_system_full_gives_eio_image_consistent t_enospc

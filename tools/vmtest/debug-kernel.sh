@@ -31,23 +31,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${missing[@]}" >/dev/null || die "cannot install ${missing[*]}"
 fi
 
-apt_x_update
-opts=$(apt_x_opts)
 # Built where it stays (a kernel tree does not like to move); "ready" marks
 # a finished build, and an unfinished one starts over.
 tmp="$dir"
 rm -rf "$tmp"
-mkdir -p "$tmp/dl"
-# shellcheck disable=SC2086
-(cd "$tmp/dl" && apt-get $opts -q download linux-source-6.12 >/dev/null) ||
-	die "downloading linux-source-6.12 failed"
-dpkg-deb --fsys-tarfile "$tmp"/dl/linux-source-6.12_*.deb |
-	tar -x -C "$tmp/dl" ./usr/src/linux-source-6.12.tar.xz
-mkdir -p "$tmp/src"
-tar -xJf "$tmp/dl/usr/src/linux-source-6.12.tar.xz" -C "$tmp/src" --strip-components=1
-rm -rf "$tmp/dl"
-
 src="$tmp/src"
+fetch_linux_source "$src"
+
 log "debug kernel: configuring"
 make -s -C "$src" defconfig kvm_guest.config >/dev/null
 cfg() { "$src/scripts/config" --file "$src/.config" "$@"; }

@@ -12,23 +12,14 @@ if [ -f "$dir/.ready" ]; then
 	echo "$dir"
 	exit 0
 fi
-apt_x_update
-opts=$(apt_x_opts)
 tmp="$dir.tmp"
 rm -rf "$tmp"
-mkdir -p "$tmp"
-# shellcheck disable=SC2086
-(cd "$tmp" && apt-get $opts -q download linux-source-6.12 >/dev/null) ||
-	die "downloading linux-source-6.12 failed"
-dpkg-deb --fsys-tarfile "$tmp"/linux-source-6.12_*.deb |
-	tar -x -C "$tmp" ./usr/src/linux-source-6.12.tar.xz
-tar -xJf "$tmp/usr/src/linux-source-6.12.tar.xz" -C "$tmp" --strip-components=1 \
+fetch_linux_source "$tmp" \
 	--wildcards 'linux-source-6.12/tools/testing/selftests/kselftest*' \
 	'linux-source-6.12/tools/testing/selftests/lib.mk' \
 	'linux-source-6.12/scripts/checkpatch.pl' \
 	'linux-source-6.12/scripts/spelling.txt' \
 	'linux-source-6.12/scripts/const_structs.checkpatch'
-rm -rf "$tmp/usr" "$tmp"/*.deb
 rm -rf "$dir"
 mv "$tmp" "$dir"
 touch "$dir/.ready"

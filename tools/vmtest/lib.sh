@@ -35,6 +35,24 @@ apt_x_opts() {
 	     "-o Dir::State::status=/dev/null -o Debug::NoLocking=1 -o APT::Sandbox::User=root"
 }
 
+# fetch_linux_source DIR [TAR-ARGS...]: Debian's linux-source-6.12 unpacked
+# into DIR (created), all of it or the members TAR-ARGS name.
+fetch_linux_source() {
+	local dir=$1 opts
+	shift
+	apt_x_update
+	opts=$(apt_x_opts)
+	mkdir -p "$dir/.dl"
+	# shellcheck disable=SC2086
+	(cd "$dir/.dl" && apt-get $opts -q download linux-source-6.12 >/dev/null) ||
+		die "downloading linux-source-6.12 failed"
+	dpkg-deb --fsys-tarfile "$dir"/.dl/linux-source-6.12_*.deb |
+		tar -x -C "$dir/.dl" ./usr/src/linux-source-6.12.tar.xz
+	tar -xJf "$dir/.dl/usr/src/linux-source-6.12.tar.xz" -C "$dir" --strip-components=1 "$@" ||
+		die "unpacking linux-source-6.12 failed"
+	rm -rf "$dir/.dl"
+}
+
 apt_x_update() {
 	local m stamp="$APT_X/updated"
 	mkdir -p "$APT_X/lists/partial" "$APT_X/cache/archives/partial"
