@@ -3,10 +3,10 @@
 # fio with several jobs writing and verifying (crc32c) on /dev/qedN, into
 # an empty image and then over the allocated one; QEMU checks the result.
 . "$(dirname "$0")/lib.sh"
-require fio qemu-img
+require fio qemu-img losetup mkfs.ext4 cmp
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 
 img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
@@ -55,4 +55,31 @@ t_dio() {
 check "fio_verify_direct_io" t_dio
 check "qemu_img_check_after_direct_io" qemu_check_clean "$dimg"
 rm -f "$dimg"
+
+# Direct I/O on a host file system of 4 KiB sectors, which refuses a
+# 512-byte O_DIRECT write: such a write goes through the page cache
+# instead and lands where it should.
+t_dio_misaligned() {
+	local img dev rc=1
+	small_fs_up fs4k 64M --sector-size 4096 || return 1
+	img="$SMALL_MNT/a.qed"
+	head -c 65536 /dev/urandom >"$WORK/cluster"
+	head -c 512 /dev/urandom >"$WORK/sector"
+	if qemu-img create -q -f qed "$img" 16M && dev=$(qed_attach "$img" --direct-io); then
+		# Allocate the cluster first: the sector is then written in place.
+		dd if="$WORK/cluster" of="$dev" bs=64k oflag=direct conv=nocreat status=none &&
+			dd if="$WORK/sector" of="$dev" bs=512 seek=3 oflag=direct conv=nocreat \
+				status=none &&
+			dd if="$dev" bs=512 skip=3 count=1 iflag=direct status=none |
+			cmp - "$WORK/sector" && rc=0
+		qed_detach "$dev" || rc=1
+		# And QEMU reads the same there.
+		[ $rc = 0 ] && qemu-img convert -O raw "$img" "$WORK/a.raw" &&
+			dd if="$WORK/a.raw" bs=512 skip=3 count=1 status=none |
+			cmp - "$WORK/sector" || rc=1
+	fi
+	small_fs_down
+	return $rc
+}
+check "direct_io_512_byte_write_on_4k_sector_host" t_dio_misaligned
 ktap_finished

@@ -14,6 +14,8 @@
 #include "qed_format.h"
 
 #define QED_MINORS		16	/* partitions per device, as loop's max_part */
+/* Hardware queues: one per CPU, up to this many. */
+#define QED_MAX_QUEUES		16u
 /* The L2 cache works in pieces of one page of table entries. */
 #define QED_CHUNK_BYTES		4096u
 #define QED_CHUNK_ENTRIES	(QED_CHUNK_BYTES / 8)
@@ -88,6 +90,7 @@ struct qed_device {
 	struct delayed_work clean_work;
 
 	struct workqueue_struct *wq;
+	struct qed_queue *queues;	/* one per hardware queue */
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */
@@ -96,10 +99,33 @@ struct qed_device {
 	bool used;			/* opened since: autoclear may act */
 };
 
+/*
+ * One per hardware queue: reads and writes wait on @cmds for one work item
+ * that takes them all, as loop's workers do, so a burst of requests costs
+ * one wakeup rather than one each.
+ */
+struct qed_queue {
+	spinlock_t lock;		/* cmds */
+	struct list_head cmds;
+	struct work_struct work;
+};
+
+struct qed_cmd;
+
+/* A piece of a request sent to the image file as one kiocb. */
+struct qed_seg {
+	struct kiocb iocb;
+	struct qed_cmd *cmd;
+	size_t len;
+};
+
 /* One blk-mq request in flight. */
 struct qed_cmd {
-	struct work_struct work;
+	struct work_struct work;	/* flush, discard, write-zeroes */
+	struct list_head node;		/* on qed_queue.cmds */
 	struct qed_device *qed;
+	struct qed_seg seg;		/* the first piece: no allocation */
+	bool seg_busy;
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	struct bio_vec inline_bvec[4];
 	struct iov_iter iter;		/* the whole request's data */
@@ -141,6 +167,7 @@ int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter);
 int qed_file_write_zeroes(struct file *file, u64 off, u64 len);
 int qed_file_punch(struct file *file, u64 off, u64 len);
 int qed_file_flush(struct file *file);
+int qed_file_flush_range(struct file *file, u64 off, u64 len);
 int qed_write_header(struct qed_device *qed);
 
 /* qed_image.c */
@@ -183,5 +210,6 @@ int qed_repair(struct qed_device *qed);
 
 /* qed_io.c */
 void qed_cmd_work(struct work_struct *work);
+void qed_queue_work(struct work_struct *work);
 
 #endif /* QED_H */

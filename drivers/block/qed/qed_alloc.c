@@ -51,7 +51,7 @@ static int qed_prealloc(struct qed_device *qed, u64 need_end)
 	if (ret)
 		return ret;
 	qed->preallocated = true;
-	return qed_file_flush(img->file);
+	return qed_file_flush_range(img->file, isize, len);
 }
 
 /*
@@ -78,7 +78,7 @@ static int qed_mark_dirty(struct qed_device *qed)
 	qed->top.geom.features |= QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(qed->top.file);
+		ret = qed_file_flush_range(qed->top.file, 0, QED_HEADER_BYTES);
 	if (ret) {
 		qed->top.geom.features &= ~QED_F_NEED_CHECK;
 		return ret;
@@ -246,7 +246,7 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	 * before, as long as the file's size covers it (qed_prealloc()).
 	 */
 	if (backed || qed->no_prealloc) {
-		ret = qed_file_flush(qed->top.file);
+		ret = qed_file_flush_range(qed->top.file, new, end - start);
 		if (ret)
 			return ret;
 	}

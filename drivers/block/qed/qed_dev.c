@@ -26,6 +26,7 @@ static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct request *rq = bd->rq;
 	struct qed_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct qed_device *qed = rq->q->queuedata;
+	struct qed_queue *q = hctx->driver_data;
 
 	blk_mq_start_request(rq);
 	/*
@@ -33,10 +34,30 @@ static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * differs between the kernels we support.
 	 */
 	cmd->qed = qed;
-	INIT_WORK(&cmd->work, qed_cmd_work);
 	/* Table loads and allocation may block: never do them here. */
-	queue_work(qed->wq, &cmd->work);
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		spin_lock(&q->lock);
+		list_add_tail(&cmd->node, &q->cmds);
+		spin_unlock(&q->lock);
+		queue_work(qed->wq, &q->work);
+		break;
+	default:
+		/* A flush must not hold up the reads queued behind it. */
+		INIT_WORK(&cmd->work, qed_cmd_work);
+		queue_work(qed->wq, &cmd->work);
+		break;
+	}
 	return BLK_STS_OK;
+}
+
+static int qed_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
+{
+	struct qed_device *qed = data;
+
+	hctx->driver_data = &qed->queues[idx];
+	return 0;
 }
 
 static void qed_complete_rq(struct request *rq)
@@ -50,6 +71,7 @@ static void qed_complete_rq(struct request *rq)
 
 static const struct blk_mq_ops qed_mq_ops = {
 	.queue_rq	= qed_queue_rq,
+	.init_hctx	= qed_init_hctx,
 	.complete	= qed_complete_rq,
 };
 
@@ -194,18 +216,22 @@ static ssize_t autoclear_show(struct device *dev, struct device_attribute *attr,
 }
 static DEVICE_ATTR_RO(autoclear);
 
-static ssize_t l2_cache_show(struct device *dev, struct device_attribute *attr,
-			     char *buf)
-{
-	struct qed_l2cache *c = &dev_to_qed(dev)->top.l2;
+/* The attached image's L2 cache, one number a file as sysfs wants. */
+#define QED_CACHE_ATTR(name, expr)						\
+static ssize_t cache_##name##_show(struct device *dev,			\
+				   struct device_attribute *attr, char *buf)	\
+{										\
+	struct qed_l2cache *c = &dev_to_qed(dev)->top.l2;			\
+										\
+	return sysfs_emit(buf, "%llu\n", (unsigned long long)(expr));		\
+}										\
+static DEVICE_ATTR_RO(cache_##name)
 
-	return sysfs_emit(buf, "entries %u\nmax %u\nhits %lld\nmisses %lld\nevictions %lld\n",
-			  READ_ONCE(c->count), c->max,
-			  (long long)atomic64_read(&c->hits),
-			  (long long)atomic64_read(&c->misses),
-			  (long long)atomic64_read(&c->evictions));
-}
-static DEVICE_ATTR_RO(l2_cache);
+QED_CACHE_ATTR(pages, READ_ONCE(c->count));
+QED_CACHE_ATTR(max_pages, c->max);
+QED_CACHE_ATTR(hits, atomic64_read(&c->hits));
+QED_CACHE_ATTR(misses, atomic64_read(&c->misses));
+QED_CACHE_ATTR(evictions, atomic64_read(&c->evictions));
 
 static struct attribute *qed_attrs[] = {
 	&dev_attr_image_path.attr,
@@ -214,7 +240,11 @@ static struct attribute *qed_attrs[] = {
 	&dev_attr_cluster_size.attr,
 	&dev_attr_table_size.attr,
 	&dev_attr_autoclear.attr,
-	&dev_attr_l2_cache.attr,
+	&dev_attr_cache_pages.attr,
+	&dev_attr_cache_max_pages.attr,
+	&dev_attr_cache_hits.attr,
+	&dev_attr_cache_misses.attr,
+	&dev_attr_cache_evictions.attr,
 	NULL,
 };
 
@@ -275,12 +305,21 @@ static int qed_add_disk(struct qed_device *qed)
 		.discard_granularity	= qed->top.geom.cluster_size,
 		.write_cache		= true,
 	};
+	unsigned int i, nr_queues = min(num_online_cpus(), QED_MAX_QUEUES);
 	struct blk_mq_tag_set *set = &qed->tag_set;
 	struct gendisk *disk;
 	int ret;
 
+	qed->queues = kcalloc(nr_queues, sizeof(*qed->queues), GFP_KERNEL);
+	if (!qed->queues)
+		return -ENOMEM;
+	for (i = 0; i < nr_queues; i++) {
+		spin_lock_init(&qed->queues[i].lock);
+		INIT_LIST_HEAD(&qed->queues[i].cmds);
+		INIT_WORK(&qed->queues[i].work, qed_queue_work);
+	}
 	set->ops = &qed_mq_ops;
-	set->nr_hw_queues = 1;
+	set->nr_hw_queues = nr_queues;
 	set->queue_depth = 128;
 	set->numa_node = NUMA_NO_NODE;
 	set->cmd_size = sizeof(struct qed_cmd);
@@ -322,6 +361,8 @@ static void qed_release_image(struct qed_device *qed)
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
 	qed->wq = NULL;
+	kfree(qed->queues);
+	qed->queues = NULL;
 }
 
 static bool qed_uses_inode(const struct qed_device *qed, const struct inode *inode,

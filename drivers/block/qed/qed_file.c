@@ -123,6 +123,17 @@ int qed_file_flush(struct file *file)
 	return vfs_fsync(file, 0);
 }
 
+/*
+ * Make [off, off + len) durable, with what is needed to read it back (the
+ * file's size, its allocation), but not the rest of the file's dirty data:
+ * an ordering point for one allocation should not write back the guest's
+ * whole page cache.
+ */
+int qed_file_flush_range(struct file *file, u64 off, u64 len)
+{
+	return vfs_fsync_range(file, off, off + len - 1, 1);
+}
+
 /* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
 int qed_write_header(struct qed_device *qed)
 {

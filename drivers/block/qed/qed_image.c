@@ -33,7 +33,7 @@ void qed_image_init(struct qed_image *img, struct qed_device *qed, struct file *
 	img->file = file;
 	img->depth = depth;
 	img->format = QED_FMT_QED;
-	qed_l2cache_setup(&img->l2, qed_l2_cache_chunks);
+	qed_l2cache_setup(&img->l2, READ_ONCE(qed_l2_cache_chunks));
 }
 
 /* Read and validate the header and the L1 table of a QED image. */

@@ -15,12 +15,6 @@
 
 #include "qed.h"
 
-struct qed_seg {
-	struct kiocb iocb;
-	struct qed_cmd *cmd;
-	size_t len;
-};
-
 static void qed_cmd_put(struct qed_cmd *cmd)
 {
 	if (atomic_dec_and_test(&cmd->pending))
@@ -42,7 +36,8 @@ static void qed_seg_complete(struct kiocb *iocb, long ret)
 		qed_cmd_fail(cmd, ret);
 	else if (ret != seg->len)
 		qed_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
-	kfree(seg);
+	if (seg != &cmd->seg)
+		kfree(seg);
 	qed_cmd_put(cmd);
 }
 
@@ -55,6 +50,15 @@ static void qed_cmd_slice(struct qed_cmd *cmd, u64 off, u64 len,
 	iov_iter_truncate(iter, len);
 }
 
+static ssize_t qed_seg_issue(struct qed_seg *seg, struct iov_iter *iter, bool write)
+{
+	struct file *file = seg->iocb.ki_filp;
+
+	if (write)
+		return file->f_op->write_iter(&seg->iocb, iter);
+	return file->f_op->read_iter(&seg->iocb, iter);
+}
+
 static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 			   bool write)
 {
@@ -64,10 +68,15 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 	struct qed_seg *seg;
 	ssize_t ret;
 
-	seg = kmalloc(sizeof(*seg), GFP_NOIO);
-	if (!seg) {
-		qed_cmd_fail(cmd, -ENOMEM);
-		return;
+	if (!cmd->seg_busy) {
+		cmd->seg_busy = true;
+		seg = &cmd->seg;
+	} else {
+		seg = kmalloc(sizeof(*seg), GFP_NOIO);
+		if (!seg) {
+			qed_cmd_fail(cmd, -ENOMEM);
+			return;
+		}
 	}
 	qed_cmd_slice(cmd, off, len, &iter);
 	seg->cmd = cmd;
@@ -83,10 +92,18 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 		seg->iocb.ki_flags = 0;
 	}
 	atomic_inc(&cmd->pending);
-	if (write)
-		ret = file->f_op->write_iter(&seg->iocb, &iter);
-	else
-		ret = file->f_op->read_iter(&seg->iocb, &iter);
+	ret = qed_seg_issue(seg, &iter, write);
+	/*
+	 * The host file system refuses direct I/O that does not fit its
+	 * alignment (a 512-byte write on 4 KiB sectors): go through the page
+	 * cache for that one, as loop does.
+	 */
+	if (ret == -EINVAL && (seg->iocb.ki_flags & IOCB_DIRECT)) {
+		qed_cmd_slice(cmd, off, len, &iter);
+		seg->iocb.ki_flags &= ~IOCB_DIRECT;
+		seg->iocb.ki_complete = NULL;
+		ret = qed_seg_issue(seg, &iter, write);
+	}
 	if (ret != -EIOCBQUEUED)
 		qed_seg_complete(&seg->iocb, ret);
 }
@@ -166,14 +183,14 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 	}
 }
 
-void qed_cmd_work(struct work_struct *work)
+static void qed_cmd_run(struct qed_cmd *cmd)
 {
-	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	unsigned int noio = memalloc_noio_save();
 	int ret;
 
 	cmd->error = 0;
+	cmd->seg_busy = false;
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
@@ -200,4 +217,27 @@ void qed_cmd_work(struct work_struct *work)
 	}
 	qed_cmd_put(cmd);
 	memalloc_noio_restore(noio);
+}
+
+/* Flush, discard and write-zeroes: one work item each, they may be slow. */
+void qed_cmd_work(struct work_struct *work)
+{
+	qed_cmd_run(container_of(work, struct qed_cmd, work));
+}
+
+/* Reads and writes queued on a hardware queue, all that are there. */
+void qed_queue_work(struct work_struct *work)
+{
+	struct qed_queue *q = container_of(work, struct qed_queue, work);
+	struct qed_cmd *cmd, *next;
+	LIST_HEAD(cmds);
+
+	spin_lock(&q->lock);
+	list_splice_init(&q->cmds, &cmds);
+	spin_unlock(&q->lock);
+	/* A command may be completed, reused and queued again once run. */
+	list_for_each_entry_safe(cmd, next, &cmds, node) {
+		list_del_init(&cmd->node);
+		qed_cmd_run(cmd);
+	}
 }

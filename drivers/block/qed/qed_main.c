@@ -15,9 +15,9 @@
 #include "qed.h"
 
 unsigned int qed_l2_cache_chunks = 1024;
-module_param_named(l2_cache_pages, qed_l2_cache_chunks, uint, 0444);
+module_param_named(l2_cache_pages, qed_l2_cache_chunks, uint, 0644);
 MODULE_PARM_DESC(l2_cache_pages,
-		 "L2 table pages (4 KiB, 512 entries each) cached per device (default 1024)");
+		 "L2 table pages (4 KiB, 512 entries each) cached per image file, read at attach (default 1024)");
 
 /* Serialises attach, detach, info and list: the device index and lifetimes. */
 DEFINE_MUTEX(qed_ctl_mutex);

@@ -176,7 +176,7 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 pa
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
-	ret = qed_file_flush(img->file);
+	ret = qed_file_flush_range(img->file, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	chunk = qed_l2cache_new(img, table + page_off);
