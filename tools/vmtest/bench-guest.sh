@@ -63,21 +63,22 @@ file_for() {
 	case "$1" in loop*) echo "$2.raw" ;; *) echo "$2.qed" ;; esac
 }
 
+# Repeats are the outer loop: whatever else the host does during the run
+# falls on every setup alike, and the ratios stay fair.
 setups="qed qed-dio loop loop-dio nbd nbd-dio"
-for s in $setups; do
-	dev=$(attach "$s" "$(file_for "$s" data)") || { echo "bench: error attaching $s"; continue; }
-	for j in "${jobs[@]}"; do
-		read -r name args <<<"$j"
-		for r in $(seq "$rep"); do
+for r in $(seq "$rep"); do
+	for s in $setups; do
+		dev=$(attach "$s" "$(file_for "$s" data)") ||
+			{ echo "bench: error attaching $s"; continue; }
+		for j in "${jobs[@]}"; do
+			read -r name args <<<"$j"
 			# shellcheck disable=SC2086
 			run_fio "$s" "$dev" "$name" "$r" $args
 		done
-	done
-	detach "$s" "$dev"
-	# Allocating writes: a fresh empty image (or sparse raw file) each run.
-	for j in "${alloc_jobs[@]}"; do
-		read -r name args <<<"$j"
-		for r in $(seq "$rep"); do
+		detach "$s" "$dev"
+		# Allocating writes: a fresh empty image (or sparse raw file) each run.
+		for j in "${alloc_jobs[@]}"; do
+			read -r name args <<<"$j"
 			rm -f empty.qed empty.raw
 			qemu-img create -q -f qed empty.qed "${mb}M"
 			truncate -s "${mb}M" empty.raw
