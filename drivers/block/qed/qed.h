@@ -8,6 +8,7 @@
 #include <linux/blk-mq.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/qed.h>
 
@@ -23,21 +24,23 @@
 extern unsigned int qed_l2_cache_chunks;
 
 struct qed_l2_chunk {
-	struct hlist_node hnode;
+	struct hlist_node hnode;	/* found under RCU, changed under the lock */
 	struct list_head lru;
 	u64 offset;		/* file offset of this page of an L2 table */
 	refcount_t ref;		/* the cache's own reference counts as one */
 	unsigned long flags;	/* QED_CHUNK_* bits */
 	int error;		/* load error, valid once LOADING is clear */
 	__le64 *entries;
+	struct rcu_head rcu;
 };
 
 #define QED_CHUNK_LOADING	0
+#define QED_CHUNK_REFERENCED	1	/* used since the last eviction scan */
 
 struct qed_l2cache {
-	spinlock_t lock;	/* hash, lru, count; chunk refs taken under it */
+	spinlock_t lock;	/* changes to hash, lru and count */
 	DECLARE_HASHTABLE(hash, 8);
-	struct list_head lru;	/* least recently used first */
+	struct list_head lru;	/* oldest first; hits only mark REFERENCED */
 	unsigned int count;
 	unsigned int max;
 	wait_queue_head_t wait;

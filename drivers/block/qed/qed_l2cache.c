@@ -10,6 +10,14 @@
  * Entries are kept write-through: every change is written to the file by
  * qed_table.c under alloc_lock before the lock is dropped, so an entry
  * can be dropped at any time once nobody holds a reference.
+ *
+ * A hit takes no lock: the hash is searched under RCU and the page taken
+ * with refcount_inc_not_zero(); it only marks the page REFERENCED, and
+ * eviction gives such pages a second chance (the clock algorithm) instead
+ * of keeping an exact LRU order that every hit would have to lock.  A page
+ * is evicted by taking its count from one (the cache's own) to zero, so a
+ * lookup racing with the eviction either got its reference first or
+ * fails and takes the slow path; pages are freed after a grace period.
  */
 #include <linux/slab.h>
 #include <linux/gfp.h>
@@ -28,6 +36,7 @@ int qed_l2cache_init(void)
 
 void qed_l2cache_exit(void)
 {
+	rcu_barrier();		/* pages still waiting for qed_chunk_free_rcu() */
 	kmem_cache_destroy(qed_chunk_cache);
 }
 
@@ -50,6 +59,11 @@ static void qed_chunk_free(struct qed_l2_chunk *chunk)
 	kmem_cache_free(qed_chunk_cache, chunk);
 }
 
+static void qed_chunk_free_rcu(struct rcu_head *head)
+{
+	qed_chunk_free(container_of(head, struct qed_l2_chunk, rcu));
+}
+
 static struct qed_l2_chunk *qed_chunk_alloc(u64 off)
 {
 	struct qed_l2_chunk *chunk;
@@ -67,6 +81,7 @@ static struct qed_l2_chunk *qed_chunk_alloc(u64 off)
 	return chunk;
 }
 
+/* Called with c->lock held: every chunk in the hash has a count >= 1. */
 static struct qed_l2_chunk *qed_chunk_find(struct qed_l2cache *c, u64 off)
 {
 	struct qed_l2_chunk *chunk;
@@ -77,18 +92,45 @@ static struct qed_l2_chunk *qed_chunk_find(struct qed_l2cache *c, u64 off)
 	return NULL;
 }
 
-/* Called with c->lock held; unlinks unreferenced chunks past the bound. */
+/* The lock-free hit: a referenced chunk, or NULL for the slow path. */
+static struct qed_l2_chunk *qed_chunk_find_rcu(struct qed_l2cache *c, u64 off)
+{
+	struct qed_l2_chunk *chunk, *found = NULL;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(c->hash, chunk, hnode, off) {
+		if (chunk->offset == off && refcount_inc_not_zero(&chunk->ref)) {
+			found = chunk;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	if (found && !test_bit(QED_CHUNK_REFERENCED, &found->flags))
+		set_bit(QED_CHUNK_REFERENCED, &found->flags);
+	return found;
+}
+
+/*
+ * Called with c->lock held; unlinks unused chunks past the bound, oldest
+ * first, giving recently referenced ones a second chance.  Hits keep
+ * marking chunks without the lock, so the scan is bounded.
+ */
 static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
 {
 	struct qed_l2_chunk *chunk, *next;
+	unsigned int budget = 2 * c->count;
 
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
-		if (c->count <= c->max)
+		if (c->count <= c->max || !budget--)
 			break;
-		/* Only the cache's own reference left: nobody uses it. */
-		if (refcount_read(&chunk->ref) != 1)
+		if (test_and_clear_bit(QED_CHUNK_REFERENCED, &chunk->flags)) {
+			list_move_tail(&chunk->lru, &c->lru);
 			continue;
-		hash_del(&chunk->hnode);
+		}
+		/* Only the cache's own reference left: nobody uses it. */
+		if (!refcount_dec_if_one(&chunk->ref))
+			continue;
+		hash_del_rcu(&chunk->hnode);
 		list_move(&chunk->lru, victims);
 		c->count--;
 		atomic64_inc(&c->evictions);
@@ -99,19 +141,19 @@ static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
 static void qed_l2cache_insert(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
 			       struct list_head *victims)
 {
-	hash_add(c->hash, &chunk->hnode, chunk->offset);
+	hash_add_rcu(c->hash, &chunk->hnode, chunk->offset);
 	list_add_tail(&chunk->lru, &c->lru);
 	c->count++;
 	qed_l2cache_shrink(c, victims);
 }
 
-/* Free outside the lock what qed_l2cache_insert() pushed out. */
+/* What qed_l2cache_insert() pushed out: lock-free lookups may still see it. */
 static void qed_free_victims(struct list_head *victims)
 {
 	struct qed_l2_chunk *v, *next;
 
 	list_for_each_entry_safe(v, next, victims, lru)
-		qed_chunk_free(v);
+		call_rcu(&v->rcu, qed_chunk_free_rcu);
 }
 
 /*
@@ -126,16 +168,11 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
 	LIST_HEAD(victims);
 	int err;
 
-	spin_lock(&c->lock);
-	chunk = qed_chunk_find(c, off);
+	chunk = qed_chunk_find_rcu(c, off);
 	if (chunk) {
-		refcount_inc(&chunk->ref);
-		list_move_tail(&chunk->lru, &c->lru);
-		spin_unlock(&c->lock);
 		atomic64_inc(&c->hits);
 		goto wait;
 	}
-	spin_unlock(&c->lock);
 
 	fresh = qed_chunk_alloc(off);
 	if (!fresh)
@@ -162,7 +199,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
 	if (err) {
 		/* Do not keep a failed load: the next lookup tries again. */
 		spin_lock(&c->lock);
-		hash_del(&fresh->hnode);
+		hash_del_rcu(&fresh->hnode);
 		list_del_init(&fresh->lru);
 		c->count--;
 		refcount_dec(&fresh->ref);
@@ -219,17 +256,18 @@ void qed_l2cache_put(struct qed_l2_chunk *chunk)
 {
 	/* The last reference goes only for chunks already out of the cache. */
 	if (refcount_dec_and_test(&chunk->ref))
-		qed_chunk_free(chunk);
+		call_rcu(&chunk->rcu, qed_chunk_free_rcu);
 }
 
 void qed_l2cache_destroy(struct qed_l2cache *c)
 {
 	struct qed_l2_chunk *chunk, *next;
 
+	/* Nobody looks up any more, but evicted pages may still wait for RCU. */
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
-		hash_del(&chunk->hnode);
+		hash_del_rcu(&chunk->hnode);
 		list_del(&chunk->lru);
-		qed_chunk_free(chunk);
+		call_rcu(&chunk->rcu, qed_chunk_free_rcu);
 	}
 	c->count = 0;
 }
