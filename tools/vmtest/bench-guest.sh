@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # In the guest: the same fio jobs on /dev/qedN, on /dev/loopN over a raw
 # file with the same data, and on /dev/nbdN from qemu-nbd serving the same
-# image; one line "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS" per
-# run (bandwidths in KiB/s, CPU in % of the run).
+# image; one line "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS BUSY"
+# per run (bandwidths in KiB/s, fio's own CPU in % of the run, BUSY the
+# whole guest's busy CPU time in 1/100 s: the kernel's workers included).
 #   BENCH_RUNTIME (s), BENCH_REPEAT, BENCH_SIZE (MiB)
 set -u
 rt=${BENCH_RUNTIME:-5}
@@ -30,15 +31,20 @@ alloc_jobs=(
 	"alloc-seqwrite-1m --rw=write --bs=1m --iodepth=8"
 )
 
+# Busy time of all CPUs so far, in USER_HZ ticks: user, nice, system, irq, softirq.
+busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+
 run_fio() {
-	local setup=$1 dev=$2 job=$3 r=$4 out
+	local setup=$1 dev=$2 job=$3 r=$4 out b0 b1
 	shift 4
+	b0=$(busy)
 	out=$(fio --name=b --filename="$dev" --ioengine=libaio --direct=1 --time_based \
 		--runtime="$rt" --ramp_time=0 --norandommap --randrepeat=0 --minimal "$@" 2>/dev/null |
 		tail -n 1)
+	b1=$(busy)
 	# terse v3: 7 read bw, 8 read iops, 48 write bw, 49 write iops, 88 usr, 89 sys
-	echo "$out" | awk -F';' -v s="$setup" -v j="$job" -v r="$r" \
-		'NF > 89 { printf "bench: %s %s %d %s %s %s %s %s %s\n", s, j, r, $8, $49, $7, $48, $88, $89 }'
+	echo "$out" | awk -F';' -v s="$setup" -v j="$job" -v r="$r" -v b=$((b1 - b0)) \
+		'NF > 89 { printf "bench: %s %s %d %s %s %s %s %s %s %d\n", s, j, r, $8, $49, $7, $48, $88, $89, b }'
 }
 
 # attach SETUP IMAGE-OR-RAW: prints the device

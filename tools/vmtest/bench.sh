@@ -28,13 +28,16 @@ QED_VM_TIMEOUT=${QED_VM_TIMEOUT:-7200} "$(dirname "$0")/run-vm.sh" "$k" "$out/in
 grep -q '^bench: done' "$out/console.log" || die "the benchmark did not finish; see $out/console.log"
 
 # Medians per setup and job: the value is IOPS for 4k jobs, MiB/s for 1m.
-awk '
-$1 == "bench:" && NF == 10 {
+# The CPU figure is the guest's busy time per I/O in microseconds, all
+# CPUs and the kernel's workers included (fio's own figure leaves those out).
+awk -v rt="$rt" '
+$1 == "bench:" && NF == 11 {
 	key = $2 " " $3
-	# $4 repeat, $5/$6 read/write IOPS, $7/$8 read/write KiB/s, $9/$10 CPU
+	# $4 repeat, $5/$6 read/write IOPS, $7/$8 read/write KiB/s, $11 busy ticks
 	v = ($3 ~ /1m/) ? ($7 + $8) / 1024 : ($5 + $6)
 	vals[key] = vals[key] " " v
-	cpu[key] = cpu[key] " " ($9 + $10)
+	ios = ($5 + $6) * rt
+	cpu[key] = cpu[key] " " (ios > 0 ? $11 * 10000 / ios : 0)
 	jobs[$3] = 1; setups[$2] = 1
 }
 function median(s,   a, n, i, j, t) {
@@ -50,6 +53,7 @@ info=$(grep -m1 '^bench: info' "$out/console.log" | cut -d' ' -f3-)
 setups="qed qed-dio loop loop-dio nbd nbd-dio"
 jobs="randread-4k-qd1 randread-4k-qd32 randwrite-4k-qd1 randwrite-4k-qd32 seqread-1m seqwrite-1m mixed-70-30-fsync alloc-randwrite-4k alloc-seqwrite-1m"
 val() { awk -v s="$1" -v j="$2" '$1 == s && $2 == j { print $3 }' "$out/medians.txt"; }
+cpu() { awk -v s="$1" -v j="$2" '$1 == s && $2 == j { print $4 }' "$out/medians.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 {
 	echo "| job (IOPS; MiB/s for 1m) | $(echo $setups | sed 's/ / | /g') | qed/loop | qed-dio/loop-dio | qed/nbd | qed-dio/nbd-dio |"
@@ -62,6 +66,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 		row+=" | $(ratio "$(val qed "$j")" "$(val nbd "$j")")"
 		row+=" | $(ratio "$(val qed-dio "$j")" "$(val nbd-dio "$j")") |"
 		echo "$row"
+	done
+	echo
+	echo "| job (guest CPU µs per I/O) | $(echo $setups | sed 's/ / | /g') |"
+	echo "|---|$(for _ in $setups; do printf -- '---:|'; done)"
+	for j in $jobs; do
+		row="| $j"
+		for s in $setups; do row+=" | $(cpu "$s" "$j")"; done
+		echo "$row |"
 	done
 } >"$out/table.md"
 echo "Measured: $info; $(date -u +%Y-%m-%d), QEMU TCG guest (-smp 2 -m 2G) on $(nproc) host cores." >>"$out/table.md"
