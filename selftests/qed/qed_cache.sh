@@ -22,10 +22,11 @@ read_at() {
 t_huge_sparse() {
 	local img="$WORK/huge.qed" d t0 t1 blocks
 	"$QEDCTL" create -s 1T "$img" || return 1
-	t0=$(date +%s%N)
+	# Reported, not asserted: a slow machine must not fail a test.
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	d=$(qed_attach "$img") || return 1
-	t1=$(date +%s%N)
-	echo "attach of a 1 TiB image took $(( (t1 - t0) / 1000000 )) ms"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "attach of a 1 TiB image took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
 	[ "$(blockdev --getsize64 "$d")" = $((1 << 40)) ] ||
 		{ qed_detach "$d"; echo "wrong size"; return 1; }
 	# The partition scan has read the device: no table exists, so no

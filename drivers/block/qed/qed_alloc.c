@@ -22,7 +22,7 @@
 /* NEED_CHECK is cleared once allocation has been idle this long. */
 #define QED_CLEAN_DELAY		(5 * HZ)
 
-/* The file is preallocated this far ahead of the clusters in use. */
+/* The file is preallocated this far ahead of the clusters in use, at most. */
 #define QED_PREALLOC_BYTES	(64ull << 20)
 
 /*
@@ -36,21 +36,34 @@
 static int qed_prealloc(struct qed_device *qed, u64 need_end)
 {
 	struct qed_image *img = &qed->top;
+	const struct qed_geom *g = &img->geom;
 	u64 isize = i_size_read(file_inode(img->file));
-	u64 len;
+	/* The largest the file can become: every table and every cluster. */
+	u64 max_end = g->l1_table_offset + g->table_bytes +
+		      g->l1_entries_used * g->table_bytes +
+		      round_up(g->image_size, (u64)g->cluster_size);
+	u64 need, len;
 	int ret;
 
 	if (need_end <= isize || qed->no_prealloc)
 		return 0;
-	len = round_up(max(need_end - isize, QED_PREALLOC_BYTES), (u64)img->geom.cluster_size);
+	need = round_up(need_end - isize, (u64)g->cluster_size);
+	len = max_end > isize ? min(QED_PREALLOC_BYTES, max_end - isize) : 0;
+	len = round_up(max(need, len), (u64)g->cluster_size);
+	/* Even a failed fallocate may have grown the file: trim it later. */
+	qed->preallocated = true;
 	ret = vfs_fallocate(img->file, 0, isize, len);
+	/* Nearly full: ask for no more than this allocation needs. */
+	if (ret == -ENOSPC && len > need) {
+		len = need;
+		ret = vfs_fallocate(img->file, 0, isize, len);
+	}
 	if (ret == -EOPNOTSUPP) {
 		qed->no_prealloc = true;
 		return 0;
 	}
 	if (ret)
 		return ret;
-	qed->preallocated = true;
 	return qed_file_flush_range(img->file, isize, len);
 }
 
