@@ -5,7 +5,8 @@
 # image; one line "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS BUSY"
 # per run (bandwidths in KiB/s, fio's own CPU in % of the run, BUSY the
 # whole guest's busy CPU time in 1/100 s: the kernel's workers included).
-#   BENCH_RUNTIME (s), BENCH_REPEAT, BENCH_SIZE (MiB)
+#   BENCH_RUNTIME (s), BENCH_REPEAT, BENCH_SIZE (MiB); BENCH_SETUPS and
+#   BENCH_JOBS (space-separated names) run only those.
 set -u
 rt=${BENCH_RUNTIME:-5}
 rep=${BENCH_REPEAT:-3}
@@ -30,6 +31,9 @@ alloc_jobs=(
 	"alloc-randwrite-4k --rw=randwrite --bs=4k --iodepth=32"
 	"alloc-seqwrite-1m --rw=write --bs=1m --iodepth=8"
 )
+
+# only NAME: true unless BENCH_JOBS is set and does not name the job
+only() { [ -z "${BENCH_JOBS:-}" ] || [[ " $BENCH_JOBS " == *" $1 "* ]]; }
 
 # Busy time of all CPUs so far, in USER_HZ ticks: user, nice, system, irq, softirq.
 busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
@@ -71,13 +75,14 @@ file_for() {
 
 # Repeats are the outer loop: whatever else the host does during the run
 # falls on every setup alike, and the ratios stay fair.
-setups="qed qed-dio loop loop-dio nbd nbd-dio"
+setups=${BENCH_SETUPS:-qed qed-dio loop loop-dio nbd nbd-dio}
 for r in $(seq "$rep"); do
 	for s in $setups; do
 		dev=$(attach "$s" "$(file_for "$s" data)") ||
 			{ echo "bench: error attaching $s"; continue; }
 		for j in "${jobs[@]}"; do
 			read -r name args <<<"$j"
+			only "$name" || continue
 			# shellcheck disable=SC2086
 			run_fio "$s" "$dev" "$name" "$r" $args
 		done
@@ -85,6 +90,7 @@ for r in $(seq "$rep"); do
 		# Allocating writes: a fresh empty image (or sparse raw file) each run.
 		for j in "${alloc_jobs[@]}"; do
 			read -r name args <<<"$j"
+			only "$name" || continue
 			rm -f empty.qed empty.raw
 			qemu-img create -q -f qed empty.qed "${mb}M"
 			truncate -s "${mb}M" empty.raw

@@ -4,7 +4,8 @@
 # by side; medians of the repeats, ratios qed/loop and qed/nbd, as Markdown
 # and (with gnuplot) a PNG chart.
 #   bench.sh [KERNEL]   BENCH_RUNTIME=s BENCH_REPEAT=n BENCH_SIZE=MiB
-#   BENCH_OUT=DIR (default build/bench); BENCH_SMOKE=1 checks that it runs.
+#   BENCH_OUT=DIR (default build/bench); BENCH_SMOKE=1 checks that it runs;
+#   BENCH_SETUPS="qed loop" BENCH_JOBS="seqwrite-1m" run only those.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,7 +25,8 @@ ko=$("$(dirname "$0")/build-module.sh" "$k" "$out")
 "$(dirname "$0")/initramfs.sh" "$k" "$ko" "$out/initrd.cpio"
 log "benchmarking on kernel $k: runtime ${rt}s x $rep, ${mb} MiB"
 QED_VM_TIMEOUT=${QED_VM_TIMEOUT:-7200} "$(dirname "$0")/run-vm.sh" "$k" "$out/initrd.cpio" \
-	"$out/console.log" qed.mode=bench qed.bench="$rt,$rep,$mb"
+	"$out/console.log" qed.mode=bench qed.bench="$rt,$rep,$mb" \
+	qed.bench_setups="$(echo ${BENCH_SETUPS:-} | tr ' ' :)" qed.bench_jobs="$(echo ${BENCH_JOBS:-} | tr ' ' :)"
 grep -q '^bench: done' "$out/console.log" || die "the benchmark did not finish; see $out/console.log"
 
 # Medians per setup and job: the value is IOPS for 4k jobs, MiB/s for 1m.

@@ -86,6 +86,14 @@ struct qed_device {
 	 * without it.
 	 */
 	struct mutex alloc_lock;
+	/*
+	 * Guest ranges of the allocating operations under way (qed_alloc.c):
+	 * alloc_lock is dropped while their data is written, so operations
+	 * on disjoint clusters overlap and those on the same clusters wait.
+	 */
+	spinlock_t ops_lock;		/* ops */
+	struct list_head ops;
+	wait_queue_head_t ops_wait;
 	bool need_check_on_disk;	/* QED_F_NEED_CHECK durable on disk */
 	bool preallocated;		/* the file was extended past file_end */
 	bool no_prealloc;		/* the file system cannot fallocate */
@@ -124,11 +132,13 @@ struct qed_seg {
 
 /* One blk-mq request in flight. */
 struct qed_cmd {
-	struct work_struct work;	/* flush, discard, write-zeroes */
+	struct work_struct work;	/* flush, discard, write-zeroes, allocation */
 	struct list_head node;		/* on qed_queue.cmds */
 	struct qed_device *qed;
 	struct qed_seg seg;		/* the first piece: no allocation */
 	bool seg_busy;
+	bool own_work;			/* allocating: runs on @work from @resume */
+	u64 resume;
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	struct bio_vec inline_bvec[4];
 	struct iov_iter iter;		/* the whole request's data */
@@ -149,6 +159,12 @@ struct qed_map {
 	u64 file_off;			/* QED_MAP_DATA: file offset of pos */
 };
 
+/* Guest data goes to the image file with O_DIRECT (attach --direct-io). */
+static inline bool qed_direct(const struct qed_device *qed)
+{
+	return qed->flags & QED_ATTACH_DIRECT_IO;
+}
+
 /* qed_main.c */
 extern struct mutex qed_ctl_mutex;
 extern int qed_major;
@@ -166,7 +182,7 @@ void qed_dev_exit(void);
 int qed_file_read(struct file *file, u64 off, void *buf, size_t len);
 ssize_t qed_file_read_iter(struct file *file, u64 off, struct iov_iter *iter);
 int qed_file_write(struct file *file, u64 off, const void *buf, size_t len);
-int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter);
+int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct);
 int qed_file_write_zeroes(struct file *file, u64 off, u64 len);
 int qed_file_punch(struct file *file, u64 off, u64 len);
 int qed_file_flush(struct file *file);

@@ -8,8 +8,12 @@
  * before the L2 entry that points at it; a new L2 table is written and
  * flushed before the L1 entry that points at it (qed_table.c).
  *
- * Allocation is serialised by alloc_lock, and every lookup is redone under
- * the lock, so two writers can never allocate the same cluster twice.
+ * Every allocating operation (a write, write-zeroes or discard) first
+ * claims the whole clusters under its guest range, waiting for any other
+ * operation on them (qed_op_begin()), so two writers can never allocate the
+ * same cluster twice.  Metadata changes are serialised by alloc_lock, which
+ * is dropped while a new cluster's data is written: operations on other
+ * clusters allocate meanwhile.
  */
 #include <linux/bvec.h>
 #include <linux/fs.h>
@@ -22,16 +26,21 @@
 /* NEED_CHECK is cleared once allocation has been idle this long. */
 #define QED_CLEAN_DELAY		(5 * HZ)
 
-/* The file is preallocated this far ahead of the clusters in use, at most. */
-#define QED_PREALLOC_BYTES	(64ull << 20)
+/*
+ * The file is preallocated ahead of the clusters in use by as much as is
+ * in use, between these bounds: every step costs a flush, so a file that
+ * is being filled fast takes ever fewer of them.
+ */
+#define QED_PREALLOC_MIN	(64ull << 20)
+#define QED_PREALLOC_MAX	(1024ull << 20)
 
 /*
  * An L2 entry must never reach the disk pointing past the end of the
  * file: the host file system may write the table block in place long
  * before it commits the size of a file that grew.  So the file is grown
- * ahead of use, QED_PREALLOC_BYTES at a time, and the new size flushed
- * once, before any entry can point into it.  Where the file system cannot
- * preallocate, every allocation flushes before its entry is written.
+ * ahead of use and the new size flushed once, before any entry can point
+ * into it.  Where the file system cannot preallocate, every allocation
+ * flushes before its entry is written.
  */
 static int qed_prealloc(struct qed_device *qed, u64 need_end)
 {
@@ -48,7 +57,8 @@ static int qed_prealloc(struct qed_device *qed, u64 need_end)
 	if (need_end <= isize || qed->no_prealloc)
 		return 0;
 	need = round_up(need_end - isize, (u64)g->cluster_size);
-	len = max_end > isize ? min(QED_PREALLOC_BYTES, max_end - isize) : 0;
+	len = clamp(img->file_end, QED_PREALLOC_MIN, QED_PREALLOC_MAX);
+	len = max_end > isize ? min(len, max_end - isize) : 0;
 	len = round_up(max(need, len), (u64)g->cluster_size);
 	/* Even a failed fallocate may have grown the file: trim it later. */
 	qed->preallocated = true;
@@ -81,6 +91,47 @@ static int qed_prealloc_trim(struct qed_device *qed)
 	return vfs_truncate(&img->file->f_path, img->file_end);
 }
 
+/* An allocating operation's claim on the clusters under its guest range. */
+struct qed_op {
+	struct list_head node;
+	u64 start, end;
+};
+
+/* Add @op to the operations under way unless one of them overlaps it. */
+static bool qed_op_try_claim(struct qed_device *qed, struct qed_op *op)
+{
+	struct qed_op *o;
+
+	spin_lock(&qed->ops_lock);
+	list_for_each_entry(o, &qed->ops, node) {
+		if (o->start < op->end && op->start < o->end) {
+			spin_unlock(&qed->ops_lock);
+			return false;
+		}
+	}
+	list_add_tail(&op->node, &qed->ops);
+	spin_unlock(&qed->ops_lock);
+	return true;
+}
+
+/* Claim the clusters under [pos, pos + len); sleeps while others hold them. */
+static void qed_op_begin(struct qed_device *qed, struct qed_op *op, u64 pos, u64 len)
+{
+	u64 cs = qed->top.geom.cluster_size;
+
+	op->start = round_down(pos, cs);
+	op->end = round_up(pos + len, cs);
+	wait_event(qed->ops_wait, qed_op_try_claim(qed, op));
+}
+
+static void qed_op_end(struct qed_device *qed, struct qed_op *op)
+{
+	spin_lock(&qed->ops_lock);
+	list_del(&op->node);
+	spin_unlock(&qed->ops_lock);
+	wake_up_all(&qed->ops_wait);
+}
+
 /* Make QED_F_NEED_CHECK durable before the first cluster is allocated. */
 static int qed_mark_dirty(struct qed_device *qed)
 {
@@ -106,10 +157,17 @@ static int qed_mark_dirty(struct qed_device *qed)
  */
 int qed_mark_clean(struct qed_device *qed)
 {
+	bool busy;
 	int ret;
 
 	lockdep_assert_held(&qed->alloc_lock);
 	if (!qed->need_check_on_disk || qed->was_dirty)
+		return 0;
+	/* An operation under way may yet write an entry; it re-arms us. */
+	spin_lock(&qed->ops_lock);
+	busy = !list_empty(&qed->ops);
+	spin_unlock(&qed->ops_lock);
+	if (busy)
 		return 0;
 	ret = qed_prealloc_trim(qed);
 	if (!ret)
@@ -216,7 +274,9 @@ static int qed_fill(struct qed_device *qed, bool from_backing, u64 off, u64 pos,
  * @iter there.  The range is one run from qed_map_range(): one kind
  * (@type), within one page of L2 entries.  The rest of each new cluster
  * is what the guest saw there before: backing data for unallocated
- * clusters, zeros for zero clusters.
+ * clusters, zeros for zero clusters.  The caller holds alloc_lock and a
+ * claim on the clusters (qed_op_begin()); the lock is dropped while the
+ * data is written.
  */
 static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos,
 			 u64 len, struct iov_iter *iter)
@@ -229,6 +289,7 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	u64 head = pos - start, tail = (end - start) - head - len;
 	bool backed = type == QED_MAP_UNALLOC && qed->top.backing;
 	struct iov_iter data = *iter;
+	bool ordered, direct;
 	int ret;
 
 	ret = qed_mark_dirty(qed);
@@ -241,28 +302,37 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 
 	/* Claimed before writing: a failed write leaks, never reuses. */
 	WRITE_ONCE(qed->top.file_end, new + (end - start));
-
-	ret = qed_fill(qed, backed, new, start, head);
-	if (ret)
-		return ret;
-	iov_iter_truncate(&data, len);
-	ret = qed_file_write_iter(qed->top.file, new + head, &data);
-	if (ret)
-		return ret;
-	ret = qed_fill(qed, backed, new + head + len, pos + len, tail);
-	if (ret)
-		return ret;
 	/*
 	 * Over a backing file the entry must not reach the disk before the
 	 * data: a cut in between would show zeros where the backing data
 	 * was.  Without one, an unwritten cluster reads as the zeros it held
 	 * before, as long as the file's size covers it (qed_prealloc()).
 	 */
-	if (backed || qed->no_prealloc) {
-		ret = qed_file_flush_range(qed->top.file, new, end - start);
-		if (ret)
-			return ret;
+	ordered = backed || qed->no_prealloc;
+	/*
+	 * With --direct-io, a cluster's worth of data or more goes to the
+	 * file directly; less goes through the page cache, whose writeback
+	 * turns many small writes into preallocated space into few extent
+	 * conversions by the host file system.  Measured: direct 4 KiB
+	 * allocating writes at half of loop's, buffered 1 MiB ones at a
+	 * quarter (Documentation/benchmarks.md).
+	 */
+	direct = qed_direct(qed) && len >= g->cluster_size;
+	mutex_unlock(&qed->alloc_lock);
+
+	ret = qed_fill(qed, backed, new, start, head);
+	if (!ret) {
+		iov_iter_truncate(&data, len);
+		ret = qed_file_write_iter(qed->top.file, new + head, &data, direct);
 	}
+	if (!ret)
+		ret = qed_fill(qed, backed, new + head + len, pos + len, tail);
+	if (!ret && ordered)
+		ret = qed_file_flush_range(qed->top.file, new, end - start);
+
+	mutex_lock(&qed->alloc_lock);
+	if (ret)
+		return ret;
 	return qed_l2_set(qed, start, nr, new);
 }
 
@@ -274,8 +344,10 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 {
 	struct qed_map m;
 	struct iov_iter part;
+	struct qed_op op;
 	int ret = 0;
 
+	qed_op_begin(qed, &op, pos, iov_iter_count(iter));
 	mutex_lock(&qed->alloc_lock);
 	while (iov_iter_count(iter)) {
 		/* Redo the lookup: another writer may have allocated it. */
@@ -285,7 +357,8 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 		if (m.type == QED_MAP_DATA) {
 			part = *iter;
 			iov_iter_truncate(&part, m.len);
-			ret = qed_file_write_iter(qed->top.file, m.file_off, &part);
+			ret = qed_file_write_iter(qed->top.file, m.file_off, &part,
+						  qed_direct(qed));
 		} else {
 			ret = qed_alloc_run(qed, m.type, pos, m.len, iter);
 		}
@@ -297,6 +370,7 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 	if (qed->need_check_on_disk)
 		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
+	qed_op_end(qed, &op);
 	return ret;
 }
 
@@ -387,8 +461,10 @@ static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos
 int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard)
 {
 	struct qed_map m;
+	struct qed_op op;
 	int ret = 0;
 
+	qed_op_begin(qed, &op, pos, len);
 	mutex_lock(&qed->alloc_lock);
 	while (len) {
 		ret = qed_map_range(&qed->top, pos, len, &m);
@@ -403,5 +479,6 @@ int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard)
 	if (qed->need_check_on_disk)
 		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
+	qed_op_end(qed, &op);
 	return ret;
 }

@@ -451,6 +451,9 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
 	strscpy(qed->path, a->path, sizeof(qed->path));
 	mutex_init(&qed->alloc_lock);
+	spin_lock_init(&qed->ops_lock);
+	INIT_LIST_HEAD(&qed->ops);
+	init_waitqueue_head(&qed->ops_wait);
 	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
 	INIT_WORK(&qed->detach_work, qed_detach_workfn);
 

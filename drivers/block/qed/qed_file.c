@@ -67,22 +67,36 @@ int qed_file_write(struct file *file, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
-int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter)
+/*
+ * Write all of @iter at @off; @direct asks for O_DIRECT, which the host
+ * file system may refuse for alignment (-EINVAL, before writing anything):
+ * then the write goes through the page cache, as loop does.
+ */
+int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
 {
+	struct iov_iter saved = *iter;
 	struct kiocb kiocb;
 	ssize_t ret;
 
 	while (iov_iter_count(iter)) {
 		init_sync_kiocb(&kiocb, file);
 		kiocb.ki_pos = off;
+		if (direct)
+			kiocb.ki_flags |= IOCB_DIRECT;
 		file_start_write(file);
 		ret = file->f_op->write_iter(&kiocb, iter);
 		file_end_write(file);
+		if (ret == -EINVAL && direct) {
+			*iter = saved;
+			direct = false;
+			continue;
+		}
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
 			return -EIO;
 		off += ret;
+		saved = *iter;
 	}
 	return 0;
 }
@@ -100,7 +114,7 @@ int qed_file_write_zeroes(struct file *file, u64 off, u64 len)
 	while (len) {
 		chunk = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
-		ret = qed_file_write_iter(file, off, &iter);
+		ret = qed_file_write_iter(file, off, &iter, false);
 		if (ret)
 			return ret;
 		off += chunk;

@@ -84,7 +84,7 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 	seg->iocb.ki_pos = file_off;
 	seg->iocb.ki_filp = file;
 	seg->iocb.ki_ioprio = req_get_ioprio(blk_mq_rq_from_pdu(cmd));
-	if (qed->flags & QED_ATTACH_DIRECT_IO) {
+	if (qed_direct(qed)) {
 		seg->iocb.ki_complete = qed_seg_complete;
 		seg->iocb.ki_flags = IOCB_DIRECT;
 	} else {
@@ -138,21 +138,19 @@ static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool writ
 	return 0;
 }
 
-static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
+static void qed_alloc_cmd_work(struct work_struct *work);
+
+/* The request's data from byte @done on. */
+static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
 {
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct qed_device *qed = cmd->qed;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 len = blk_rq_bytes(rq);
 	struct iov_iter part;
 	struct qed_map m;
-	u64 done = 0;
 	int ret;
 
-	ret = qed_cmd_setup_iter(cmd, rq, write);
-	if (ret) {
-		qed_cmd_fail(cmd, ret);
-		return;
-	}
 	while (done < len) {
 		ret = qed_map_range(&qed->top, pos + done, len - done, &m);
 		if (ret) {
@@ -172,6 +170,20 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 				return;
 			}
 		} else {
+			/*
+			 * Allocation waits for the host file system and for
+			 * allocations of the same clusters: it gets a worker of
+			 * its own, and the queue's other requests, and other
+			 * allocations, go on meanwhile.
+			 */
+			if (!cmd->own_work) {
+				cmd->own_work = true;
+				cmd->resume = done;
+				atomic_inc(&cmd->pending);
+				INIT_WORK(&cmd->work, qed_alloc_cmd_work);
+				queue_work(qed->wq, &cmd->work);
+				return;
+			}
 			qed_cmd_slice(cmd, done, m.len, &part);
 			ret = qed_alloc_write(qed, pos + done, &part);
 			if (ret) {
@@ -183,6 +195,26 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 	}
 }
 
+static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
+{
+	int ret = qed_cmd_setup_iter(cmd, rq, write);
+
+	if (ret)
+		qed_cmd_fail(cmd, ret);
+	else
+		qed_rw_from(cmd, 0, write);
+}
+
+static void qed_alloc_cmd_work(struct work_struct *work)
+{
+	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
+	unsigned int noio = memalloc_noio_save();
+
+	qed_rw_from(cmd, cmd->resume, true);
+	qed_cmd_put(cmd);
+	memalloc_noio_restore(noio);
+}
+
 static void qed_cmd_run(struct qed_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
@@ -191,6 +223,7 @@ static void qed_cmd_run(struct qed_cmd *cmd)
 
 	cmd->error = 0;
 	cmd->seg_busy = false;
+	cmd->own_work = false;
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
