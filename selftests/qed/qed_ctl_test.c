@@ -576,6 +576,63 @@ TEST_F(ctl, needs_cap_sys_admin)
 	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
+/*
+ * A descriptor opened with O_APPEND: the device must not inherit it, or
+ * every table write lands at the end of the file and is gone at detach.
+ */
+TEST_F(ctl, append_fd_is_not_inherited)
+{
+	char dev[64], buf[4096], back[4096];
+	uint32_t idx;
+	struct stat before, after;
+	int fd;
+
+	ASSERT_EQ(0, stat(self->img, &before));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR | O_APPEND, 0, &idx));
+	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
+	memset(buf, 0x5a, sizeof(buf));
+	fd = open(dev, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(buf), pwrite(fd, buf, sizeof(buf), 1 << 20));
+	EXPECT_EQ(0, fsync(fd));
+	close(fd);
+	ASSERT_EQ(0, detach(self->ctl, idx, 0));
+
+	/* The header is still at the start, and a fresh attach reads the data. */
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QED_ATTACH_READ_ONLY, &idx));
+	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ((ssize_t)sizeof(back), pread(fd, back, sizeof(back), 1 << 20));
+	EXPECT_EQ(0, memcmp(buf, back, sizeof(buf))) TH_LOG("the data written through an O_APPEND descriptor is lost");
+	close(fd);
+	ASSERT_EQ(0, detach(self->ctl, idx, 0));
+	ASSERT_EQ(0, stat(self->img, &after));
+	EXPECT_LE(before.st_size + 65536, after.st_size);
+}
+
+/* An append-only inode attaches read-only, never read-write. */
+TEST_F(ctl, append_only_inode)
+{
+	uint32_t idx;
+	int fd, flags;
+
+	fd = open(self->img, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, FS_IOC_GETFLAGS, &flags));
+	flags |= FS_APPEND_FL;
+	if (ioctl(fd, FS_IOC_SETFLAGS, &flags)) {
+		close(fd);
+		SKIP(return, "the scratch file system has no append-only flag");
+	}
+	EXPECT_EQ(-EPERM, try_attach(self->ctl, self->img, O_RDWR | O_APPEND, 0, NULL));
+	EXPECT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &idx));
+	EXPECT_EQ(0, detach(self->ctl, idx, 0));
+	flags &= ~FS_APPEND_FL;
+	EXPECT_EQ(0, ioctl(fd, FS_IOC_SETFLAGS, &flags));
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	const char *s = getenv("QED_SCRATCH");

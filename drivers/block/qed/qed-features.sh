@@ -13,4 +13,6 @@ has blkdev.h '\(\*open\)\(struct gendisk' -DQED_HAVE_OPEN_GENDISK
 # 6.14: blk_mq_freeze_queue() returns memflags for the unfreeze.
 has blk-mq.h 'blk_mq_unfreeze_queue\(struct request_queue \*q, unsigned int memflags' \
 	-DQED_HAVE_FREEZE_MEMFLAGS
+# 6.9: struct file_lock keeps its owner, type and flags in file_lock_core.
+has filelock.h 'struct file_lock_core \{' -DQED_HAVE_FILE_LOCK_CORE
 echo

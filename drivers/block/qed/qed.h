@@ -6,6 +6,7 @@
 #define QED_H
 
 #include <linux/blk-mq.h>
+#include <linux/errseq.h>
 #include <linux/hashtable.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
@@ -13,6 +14,11 @@
 #include <uapi/linux/qed.h>
 
 #include "qed_format.h"
+
+/* 64-bit table entries are read with READ_ONCE() without a lock. */
+#ifndef CONFIG_64BIT
+#error "qedblk needs a 64-bit kernel"
+#endif
 
 #define QED_MINORS		16	/* partitions per device, as loop's max_part */
 /* Hardware queues: one per CPU, up to this many. */
@@ -72,6 +78,18 @@ struct qed_image {
 	u64 fresh_from;
 };
 
+/*
+ * A device's lifecycle, as loop's Lo_unbound/Lo_bound/Lo_rundown.  An
+ * ATTACHING device is in the index and holds its images (a second attach
+ * of them gets EBUSY) before anything is written to them; a RUNDOWN one
+ * still holds them until its files are closed.
+ */
+enum qed_state {
+	QED_ATTACHING,
+	QED_BOUND,
+	QED_RUNDOWN,
+};
+
 struct qed_device {
 	int index;
 	u32 flags;			/* QED_ATTACH_* */
@@ -98,15 +116,42 @@ struct qed_device {
 	bool preallocated;		/* the file was extended past file_end */
 	bool no_prealloc;		/* the file system cannot fallocate */
 	bool was_dirty;			/* NEED_CHECK was set at attach */
+	/*
+	 * A table sector is built here and written before its entries are
+	 * published: a failed write must never revert an entry another
+	 * request has already used.  Under alloc_lock.
+	 */
+	u8 *table_buf;
 	struct delayed_work clean_work;
+
+	/*
+	 * A host writeback error or a failed internal flush must fail the
+	 * guest's next flush, whoever saw it first.  Internal flushes use
+	 * the file's own errseq cursor (f_wb_err); the guest's flush has its
+	 * own, @flush_since, sampled at attach.  Both under @flush_lock.
+	 */
+	spinlock_t flush_lock;
+	errseq_t flush_since;
+	int flush_error;		/* an internal flush or header write failed */
+	gfp_t old_gfp_mask;		/* the image mapping's, restored at detach */
 
 	struct workqueue_struct *wq;
 	struct qed_queue *queues;	/* one per hardware queue */
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */
-	bool detaching;			/* under qed_ctl_mutex */
-	bool added;			/* attach has finished */
+	/*
+	 * Serialises detach and resize of this device; held across their
+	 * I/O, so qed_ctl_mutex need not be (one stuck image must not block
+	 * every other device's control commands).
+	 */
+	struct mutex lock;
+	/*
+	 * Written under qed_ctl_mutex; BOUND -> RUNDOWN also under the
+	 * disk's open_mutex, where qed_open() reads it, so that no open can
+	 * slip in between detach's openers check and del_gendisk().
+	 */
+	enum qed_state state;
 	bool used;			/* opened since: autoclear may act */
 };
 
@@ -138,6 +183,7 @@ struct qed_cmd {
 	struct qed_seg seg;		/* the first piece: no allocation */
 	bool seg_busy;
 	bool own_work;			/* allocating: runs on @work from @resume */
+	bool cpu_copied;		/* a read filled by memcpy: qed_cmd_flush_dcache() */
 	u64 resume;
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	struct bio_vec inline_bvec[4];
@@ -185,9 +231,16 @@ int qed_file_write(struct file *file, u64 off, const void *buf, size_t len);
 int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct);
 int qed_file_write_zeroes(struct file *file, u64 off, u64 len);
 int qed_file_punch(struct file *file, u64 off, u64 len);
-int qed_file_flush(struct file *file);
-int qed_file_flush_range(struct file *file, u64 off, u64 len);
+int qed_file_zero_range(struct file *file, u64 off, u64 len);
+int qed_file_flush(struct qed_image *img);
+int qed_file_flush_range(struct qed_image *img, u64 off, u64 len);
 int qed_write_header(struct qed_device *qed);
+struct file *qed_file_reopen(struct file *file, bool write, const char *path);
+void qed_note_error(struct qed_device *qed, int err);
+int qed_guest_flush(struct qed_device *qed);
+
+/* qed_lock.c: QEMU's image locks */
+int qed_lock_image(struct qed_image *img, bool write);
 
 /* qed_image.c */
 __printf(2, 3) void qed_image_err(const struct qed_image *img, const char *fmt, ...);
@@ -219,7 +272,7 @@ void qed_l2cache_put(struct qed_l2_chunk *chunk);
 
 /* qed_alloc.c */
 int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter);
-int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard);
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard, bool nounmap);
 void qed_clean_work(struct work_struct *work);
 int qed_mark_clean(struct qed_device *qed);
 int qed_zero_new(struct qed_image *img, u64 off, u64 len);
@@ -230,5 +283,6 @@ int qed_repair(struct qed_device *qed);
 /* qed_io.c */
 void qed_cmd_work(struct work_struct *work);
 void qed_queue_work(struct work_struct *work);
+void qed_cmd_flush_dcache(struct qed_cmd *cmd);
 
 #endif /* QED_H */

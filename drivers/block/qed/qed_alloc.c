@@ -20,6 +20,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/sched/mm.h>
 
 #include "qed.h"
 
@@ -74,7 +75,7 @@ static int qed_prealloc(struct qed_device *qed, u64 need_end)
 	}
 	if (ret)
 		return ret;
-	return qed_file_flush_range(img->file, isize, len);
+	return qed_file_flush_range(img, isize, len);
 }
 
 /*
@@ -142,7 +143,7 @@ static int qed_mark_dirty(struct qed_device *qed)
 	qed->top.geom.features |= QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush_range(qed->top.file, 0, QED_HEADER_BYTES);
+		ret = qed_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
 	if (ret) {
 		qed->top.geom.features &= ~QED_F_NEED_CHECK;
 		return ret;
@@ -171,13 +172,13 @@ int qed_mark_clean(struct qed_device *qed)
 		return 0;
 	ret = qed_prealloc_trim(qed);
 	if (!ret)
-		ret = qed_file_flush(qed->top.file);
+		ret = qed_file_flush(&qed->top);
 	if (ret)
 		return ret;
 	qed->top.geom.features &= ~QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(qed->top.file);
+		ret = qed_file_flush(&qed->top);
 	if (ret) {
 		qed->top.geom.features |= QED_F_NEED_CHECK;
 		return ret;
@@ -190,11 +191,14 @@ void qed_clean_work(struct work_struct *work)
 {
 	struct qed_device *qed = container_of(to_delayed_work(work),
 					      struct qed_device, clean_work);
+	unsigned int noio = memalloc_noio_save();
 	int ret;
 
 	mutex_lock(&qed->alloc_lock);
 	ret = qed_mark_clean(qed);
 	mutex_unlock(&qed->alloc_lock);
+	memalloc_noio_restore(noio);
+	/* Its flushes noted the error for the guest's next flush. */
 	if (ret)
 		pr_warn_ratelimited("qed%d: clearing the need-check flag failed: %d\n",
 				    qed->index, ret);
@@ -328,7 +332,7 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	if (!ret)
 		ret = qed_fill(qed, backed, new + head + len, pos + len, tail);
 	if (!ret && ordered)
-		ret = qed_file_flush_range(qed->top.file, new, end - start);
+		ret = qed_file_flush_range(&qed->top, new, end - start);
 
 	mutex_lock(&qed->alloc_lock);
 	if (ret)
@@ -368,7 +372,7 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 		pos += m.len;
 	}
 	if (qed->need_check_on_disk)
-		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);
+		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
 	qed_op_end(qed, &op);
 	return ret;
@@ -415,10 +419,11 @@ static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
  * file, whose data must not show through again.  Whole data clusters stay
  * allocated, as QEMU keeps them, and their file range is punched: the host
  * gets the space back, no cluster leaks, and qemu-img check stays clean.
+ * With @nounmap the range is zeroed in place instead and keeps its space.
  * Partial clusters are written as zeros, or left alone by discard.
  */
 static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos,
-			bool discard)
+			bool discard, bool nounmap)
 {
 	const struct qed_geom *g = &qed->top.geom;
 	struct file *file = qed->top.file;
@@ -433,7 +438,9 @@ static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos
 		b = end;
 	}
 	if (m->type == QED_MAP_DATA) {
-		if (a < b)
+		if (a < b && nounmap)
+			ret = qed_file_zero_range(file, m->file_off + (a - pos), b - a);
+		else if (a < b)
 			ret = qed_file_punch(file, m->file_off + (a - pos), b - a);
 		if (ret == -EOPNOTSUPP)
 			return discard ? 0 : qed_file_write_zeroes(file, m->file_off, m->len);
@@ -457,8 +464,12 @@ static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos
 	return ret;
 }
 
-/* REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD of [pos, pos + len).  Takes alloc_lock. */
-int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard)
+/*
+ * REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD of [pos, pos + len); @nounmap
+ * (REQ_NOUNMAP) keeps allocated clusters' space allocated in the file.
+ * Takes alloc_lock.
+ */
+int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard, bool nounmap)
 {
 	struct qed_map m;
 	struct qed_op op;
@@ -470,14 +481,14 @@ int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard)
 		ret = qed_map_range(&qed->top, pos, len, &m);
 		if (ret)
 			break;
-		ret = qed_zero_run(qed, &m, pos, discard);
+		ret = qed_zero_run(qed, &m, pos, discard, nounmap);
 		if (ret)
 			break;
 		pos += m.len;
 		len -= m.len;
 	}
 	if (qed->need_check_on_disk)
-		mod_delayed_work(system_wq, &qed->clean_work, QED_CLEAN_DELAY);
+		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
 	qed_op_end(qed, &op);
 	return ret;

@@ -50,6 +50,38 @@ out:
 	return ret;
 }
 
+/*
+ * Our own read-only open file of backing file @depth from descriptor @fd:
+ * checked first, so that neither a descriptor without read access nor a
+ * FIFO (whose open would block) is reopened.
+ */
+static struct file *qed_backing_reopen(struct qed_device *qed, s32 fd, unsigned int depth)
+{
+	struct file *file = fget(fd), *own;
+	const char *why = NULL;
+	int ret = 0;
+
+	if (!file) {
+		why = "bad file descriptor";
+		ret = -EBADF;
+	} else if (!S_ISREG(file_inode(file)->i_mode) || !file->f_op->read_iter) {
+		why = "not a regular file";
+		ret = -EINVAL;
+	} else if (!(file->f_mode & FMODE_READ)) {
+		why = "not open for reading";
+		ret = -EBADF;
+	}
+	if (ret) {
+		pr_err("qed: %s: backing file %u: %s\n", qed->path, depth, why);
+		if (file)
+			fput(file);
+		return ERR_PTR(ret);
+	}
+	own = qed_file_reopen(file, false, qed->path);
+	fput(file);
+	return own;
+}
+
 /* Check and load backing file @i, whose file is set. */
 static int qed_backing_load(struct qed_device *qed, unsigned int i)
 {
@@ -59,14 +91,6 @@ static int qed_backing_load(struct qed_device *qed, unsigned int i)
 	unsigned int j;
 	int ret;
 
-	if (!S_ISREG(file_inode(file)->i_mode) || !file->f_op->read_iter) {
-		qed_image_err(img, "not a regular file");
-		return -EINVAL;
-	}
-	if (!(file->f_mode & FMODE_READ)) {
-		qed_image_err(img, "not open for reading");
-		return -EBADF;
-	}
 	/* Same inode as a file above: the chain loops. */
 	for (j = 0; j <= i; j++) {
 		struct qed_image *up = j ? &qed->chain[j - 1] : &qed->top;
@@ -111,12 +135,9 @@ int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
 				      nr - i);
 			return -EINVAL;
 		}
-		file = fget(fds[i]);
-		if (!file) {
-			pr_err("qed: %s: backing file %u: bad file descriptor\n",
-			       qed->path, i + 1);
-			return -EBADF;
-		}
+		file = qed_backing_reopen(qed, fds[i], i + 1);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
 		qed_image_init(&qed->chain[i], qed, file, i + 1);
 		qed->nr_backing = i + 1;
 		ret = qed_backing_load(qed, i);

@@ -9,6 +9,8 @@
 
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
 
 /* Queue parameters, applied the way the running kernel wants them. */
 struct qed_queue_params {
@@ -81,7 +83,11 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 #define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk, fmode_t mode)
 #endif
 
-/* Since 6.14 freezing a queue returns the memalloc flags to restore. */
+/*
+ * A frozen queue's owner must not recurse into I/O through reclaim: since
+ * 6.14 blk_mq_freeze_queue() enters the noio scope and returns the flags
+ * to restore; before that we enter it ourselves.
+ */
 #ifdef QED_HAVE_FREEZE_MEMFLAGS
 static inline unsigned int qed_freeze_queue(struct request_queue *q)
 {
@@ -96,12 +102,58 @@ static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memf
 static inline unsigned int qed_freeze_queue(struct request_queue *q)
 {
 	blk_mq_freeze_queue(q);
-	return 0;
+	return memalloc_noio_save();
 }
 
 static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memflags)
 {
+	memalloc_noio_restore(memflags);
 	blk_mq_unfreeze_queue(q);
+}
+#endif
+
+/*
+ * An open file description (OFD) lock request on the one byte @start, as
+ * fcntl(F_OFD_SETLK/F_OFD_GETLK) builds it.  Since 6.9 the owner, type and
+ * flags live in the lock's file_lock_core.
+ */
+#ifdef QED_HAVE_FILE_LOCK_CORE
+#include <linux/filelock.h>
+
+static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
+				     unsigned char type, loff_t start)
+{
+	locks_init_lock(fl);
+	fl->c.flc_flags = FL_POSIX | FL_OFDLCK;
+	fl->c.flc_owner = file;
+	fl->c.flc_pid = current->tgid;
+	fl->c.flc_file = file;
+	fl->c.flc_type = type;
+	fl->fl_start = start;
+	fl->fl_end = start;
+}
+
+static inline unsigned char qed_lock_type(const struct file_lock *fl)
+{
+	return fl->c.flc_type;
+}
+#else
+static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
+				     unsigned char type, loff_t start)
+{
+	locks_init_lock(fl);
+	fl->fl_flags = FL_POSIX | FL_OFDLCK;
+	fl->fl_owner = file;
+	fl->fl_pid = current->tgid;
+	fl->fl_file = file;
+	fl->fl_type = type;
+	fl->fl_start = start;
+	fl->fl_end = start;
+}
+
+static inline unsigned char qed_lock_type(const struct file_lock *fl)
+{
+	return fl->fl_type;
 }
 #endif
 

@@ -8,6 +8,7 @@
 #include <linux/fs.h>
 #include <linux/idr.h>
 #include <linux/module.h>
+#include <linux/pagemap.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
 
@@ -28,6 +29,14 @@ static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct qed_device *qed = rq->q->queuedata;
 	struct qed_queue *q = hctx->driver_data;
 
+	/*
+	 * The block layer lets writes through to a read-only disk once
+	 * userspace cleared its flag (BLKROSET): refuse them here, as
+	 * loop_handle_cmd() does.  A flush has nothing to write.
+	 */
+	if (op_is_write(req_op(rq)) && req_op(rq) != REQ_OP_FLUSH &&
+	    (qed->flags & QED_ATTACH_READ_ONLY))
+		return BLK_STS_IOERR;
 	blk_mq_start_request(rq);
 	/*
 	 * Set up here rather than in ->init_request, whose prototype
@@ -64,6 +73,8 @@ static void qed_complete_rq(struct request *rq)
 {
 	struct qed_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
+	if (req_op(rq) == REQ_OP_READ)
+		qed_cmd_flush_dcache(cmd);
 	kfree(cmd->bvec);
 	cmd->bvec = NULL;
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
@@ -81,11 +92,14 @@ static QED_OPEN_PROTO(qed_open)
 {
 	struct qed_device *qed = QED_OPEN_DISK->private_data;
 
+	/* Under the disk's open_mutex, as detach's move to RUNDOWN. */
+	if (qed->state == QED_RUNDOWN)
+		return -ENXIO;
 	/*
 	 * Autoclear counts only opens after attach returned: the partition
 	 * scan inside add_disk must not detach the device it is adding.
 	 */
-	if (READ_ONCE(qed->added))
+	if (READ_ONCE(qed->state) == QED_BOUND)
 		WRITE_ONCE(qed->used, true);
 	return 0;
 }
@@ -260,10 +274,12 @@ static const struct attribute_group *qed_attr_groups[] = {
 
 /* ---- attach ---- */
 
-static int qed_open_image(struct qed_device *qed, const s32 *backing_fds, u32 nr_backing,
-			  bool rw)
+/*
+ * Read the image and its chain: nothing is written here, the device does
+ * not own the files yet (qed_claim()).
+ */
+static int qed_load_image(struct qed_device *qed, const s32 *backing_fds, u32 nr_backing)
 {
-	struct qed_geom *g = &qed->top.geom;
 	int ret;
 
 	ret = qed_image_load(&qed->top);
@@ -272,8 +288,27 @@ static int qed_open_image(struct qed_device *qed, const s32 *backing_fds, u32 nr
 	ret = qed_chain_open(qed, backing_fds, nr_backing);
 	if (ret)
 		return ret;
-	qed->was_dirty = !!(g->features & QED_F_NEED_CHECK);
+	qed->was_dirty = !!(qed->top.geom.features & QED_F_NEED_CHECK);
 	qed->need_check_on_disk = qed->was_dirty;
+	return 0;
+}
+
+/*
+ * The first writes of an attach, once the device owns its files: repair
+ * an image left dirty, clear autoclear bits we do not know.
+ */
+static int qed_prepare_image(struct qed_device *qed, bool rw)
+{
+	struct qed_geom *g = &qed->top.geom;
+	unsigned int i;
+	int ret;
+
+	ret = qed_lock_image(&qed->top, rw);
+	for (i = 0; !ret && i < qed->nr_backing; i++)
+		ret = qed_lock_image(&qed->chain[i], false);
+	if (ret)
+		return ret;
+
 	if (qed->was_dirty && rw) {
 		ret = qed_repair(qed);
 		if (ret)
@@ -288,7 +323,7 @@ static int qed_open_image(struct qed_device *qed, const s32 *backing_fds, u32 nr
 		g->autoclear_features &= QED_AUTOCLEAR_FEATURE_MASK;
 		ret = qed_write_header(qed);
 		if (!ret)
-			ret = qed_file_flush(qed->top.file);
+			ret = qed_file_flush(&qed->top);
 	}
 	return ret;
 }
@@ -303,7 +338,12 @@ static int qed_add_disk(struct qed_device *qed)
 		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
 		.max_discard_sectors	= UINT_MAX >> SECTOR_SHIFT,
 		.discard_granularity	= qed->top.geom.cluster_size,
-		.write_cache		= true,
+		/*
+		 * Flushes mean something only where writes are taken and
+		 * the file can be synced, as loop_update_dio() decides.
+		 */
+		.write_cache		= !(qed->flags & QED_ATTACH_READ_ONLY) &&
+					  qed->top.file->f_op->fsync,
 	};
 	unsigned int i, nr_queues = min(num_online_cpus(), QED_MAX_QUEUES);
 	struct blk_mq_tag_set *set = &qed->tag_set;
@@ -356,10 +396,14 @@ static int qed_add_disk(struct qed_device *qed)
 
 static void qed_release_image(struct qed_device *qed)
 {
-	qed_chain_close(qed);
-	qed_image_release(&qed->top);
+	if (qed->old_gfp_mask)
+		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
+	kfree(qed->table_buf);
+	qed->table_buf = NULL;
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
+	qed_chain_close(qed);
+	qed_image_release(&qed->top);
 	qed->wq = NULL;
 	kfree(qed->queues);
 	qed->queues = NULL;
@@ -384,8 +428,8 @@ static bool qed_uses_inode(const struct qed_device *qed, const struct inode *ino
 /*
  * Two devices writing one image would allocate the same clusters twice,
  * and a device writing an image that another reads as a backing file would
- * change data under it: refuse both, as QEMU's image locking does.  Called
- * with qed_ctl_mutex held.
+ * change data under it: refuse both, as QEMU's image locking does (and
+ * qed_lock_image() does against QEMU).  Called with qed_ctl_mutex held.
  */
 static int qed_check_conflicts(struct qed_device *new)
 {
@@ -394,9 +438,9 @@ static int qed_check_conflicts(struct qed_device *new)
 	unsigned int i;
 	int id;
 
+	lockdep_assert_held(&qed_ctl_mutex);
+	/* ATTACHING and RUNDOWN devices hold their files too. */
 	idr_for_each_entry(&qed_index_idr, qed, id) {
-		if (qed->detaching)
-			continue;
 		if (qed_uses_inode(qed, file_inode(new->top.file), !rw))
 			goto busy;
 		for (i = 0; i < new->nr_backing; i++)
@@ -412,63 +456,25 @@ busy:
 
 static void qed_detach_workfn(struct work_struct *work);
 
-int qed_attach(struct qed_attach *a, const s32 *backing_fds)
+/*
+ * Enter @qed into the index as ATTACHING once no other device uses its
+ * files: from here on a second attach of them gets EBUSY, so nothing is
+ * written to an image before the device owns it.
+ */
+static int qed_claim(struct qed_device *qed, struct qed_attach *a)
 {
-	bool rw = !(a->flags & QED_ATTACH_READ_ONLY);
-	struct qed_device *qed;
-	struct file *file;
-	umode_t mode;
 	int ret, idx;
 
-	file = fget(a->fd);
-	if (!file)
-		return -EBADF;
-	mode = file_inode(file)->i_mode;
-	if (S_ISDIR(mode)) {
-		ret = -EISDIR;
-		goto out_fput;
-	}
-	if (!S_ISREG(mode) || !file->f_op->read_iter) {
-		ret = -EINVAL;
-		goto out_fput;
-	}
-	if (!(file->f_mode & FMODE_READ) ||
-	    (rw && (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter))) {
-		ret = -EBADF;
-		goto out_fput;
-	}
-	if ((a->flags & QED_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
-		ret = -EINVAL;
-		goto out_fput;
-	}
-
-	qed = kzalloc(sizeof(*qed), GFP_KERNEL);
-	if (!qed) {
-		ret = -ENOMEM;
-		goto out_fput;
-	}
-	qed_image_init(&qed->top, qed, file, 0);
-	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
-	strscpy(qed->path, a->path, sizeof(qed->path));
-	mutex_init(&qed->alloc_lock);
-	spin_lock_init(&qed->ops_lock);
-	INIT_LIST_HEAD(&qed->ops);
-	init_waitqueue_head(&qed->ops_wait);
-	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
-	INIT_WORK(&qed->detach_work, qed_detach_workfn);
-
-	ret = qed_open_image(qed, backing_fds, a->nr_backing, rw);
+	ret = mutex_lock_killable(&qed_ctl_mutex);
 	if (ret)
-		goto out_free;
-
-	mutex_lock(&qed_ctl_mutex);
+		return ret;
 	ret = qed_check_conflicts(qed);
 	if (ret)
-		goto out_unlock;
+		goto out;
 	if (a->flags & QED_ATTACH_WANT_INDEX) {
 		if (a->index >= QED_MAX_DEVICES) {
 			ret = -EINVAL;
-			goto out_unlock;
+			goto out;
 		}
 		idx = idr_alloc(&qed_index_idr, qed, a->index, a->index + 1, GFP_KERNEL);
 		if (idx == -ENOSPC)
@@ -478,63 +484,219 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 	}
 	if (idx < 0) {
 		ret = idx;
-		goto out_unlock;
+		goto out;
 	}
 	qed->index = idx;
+	qed->state = QED_ATTACHING;
+out:
+	mutex_unlock(&qed_ctl_mutex);
+	return ret;
+}
 
-	qed->wq = alloc_workqueue("qed%d", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, idx);
+static void qed_unclaim(struct qed_device *qed)
+{
+	mutex_lock(&qed_ctl_mutex);
+	idr_remove(&qed_index_idr, qed->index);
+	mutex_unlock(&qed_ctl_mutex);
+}
+
+/* The file userspace passed: what it may do decides what we may. */
+static int qed_check_user_file(struct file *file, struct qed_attach *a, bool rw)
+{
+	umode_t mode = file_inode(file)->i_mode;
+
+	if (S_ISDIR(mode))
+		return -EISDIR;
+	if (!S_ISREG(mode) || !file->f_op->read_iter)
+		return -EINVAL;
+	if (!(file->f_mode & FMODE_READ) ||
+	    (rw && (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter)))
+		return -EBADF;
+	if ((a->flags & QED_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT))
+		return -EINVAL;
+	return 0;
+}
+
+static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *file)
+{
+	struct qed_device *qed = kzalloc(sizeof(*qed), GFP_KERNEL);
+
+	if (!qed)
+		return NULL;
+	qed->table_buf = kmalloc(QED_CHUNK_BYTES, GFP_KERNEL);
+	if (!qed->table_buf) {
+		kfree(qed);
+		return NULL;
+	}
+	qed_image_init(&qed->top, qed, file, 0);
+	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
+	strscpy(qed->path, a->path, sizeof(qed->path));
+	mutex_init(&qed->alloc_lock);
+	mutex_init(&qed->lock);
+	spin_lock_init(&qed->ops_lock);
+	INIT_LIST_HEAD(&qed->ops);
+	init_waitqueue_head(&qed->ops_wait);
+	spin_lock_init(&qed->flush_lock);
+	qed->flush_since = errseq_sample(&file->f_mapping->wb_err);
+	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
+	INIT_WORK(&qed->detach_work, qed_detach_workfn);
+	return qed;
+}
+
+/*
+ * As loop_configure(): our own file, then the claim on the image before
+ * any write to it, then the repair, and the disk last.  qed_ctl_mutex is
+ * held only to look at and change the index, never across I/O.
+ */
+int qed_attach(struct qed_attach *a, const s32 *backing_fds)
+{
+	bool rw = !(a->flags & QED_ATTACH_READ_ONLY);
+	struct address_space *mapping;
+	struct qed_device *qed;
+	struct file *file, *user;
+	int ret;
+
+	user = fget(a->fd);
+	if (!user)
+		return -EBADF;
+	ret = qed_check_user_file(user, a, rw);
+	file = ret ? ERR_PTR(ret) : qed_file_reopen(user, rw, a->path);
+	fput(user);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	if ((a->flags & QED_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
+		fput(file);
+		return -EINVAL;
+	}
+
+	qed = qed_alloc_device(a, file);
+	if (!qed) {
+		fput(file);
+		return -ENOMEM;
+	}
+	ret = qed_load_image(qed, backing_fds, a->nr_backing);
+	if (ret)
+		goto out_free;
+	ret = qed_claim(qed, a);
+	if (ret)
+		goto out_free;
+	ret = qed_prepare_image(qed, rw);
+	if (ret)
+		goto out_unclaim;
+
+	/*
+	 * Page cache allocations for the image must not recurse into the
+	 * file system or block layer above us, as loop_configure() does.
+	 */
+	mapping = file->f_mapping;
+	qed->old_gfp_mask = mapping_gfp_mask(mapping);
+	mapping_set_gfp_mask(mapping, qed->old_gfp_mask & ~(__GFP_IO | __GFP_FS));
+
+	qed->wq = alloc_workqueue("qed%d", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, qed->index);
 	if (!qed->wq) {
 		ret = -ENOMEM;
-		goto out_idr;
+		goto out_unclaim;
 	}
 	ret = qed_add_disk(qed);
 	if (ret)
-		goto out_idr;
-	WRITE_ONCE(qed->added, true);
+		goto out_unclaim;
 	/* An attached device pins the module: rmmod is refused until detach. */
 	__module_get(THIS_MODULE);
-	a->index = idx;
+	mutex_lock(&qed_ctl_mutex);
+	WRITE_ONCE(qed->state, QED_BOUND);
 	mutex_unlock(&qed_ctl_mutex);
+	a->index = qed->index;
 	return 0;
 
-out_idr:
-	idr_remove(&qed_index_idr, idx);
-out_unlock:
-	mutex_unlock(&qed_ctl_mutex);
+out_unclaim:
+	qed_unclaim(qed);
 out_free:
 	qed_release_image(qed);
 	kfree(qed);
-	return ret;
-out_fput:
-	fput(file);
 	return ret;
 }
 
 /* ---- detach ---- */
 
-/* Called with qed_ctl_mutex held and nobody holding the device open. */
-static void qed_remove(struct qed_device *qed)
+/* A reference to BOUND device @index, or NULL. */
+static struct qed_device *qed_get(u32 index)
+{
+	struct qed_device *qed;
+
+	mutex_lock(&qed_ctl_mutex);
+	qed = idr_find(&qed_index_idr, index);
+	if (qed && READ_ONCE(qed->state) == QED_BOUND)
+		get_device(disk_to_dev(qed->disk));
+	else
+		qed = NULL;
+	mutex_unlock(&qed_ctl_mutex);
+	return qed;
+}
+
+static void qed_put(struct qed_device *qed)
+{
+	put_device(disk_to_dev(qed->disk));
+}
+
+/*
+ * Move a BOUND device that nobody has open to RUNDOWN (returns 0), or,
+ * with @deferred, mark an open one to detach at its last close (returns
+ * 1).  Under the disk's open_mutex, where qed_open() and qed_release()
+ * run: no open slips in between the check and del_gendisk(), and a last
+ * close either sees autoclear or has already happened.  loop_clr_fd()
+ * decides the same way under lo_mutex.
+ */
+static int qed_start_rundown(struct qed_device *qed, bool deferred)
+{
+	struct gendisk *disk = qed->disk;
+	int ret = 0;
+
+	lockdep_assert_held(&qed->lock);
+	mutex_lock(&disk->open_mutex);
+	if (qed->state != QED_BOUND) {
+		ret = -ENXIO;
+	} else if (disk_openers(disk) > 0) {
+		ret = -EBUSY;
+		if (deferred) {
+			WRITE_ONCE(qed->used, true);
+			WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_AUTOCLEAR);
+			ret = 1;
+		}
+	} else {
+		WRITE_ONCE(qed->state, QED_RUNDOWN);
+	}
+	mutex_unlock(&disk->open_mutex);
+	return ret;
+}
+
+/*
+ * Tear down a RUNDOWN device, as __loop_clr_fd(): the disk goes first, so
+ * no request is in flight; the image is left clean; the index entry, and
+ * with it the claim on the files, goes last.  Called with qed->lock held,
+ * not qed_ctl_mutex: the final flush may take long.
+ */
+static void qed_teardown(struct qed_device *qed)
 {
 	struct gendisk *disk = qed->disk;
 	int ret;
 
-	idr_remove(&qed_index_idr, qed->index);
+	lockdep_assert_held(&qed->lock);
 	del_gendisk(disk);
 
-	/* No request is in flight any more: leave the image clean. */
 	cancel_delayed_work_sync(&qed->clean_work);
 	mutex_lock(&qed->alloc_lock);
 	ret = qed_mark_clean(qed);
 	if (!ret && !(qed->flags & QED_ATTACH_READ_ONLY))
-		ret = qed_file_flush(qed->top.file);
+		ret = qed_file_flush(&qed->top);
 	mutex_unlock(&qed->alloc_lock);
 	if (ret)
 		pr_err("qed%d: %s: final flush failed (%d); the image stays marked for a check\n",
 		       qed->index, qed->path, ret);
 
 	blk_mq_free_tag_set(&qed->tag_set);
+	qed_unclaim(qed);
 	qed_release_image(qed);
-	put_disk(disk);		/* frees qed through qed_free_disk() */
+	put_disk(disk);		/* the attach's reference */
 	/*
 	 * Taken at attach.  From the detach work this may be the last
 	 * reference: qed_exit() destroys qed_ctl_wq, which waits for the work
@@ -548,37 +710,29 @@ static void qed_detach_workfn(struct work_struct *work)
 	struct qed_device *qed = container_of(work, struct qed_device, detach_work);
 	struct gendisk *disk = qed->disk;
 
-	mutex_lock(&qed_ctl_mutex);
-	if (!qed->detaching && disk_openers(disk) == 0) {
-		qed->detaching = true;
-		qed_remove(qed);
-	}
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_lock(&qed->lock);
+	if (qed_start_rundown(qed, false) == 0)
+		qed_teardown(qed);
+	mutex_unlock(&qed->lock);
 	put_device(disk_to_dev(disk));	/* taken by qed_release() */
 }
 
 int qed_detach(u32 index, u32 flags)
 {
-	struct qed_device *qed;
-	int ret = 0;
+	struct qed_device *qed = qed_get(index);
+	int ret;
 
-	mutex_lock(&qed_ctl_mutex);
-	qed = idr_find(&qed_index_idr, index);
-	if (!qed || qed->detaching) {
-		ret = -ENXIO;
-	} else if (disk_openers(qed->disk) > 0) {
-		if (flags & QED_DETACH_DEFERRED) {
-			WRITE_ONCE(qed->used, true);
-			WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_AUTOCLEAR);
-		} else {
-			ret = -EBUSY;
-		}
-	} else {
-		qed->detaching = true;
-		qed_remove(qed);
+	if (!qed)
+		return -ENXIO;
+	ret = mutex_lock_killable(&qed->lock);
+	if (!ret) {
+		ret = qed_start_rundown(qed, flags & QED_DETACH_DEFERRED);
+		if (ret == 0)
+			qed_teardown(qed);
+		mutex_unlock(&qed->lock);
 	}
-	mutex_unlock(&qed_ctl_mutex);
-	return ret;
+	qed_put(qed);
+	return ret < 0 ? ret : 0;
 }
 
 /* Module exit: attached devices pin the module, so none is left. */
@@ -589,15 +743,10 @@ void qed_dev_exit(void)
 
 int qed_get_info(struct qed_info *info)
 {
-	struct qed_device *qed;
-	int ret = 0;
+	struct qed_device *qed = qed_get(info->index);
 
-	mutex_lock(&qed_ctl_mutex);
-	qed = idr_find(&qed_index_idr, info->index);
-	if (!qed || qed->detaching) {
-		ret = -ENXIO;
-		goto out;
-	}
+	if (!qed)
+		return -ENXIO;
 	mutex_lock(&qed->alloc_lock);
 	info->cluster_size = qed->top.geom.cluster_size;
 	info->table_size = qed->top.geom.table_size;
@@ -619,49 +768,58 @@ int qed_get_info(struct qed_info *info)
 	mutex_unlock(&qed->alloc_lock);
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
-out:
-	mutex_unlock(&qed_ctl_mutex);
-	return ret;
+	qed_put(qed);
+	return 0;
 }
 
 /*
- * Grow the image to @new_size: the L1 table in memory grows with the
- * header's image size (the entries it gains are read from the file), and
- * the header is durable before the device grows.  The queue is frozen so
- * that no request holds the old L1 array.
+ * Grow the image to @new_size.  The L1 entries it gains were never part of
+ * the image: whatever the file holds there (a table from before a shrink,
+ * a hostile writer's) is zeroed, durably, before the header with the new
+ * size can make them reachable.  The queue is frozen so that no request
+ * holds the old L1 array.
  */
 static int qed_grow(struct qed_device *qed, u64 new_size)
 {
 	struct qed_image *img = &qed->top;
 	struct qed_geom g = img->geom;
 	u32 old_bytes = img->l1_bytes, bytes;
+	u32 from = img->geom.l1_entries_used * 8, to;
 	unsigned int memflags;
 	u64 old_size;
 	__le64 *l1 = NULL;
 	int ret;
 
+	lockdep_assert_held(&qed->lock);
 	g.image_size = new_size;
 	qed_geom_derive(&g);
 	bytes = qed_l1_bytes_for(&g);
+	to = g.l1_entries_used * 8;
+	if (to > from) {
+		ret = qed_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
+		if (!ret)
+			ret = qed_file_flush_range(img, g.l1_table_offset + from, to - from);
+		if (ret) {
+			qed_image_err(img, "resize: zeroing the new L1 entries failed: %d", ret);
+			return ret;
+		}
+	}
 	if (bytes > old_bytes) {
 		l1 = kvzalloc(bytes, GFP_KERNEL);
 		if (!l1)
 			return -ENOMEM;
-		ret = qed_file_read(img->file, g.l1_table_offset + old_bytes,
-				    (u8 *)l1 + old_bytes, bytes - old_bytes);
-		if (ret) {
-			kvfree(l1);
-			return ret;
-		}
 	}
 
 	memflags = qed_freeze_queue(qed->disk->queue);
 	mutex_lock(&qed->alloc_lock);
+	/* The loaded sectors hold entries past the old size too. */
+	if (to > from)
+		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
 	old_size = img->geom.image_size;
 	img->geom.image_size = new_size;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(img->file);
+		ret = qed_file_flush(img);
 	if (ret) {
 		/* The header on disk may hold either size; both are valid. */
 		img->geom.image_size = old_size;
@@ -682,29 +840,29 @@ static int qed_grow(struct qed_device *qed, u64 new_size)
 
 int qed_resize(u32 index, u64 new_size)
 {
-	struct qed_device *qed;
+	struct qed_device *qed = qed_get(index);
 	const struct qed_geom *g;
 	int ret;
 
-	mutex_lock(&qed_ctl_mutex);
-	qed = idr_find(&qed_index_idr, index);
-	if (!qed || qed->detaching) {
-		ret = -ENXIO;
-		goto out;
-	}
+	if (!qed)
+		return -ENXIO;
+	ret = mutex_lock_killable(&qed->lock);
+	if (ret)
+		goto out_put;
 	g = &qed->top.geom;
-	if (qed->flags & QED_ATTACH_READ_ONLY)
+	if (qed->state != QED_BOUND)
+		ret = -ENXIO;
+	else if (qed->flags & QED_ATTACH_READ_ONLY)
 		ret = -EROFS;
 	else if ((new_size & (SECTOR_SIZE - 1)) || new_size < g->image_size)
 		ret = -EINVAL;
 	else if (new_size > qed_max_image_size(g->cluster_size, g->table_size))
 		ret = -EFBIG;
-	else if (new_size == g->image_size)
-		ret = 0;
-	else
+	else if (new_size != g->image_size)
 		ret = qed_grow(qed, new_size);
-out:
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_unlock(&qed->lock);
+out_put:
+	qed_put(qed);
 	return ret;
 }
 
@@ -716,7 +874,7 @@ int qed_list(u32 *indices, u32 room, u32 *count)
 
 	mutex_lock(&qed_ctl_mutex);
 	idr_for_each_entry(&qed_index_idr, qed, id) {
-		if (qed->detaching)
+		if (READ_ONCE(qed->state) != QED_BOUND)
 			continue;
 		if (n < room)
 			indices[n] = id;

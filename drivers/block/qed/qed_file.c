@@ -132,9 +132,40 @@ int qed_file_punch(struct file *file, u64 off, u64 len)
 	return vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
-int qed_file_flush(struct file *file)
+/*
+ * A failed internal flush (an ordering point, the need-check flag) fails
+ * the request it belongs to, if any, and the guest's next flush too: the
+ * error it saw may be another request's lost write (qed_guest_flush()).
+ */
+void qed_note_error(struct qed_device *qed, int err)
 {
-	return vfs_fsync(file, 0);
+	spin_lock(&qed->flush_lock);
+	if (!qed->flush_error)
+		qed->flush_error = err;
+	spin_unlock(&qed->flush_lock);
+}
+
+/*
+ * Zero [off, off + len) and keep it allocated (REQ_NOUNMAP), as
+ * lo_fallocate() does with FALLOC_FL_ZERO_RANGE.
+ */
+int qed_file_zero_range(struct file *file, u64 off, u64 len)
+{
+	int ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
+
+	if (ret == -EOPNOTSUPP)
+		ret = qed_file_write_zeroes(file, off, len);
+	return ret;
+}
+
+/* Internal flushes only ever touch the attached image, never a backing file. */
+int qed_file_flush(struct qed_image *img)
+{
+	int ret = vfs_fsync(img->file, 0);
+
+	if (ret)
+		qed_note_error(img->qed, ret);
+	return ret;
 }
 
 /*
@@ -143,9 +174,58 @@ int qed_file_flush(struct file *file)
  * an ordering point for one allocation should not write back the guest's
  * whole page cache.
  */
-int qed_file_flush_range(struct file *file, u64 off, u64 len)
+int qed_file_flush_range(struct qed_image *img, u64 off, u64 len)
 {
-	return vfs_fsync_range(file, off, off + len - 1, 1);
+	int ret = vfs_fsync_range(img->file, off, off + len - 1, 1);
+
+	if (ret)
+		qed_note_error(img->qed, ret);
+	return ret;
+}
+
+/*
+ * REQ_OP_FLUSH.  vfs_fsync() reports a writeback error only once per file
+ * description, and our internal flushes share the description: one of them
+ * may have consumed the error of a guest write that never reached the disk.
+ * So the guest's flush keeps its own errseq cursor on the mapping, as
+ * file_check_and_advance_wb_err() does for each file, and also fails for
+ * an internal flush that failed since the last guest flush.  loop's
+ * lo_req_flush() gets this for free, having no internal flushes.
+ */
+int qed_guest_flush(struct qed_device *qed)
+{
+	struct file *file = qed->top.file;
+	int ret = vfs_fsync(file, 0);
+	int err;
+
+	spin_lock(&qed->flush_lock);
+	err = errseq_check_and_advance(&file->f_mapping->wb_err, &qed->flush_since);
+	if (!err)
+		err = qed->flush_error;
+	qed->flush_error = 0;
+	spin_unlock(&qed->flush_lock);
+	return ret ? ret : err;
+}
+
+/*
+ * Our own open file description of an image file.  The one userspace
+ * passed may carry O_APPEND (every table write would land at the end of
+ * the file), O_DIRECT (unaligned metadata writes fail) or O_DSYNC, and
+ * shares its file position and writeback error cursor with its owner.
+ * loop uses the caller's file as it is; qed writes metadata through it,
+ * so it opens its own, as QEMU does, with the opener's credentials.
+ */
+struct file *qed_file_reopen(struct file *file, bool write, const char *path)
+{
+	struct inode *inode = file_inode(file);
+
+	if (write && (IS_APPEND(inode) || IS_IMMUTABLE(inode))) {
+		pr_err("qed: %s: the file is %s; only a read-only attach is possible\n",
+		       path, IS_APPEND(inode) ? "append-only" : "immutable");
+		return ERR_PTR(-EPERM);
+	}
+	return dentry_open(&file->f_path, O_LARGEFILE | (write ? O_RDWR : O_RDONLY),
+			   file->f_cred);
 }
 
 /* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */

@@ -32,6 +32,8 @@ static void qed_seg_complete(struct kiocb *iocb, long ret)
 	struct qed_seg *seg = container_of(iocb, struct qed_seg, iocb);
 	struct qed_cmd *cmd = seg->cmd;
 
+	if (iocb->ki_flags & IOCB_WRITE)
+		kiocb_end_write(iocb);
 	if (ret < 0)
 		qed_cmd_fail(cmd, ret);
 	else if (ret != seg->len)
@@ -54,9 +56,12 @@ static ssize_t qed_seg_issue(struct qed_seg *seg, struct iov_iter *iter, bool wr
 {
 	struct file *file = seg->iocb.ki_filp;
 
-	if (write)
-		return file->f_op->write_iter(&seg->iocb, iter);
-	return file->f_op->read_iter(&seg->iocb, iter);
+	if (!write)
+		return file->f_op->read_iter(&seg->iocb, iter);
+	/* qed_queue_rq() refuses writes to a read-only device: never here. */
+	if (WARN_ON_ONCE(!(file->f_mode & FMODE_WRITE)))
+		return -EBADF;
+	return file->f_op->write_iter(&seg->iocb, iter);
 }
 
 static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
@@ -92,6 +97,14 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 		seg->iocb.ki_flags = 0;
 	}
 	atomic_inc(&cmd->pending);
+	/*
+	 * Freeze protection for the host file system, held until the write
+	 * completes, as lo_rw_aio() and aio take it.
+	 */
+	if (write) {
+		seg->iocb.ki_flags |= IOCB_WRITE;
+		kiocb_start_write(&seg->iocb);
+	}
 	ret = qed_seg_issue(seg, &iter, write);
 	/*
 	 * The host file system refuses direct I/O that does not fit its
@@ -161,6 +174,7 @@ static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
 			qed_submit_seg(cmd, done, m.len, m.file_off, write);
 		} else if (!write) {
 			qed_cmd_slice(cmd, done, m.len, &part);
+			cmd->cpu_copied = true;
 			if (m.type == QED_MAP_ZERO)
 				iov_iter_zero(m.len, &part);
 			else
@@ -205,29 +219,38 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 		qed_rw_from(cmd, 0, write);
 }
 
+/*
+ * Every worker of ours runs as loop_process_work() does: its allocations
+ * must not recurse into I/O (it may be what reclaim waits for), and the
+ * writeback it causes on the host file system throttles only itself, not
+ * as if it were the writer of the file system above us.
+ */
+#define QED_WORKER_FLAGS	(PF_LOCAL_THROTTLE | PF_MEMALLOC_NOIO)
+
 static void qed_alloc_cmd_work(struct work_struct *work)
 {
 	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
-	unsigned int noio = memalloc_noio_save();
+	unsigned int orig_flags = current->flags;
 
+	current->flags |= QED_WORKER_FLAGS;
 	qed_rw_from(cmd, cmd->resume, true);
 	qed_cmd_put(cmd);
-	memalloc_noio_restore(noio);
+	current->flags = orig_flags;
 }
 
 static void qed_cmd_run(struct qed_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
-	unsigned int noio = memalloc_noio_save();
 	int ret;
 
 	cmd->error = 0;
 	cmd->seg_busy = false;
 	cmd->own_work = false;
+	cmd->cpu_copied = false;
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
-		ret = qed_file_flush(cmd->qed->top.file);
+		ret = qed_guest_flush(cmd->qed);
 		if (ret)
 			qed_cmd_fail(cmd, ret);
 		break;
@@ -240,7 +263,8 @@ static void qed_cmd_run(struct qed_cmd *cmd)
 	case REQ_OP_WRITE_ZEROES:
 	case REQ_OP_DISCARD:
 		ret = qed_alloc_zeroes(cmd->qed, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				       blk_rq_bytes(rq), req_op(rq) == REQ_OP_DISCARD);
+				       blk_rq_bytes(rq), req_op(rq) == REQ_OP_DISCARD,
+				       rq->cmd_flags & REQ_NOUNMAP);
 		if (ret)
 			qed_cmd_fail(cmd, ret);
 		break;
@@ -249,22 +273,27 @@ static void qed_cmd_run(struct qed_cmd *cmd)
 		break;
 	}
 	qed_cmd_put(cmd);
-	memalloc_noio_restore(noio);
 }
 
 /* Flush, discard and write-zeroes: one work item each, they may be slow. */
 void qed_cmd_work(struct work_struct *work)
 {
+	unsigned int orig_flags = current->flags;
+
+	current->flags |= QED_WORKER_FLAGS;
 	qed_cmd_run(container_of(work, struct qed_cmd, work));
+	current->flags = orig_flags;
 }
 
 /* Reads and writes queued on a hardware queue, all that are there. */
 void qed_queue_work(struct work_struct *work)
 {
 	struct qed_queue *q = container_of(work, struct qed_queue, work);
+	unsigned int orig_flags = current->flags;
 	struct qed_cmd *cmd, *next;
 	LIST_HEAD(cmds);
 
+	current->flags |= QED_WORKER_FLAGS;
 	spin_lock(&q->lock);
 	list_splice_init(&q->cmds, &cmds);
 	spin_unlock(&q->lock);
@@ -273,4 +302,21 @@ void qed_queue_work(struct work_struct *work)
 		list_del_init(&cmd->node);
 		qed_cmd_run(cmd);
 	}
+	current->flags = orig_flags;
+}
+
+/*
+ * A read whose data the CPU copied (zeros, backing data) makes the
+ * request's pages coherent for a user mapping, as lo_read_simple() does.
+ */
+void qed_cmd_flush_dcache(struct qed_cmd *cmd)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct req_iterator iter;
+	struct bio_vec bv;
+
+	if (!cmd->cpu_copied)
+		return;
+	rq_for_each_segment(bv, rq, iter)
+		flush_dcache_page(bv.bv_page);
 }

@@ -86,7 +86,7 @@ int qed_repair(struct qed_device *qed)
 	ret = qed_check_image(g, i_size_read(file_inode(img->file)), &qed_repair_ops, img,
 			      QED_CHECK_REPAIR, &r);
 	if (!ret)
-		ret = qed_file_flush(img->file);
+		ret = qed_file_flush(img);
 	if (ret) {
 		qed_image_err(img, "check failed: %d", ret);
 		return ret;
@@ -106,7 +106,7 @@ int qed_repair(struct qed_device *qed)
 	g->features &= ~QED_F_NEED_CHECK;
 	ret = qed_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(img->file);
+		ret = qed_file_flush(img);
 	if (ret) {
 		g->features |= QED_F_NEED_CHECK;
 		return ret;

@@ -149,13 +149,35 @@ int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m)
 	return 0;
 }
 
-/* Write the 512-byte sectors of @buf (at file offset @off) that hold [from, to). */
-static int qed_write_sectors(struct file *file, u64 off, const void *buf,
-			     u32 from, u32 to)
+/*
+ * Write the entries [from, to) of the table page @cached (at file offset
+ * @off) as @value, @value + @step, ..., and only then publish them in
+ * the cache.  The sectors are built in qed->table_buf: an entry another
+ * request can see is always one that is on disk (in the file), so a failed
+ * write can never take back an entry whose cluster someone already wrote
+ * to.  Called with alloc_lock held, which every change of a table takes.
+ */
+static int qed_table_update(struct qed_image *img, __le64 *cached, u64 off, u32 from,
+			    u32 to, u64 value, u64 step)
 {
-	u32 s = round_down(from, 512), e = round_up(to, 512);
+	struct qed_device *qed = img->qed;
+	u32 s = round_down(from * 8, 512), e = round_up(to * 8, 512);
+	__le64 *buf = (__le64 *)qed->table_buf - s / 8;
+	u32 i;
+	int ret;
 
-	return qed_file_write(file, off + s, buf + s, e - s);
+	lockdep_assert_held(&qed->alloc_lock);
+	memcpy(qed->table_buf, (u8 *)cached + s, e - s);
+	for (i = from; i < to; i++)
+		buf[i] = cpu_to_le64(value + (i - from) * step);
+	ret = qed_file_write(img->file, off + s, qed->table_buf, e - s);
+	if (ret)
+		return ret;
+	/* file_end covers what the entries point at: qed_map_range(). */
+	smp_wmb();
+	for (i = from; i < to; i++)
+		WRITE_ONCE(cached[i], buf[i]);
+	return 0;
 }
 
 /*
@@ -168,7 +190,6 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 pa
 	struct qed_l2_chunk *chunk;
 	const struct qed_geom *g = &img->geom;
 	u64 table = img->file_end;
-	u32 sector = (u32)(l1i * 8) & ~511u;
 	int ret;
 
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
@@ -176,17 +197,16 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 pa
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
-	ret = qed_file_flush_range(img->file, table, g->table_bytes);
+	ret = qed_file_flush_range(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	chunk = qed_l2cache_new(img, table + page_off);
 	if (IS_ERR(chunk))
 		return chunk;
-	smp_wmb();	/* pairs with smp_rmb() in qed_map_range() */
-	WRITE_ONCE(img->l1[l1i], cpu_to_le64(table));
-	ret = qed_file_write(img->file, g->l1_table_offset + sector, (u8 *)img->l1 + sector, 512);
+	/* The cached page is in place before L1 leads a reader to it. */
+	ret = qed_table_update(img, img->l1, g->l1_table_offset, l1i, l1i + 1,
+			       table, 0);
 	if (ret) {
-		WRITE_ONCE(img->l1[l1i], 0);
 		qed_l2cache_put(chunk);
 		return ERR_PTR(ret);
 	}
@@ -208,17 +228,11 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 	u32 l2i = qed_l2_index(g, pos);
 	u32 first = l2i & ~(QED_CHUNK_ENTRIES - 1);
 	u64 table = le64_to_cpu(img->l1[l1i]);
-	bool special = first_off <= QED_ENTRY_ZERO;
+	u64 step = first_off <= QED_ENTRY_ZERO ? 0 : g->cluster_size;
 	struct qed_l2_chunk *chunk;
 	enum qed_entry_error err;
-	__le64 *old;
-	u64 entry;
-	u32 i;
 	int ret;
 
-	old = kmalloc_array(nr, sizeof(*old), GFP_NOIO);
-	if (!old)
-		return -ENOMEM;
 	if (table == QED_ENTRY_UNALLOCATED) {
 		chunk = qed_l2_create(img, l1i, (u64)first * 8);
 	} else {
@@ -230,25 +244,10 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
 			chunk = qed_l2cache_get(img, table + (u64)first * 8);
 		}
 	}
-	if (IS_ERR(chunk)) {
-		kfree(old);
+	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
-	}
-	memcpy(old, &chunk->entries[l2i - first], nr * sizeof(*old));
-	/* file_end covers the new clusters before readers see them: qed_map_range(). */
-	smp_wmb();
-	for (i = 0; i < nr; i++) {
-		entry = special ? first_off : first_off + ((u64)i << g->cluster_shift);
-		WRITE_ONCE(chunk->entries[l2i - first + i], cpu_to_le64(entry));
-	}
-	ret = qed_write_sectors(img->file, chunk->offset, chunk->entries,
-				(l2i - first) * 8, (l2i - first + nr) * 8);
-	if (ret) {
-		/* Not on disk: readers must not see it either. */
-		for (i = 0; i < nr; i++)
-			WRITE_ONCE(chunk->entries[l2i - first + i], old[i]);
-	}
+	ret = qed_table_update(img, chunk->entries, chunk->offset, l2i - first,
+			       l2i - first + nr, first_off, step);
 	qed_l2cache_put(chunk);
-	kfree(old);
 	return ret;
 }

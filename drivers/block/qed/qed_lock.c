@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QEMU's image locks, so that a VM, qemu-img or qemu-io refuses an image
+ * a device writes, and an attach refuses an image QEMU writes.
+ *
+ * As QEMU's raw_apply_lock_bytes() and raw_check_lock_bytes()
+ * (block/file-posix.c): shared open file description (OFD) locks on byte
+ * 100 + n for each permission n held, and on byte 200 + n for each
+ * permission n not shared with others; a conflict is another owner's lock
+ * on the opposite byte.  The locks belong to the device's own open file
+ * (qed_file_reopen()) and go with its last fput(), at detach.
+ */
+#include <linux/fs.h>
+#include <linux/bitops.h>
+
+#include "qed.h"
+#include "qed_compat.h"
+
+#define QED_LOCK_PERM		100
+#define QED_LOCK_SHARED		200
+
+/* QEMU's BLK_PERM_* bits, which number the lock bytes. */
+enum {
+	QED_PERM_CONSISTENT_READ,
+	QED_PERM_WRITE,
+	QED_PERM_WRITE_UNCHANGED,
+	QED_PERM_RESIZE,
+	QED_PERM_NR,
+};
+
+/* The names QEMU's messages use. */
+static const char * const qed_perm_names[QED_PERM_NR] = {
+	"consistent read", "write", "write unchanged", "resize",
+};
+
+static int qed_lock_byte(struct file *file, loff_t off)
+{
+	struct file_lock fl;
+
+	qed_ofd_lock_init(&fl, file, F_RDLCK, off);
+	return vfs_lock_file(file, F_SETLK, &fl, NULL);
+}
+
+/* Does another owner hold a lock on byte @off? */
+static int qed_lock_held(struct file *file, loff_t off, bool *held)
+{
+	struct file_lock fl;
+	int ret;
+
+	qed_ofd_lock_init(&fl, file, F_WRLCK, off);
+	ret = vfs_test_lock(file, &fl);
+	*held = !ret && qed_lock_type(&fl) != F_UNLCK;
+	locks_release_private(&fl);
+	return ret;
+}
+
+/*
+ * Take on @img's file the locks QEMU takes: a writer holds every
+ * permission, a reader (a read-only attach, every backing file) consistent
+ * reads only, and both refuse to share write and resize, as QEMU does for
+ * a file holding an image's metadata.  -EBUSY when another process holds
+ * a lock that conflicts.  A file system without locks is used without.
+ */
+int qed_lock_image(struct qed_image *img, bool write)
+{
+	unsigned long perm = BIT(QED_PERM_CONSISTENT_READ);
+	unsigned long unshared = BIT(QED_PERM_WRITE) | BIT(QED_PERM_RESIZE);
+	struct file *file = img->file;
+	unsigned int n;
+	bool held;
+	int ret;
+
+	if (write)
+		perm |= BIT(QED_PERM_WRITE) | BIT(QED_PERM_WRITE_UNCHANGED) |
+			BIT(QED_PERM_RESIZE);
+	for_each_set_bit(n, &perm, QED_PERM_NR) {
+		ret = qed_lock_byte(file, QED_LOCK_PERM + n);
+		if (ret)
+			goto err;
+	}
+	for_each_set_bit(n, &unshared, QED_PERM_NR) {
+		ret = qed_lock_byte(file, QED_LOCK_SHARED + n);
+		if (ret)
+			goto err;
+	}
+	for_each_set_bit(n, &perm, QED_PERM_NR) {
+		ret = qed_lock_held(file, QED_LOCK_SHARED + n, &held);
+		if (ret)
+			goto err;
+		if (held) {
+			qed_image_err(img, "Failed to get \"%s\" lock: another process (QEMU?) is using the image",
+				      qed_perm_names[n]);
+			return -EBUSY;
+		}
+	}
+	for_each_set_bit(n, &unshared, QED_PERM_NR) {
+		ret = qed_lock_held(file, QED_LOCK_PERM + n, &held);
+		if (ret)
+			goto err;
+		if (held) {
+			qed_image_err(img, "Failed to get shared \"%s\" lock: another process (QEMU?) is using the image",
+				      qed_perm_names[n]);
+			return -EBUSY;
+		}
+	}
+	return 0;
+err:
+	if (ret == -ENOLCK || ret == -EOPNOTSUPP) {
+		qed_image_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
+		return 0;
+	}
+	qed_image_err(img, "taking QEMU's image locks failed: %d", ret);
+	return ret;
+}
