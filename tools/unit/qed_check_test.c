@@ -30,9 +30,13 @@ static int mem_read(void *ctx, u64 off, void *buf, u32 len)
 	return 0;
 }
 
+static u64 largest_zalloc;
+
 static void *mem_zalloc(void *ctx, u64 n)
 {
 	(void)ctx;
+	if (n > largest_zalloc)
+		largest_zalloc = n;
 	return calloc(1, n);
 }
 
@@ -303,6 +307,48 @@ TEST(big_tables_are_walked_in_pieces)
 	EXPECT_EQ(1, r.repaired);
 	EXPECT_EQ(1, r.leaks);
 	EXPECT_EQ(0, l2[entries - 2]);
+	free(m.buf);
+}
+
+/*
+ * A 64 TiB sparse file whose tables reference six clusters: the bitmap
+ * covers those, not 2^34 clusters (a 2 GiB allocation in the kernel).
+ */
+TEST(huge_sparse_file_costs_what_its_tables_reference)
+{
+	uint64_t size = 64ull << 40;
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	build(&m, &g, 6);
+	largest_zalloc = 0;
+	ASSERT_EQ(0, qed_check_image(&g, size, &ops, &m, 0, &r));
+	EXPECT_GE(65536, largest_zalloc);
+	EXPECT_EQ(0, r.corruptions);
+	EXPECT_EQ(size / CS, r.clusters);
+	EXPECT_EQ(size / CS - 6, r.leaks);
+	EXPECT_EQ(size / CS - 6, r.leak_tail);
+	EXPECT_EQ(3, r.allocated);
+	free(m.buf);
+}
+
+static int always_stopped(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
+
+TEST(a_stopped_check_returns_eintr)
+{
+	struct qed_check_ops stop = ops;
+	struct mem_image m;
+	struct qed_geom g;
+	struct qed_check_result r;
+
+	build(&m, &g, 6);
+	stop.stopped = always_stopped;
+	EXPECT_EQ(-EINTR, qed_check_image(&g, m.size, &stop, &m, QED_CHECK_REPAIR, &r));
 	free(m.buf);
 }
 

@@ -6,7 +6,10 @@
  * mark is a corruption, no mark is a leak.
  *
  * Tables are read a piece at a time, so that a hostile geometry (1 GiB
- * tables) costs no more memory than the bitmap of the file's clusters.
+ * tables) costs no more memory than the bitmap of the clusters.  The
+ * bitmap covers the clusters up to the last one a table refers to, found
+ * by a first walk: everything past it is unreferenced, so a huge sparse
+ * file costs no more than its tables say.
  */
 #include "qed_check.h"
 
@@ -20,7 +23,8 @@ struct qed_walk {
 	unsigned int flags;
 	struct qed_check_result *res;
 	u64 file_end;
-	u8 *map;
+	u8 *map;		/* NULL in the first walk: find max_ref only */
+	u64 max_ref;		/* highest cluster a valid entry refers to */
 	qed_le64 *l1;		/* one piece of the L1 table */
 	qed_le64 *l2;		/* one piece of an L2 table */
 };
@@ -33,20 +37,38 @@ static int qed_test_and_set(u8 *map, u64 n)
 	return was;
 }
 
-/* Mark @n clusters from byte offset @off; count what was marked already. */
-static u64 qed_mark(u8 *map, const struct qed_geom *g, u64 off, u64 n)
+/*
+ * Mark @n clusters from byte offset @off; count what was marked already.
+ * The first walk only notes the highest cluster.
+ */
+static u64 qed_walk_mark(struct qed_walk *w, u64 off, u64 n)
 {
-	u64 c = off >> g->cluster_shift, dup = 0;
+	u64 c = off >> w->g->cluster_shift, dup = 0;
 
+	if (!w->map) {
+		if (c + n - 1 > w->max_ref)
+			w->max_ref = c + n - 1;
+		return 0;
+	}
 	while (n--)
-		dup += !!qed_test_and_set(map, c++);
+		dup += !!qed_test_and_set(w->map, c++);
 	return dup;
+}
+
+/* Reading a piece: a check of a huge image can be stopped. */
+static int qed_walk_read(struct qed_walk *w, u64 off, qed_le64 *buf, u32 len)
+{
+	if (w->ops->stopped && w->ops->stopped(w->ctx))
+		return -EINTR;
+	return w->ops->read(w->ctx, off, buf, len);
 }
 
 /* Entry @i of the piece @buf, read at @off, is invalid: count it, repair it. */
 static void qed_walk_invalid(struct qed_walk *w, const char *table, qed_le64 *buf,
 			     u64 off, u32 i, enum qed_entry_error why, int *dirty)
 {
+	if (!w->map)
+		return;
 	w->res->corruptions++;
 	w->res->invalid++;
 	if (!(w->flags & QED_CHECK_REPAIR))
@@ -78,7 +100,7 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 	for (first = 0; first < g->table_entries; first += per) {
 		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
 		off = table + first * 8;
-		ret = w->ops->read(w->ctx, off, w->l2, n * 8);
+		ret = qed_walk_read(w, off, w->l2, n * 8);
 		if (ret)
 			return ret;
 		dirty = 0;
@@ -89,7 +111,7 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 			if (e == QED_ENTRY_UNALLOCATED)
 				continue;
 			if (e == QED_ENTRY_ZERO) {
-				w->res->zero_clusters++;
+				w->res->zero_clusters += !!w->map;
 				continue;
 			}
 			err = qed_check_cluster_offset(g, e, w->file_end);
@@ -97,8 +119,8 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 				qed_walk_invalid(w, "L2", w->l2, off, i, err, &dirty);
 				continue;
 			}
-			w->res->allocated++;
-			w->res->corruptions += qed_mark(w->map, g, e, 1);
+			w->res->allocated += !!w->map;
+			w->res->corruptions += qed_walk_mark(w, e, 1);
 		}
 		ret = qed_walk_put(w, w->l2, off, n * 8, dirty);
 		if (ret)
@@ -117,7 +139,7 @@ static int qed_walk_l1(struct qed_walk *w)
 	for (first = 0; first < g->table_entries; first += per) {
 		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
 		off = g->l1_table_offset + first * 8;
-		ret = w->ops->read(w->ctx, off, w->l1, n * 8);
+		ret = qed_walk_read(w, off, w->l1, n * 8);
 		if (ret)
 			return ret;
 		dirty = 0;
@@ -132,7 +154,7 @@ static int qed_walk_l1(struct qed_walk *w)
 				qed_walk_invalid(w, "L1", w->l1, off, i, err, &dirty);
 				continue;
 			}
-			dup = qed_mark(w->map, g, t, g->table_size);
+			dup = qed_walk_mark(w, t, g->table_size);
 			if (dup) {
 				/*
 				 * A table shared with something else: do not
@@ -141,7 +163,7 @@ static int qed_walk_l1(struct qed_walk *w)
 				w->res->corruptions += dup;
 				continue;
 			}
-			w->res->l2_tables++;
+			w->res->l2_tables += !!w->map;
 			ret = qed_walk_l2(w, t);
 			if (ret)
 				return ret;
@@ -198,33 +220,48 @@ int qed_check_image(const struct qed_geom *g, u64 file_size,
 		.file_end = file_size & ~((u64)g->cluster_size - 1),
 	};
 	u64 nclusters = w.file_end >> g->cluster_shift;
-	u64 c;
+	u64 c, mapped;
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
 	res->clusters = nclusters;
 	res->new_size = file_size;
-	w.map = ops->zalloc(ctx, nclusters / 8 + 1);
 	w.l1 = ops->zalloc(ctx, QED_CHECK_PIECE);
 	w.l2 = ops->zalloc(ctx, QED_CHECK_PIECE);
-	if (!w.map || !w.l1 || !w.l2) {
+	if (!w.l1 || !w.l2) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* The first walk: how far the references reach. */
+	w.max_ref = (g->l1_table_offset >> g->cluster_shift) + g->table_size - 1;
+	ret = qed_walk_l1(&w);
+	if (ret)
+		goto out;
+	mapped = w.max_ref + 1 < nclusters ? w.max_ref + 1 : nclusters;
+	w.map = ops->zalloc(ctx, mapped / 8 + 1);
+	if (!w.map) {
 		ret = -ENOMEM;
 		goto out;
 	}
 
-	qed_mark(w.map, g, 0, g->header_size);
-	res->corruptions += qed_mark(w.map, g, g->l1_table_offset, g->table_size);
+	qed_walk_mark(&w, 0, g->header_size);
+	res->corruptions += qed_walk_mark(&w, g->l1_table_offset, g->table_size);
 	ret = qed_walk_l1(&w);
 	if (ret)
 		goto out;
 
-	for (c = g->header_size; c < nclusters; c++) {
+	for (c = g->header_size; c < mapped; c++) {
 		if (!(w.map[c / 8] & (1u << (c % 8)))) {
 			res->leaks++;
 			res->leak_tail++;
 		} else {
 			res->leak_tail = 0;
 		}
+	}
+	/* Past the last reference: all leaked, at the end of the file. */
+	if (nclusters > mapped) {
+		res->leaks += nclusters - mapped;
+		res->leak_tail += nclusters - mapped;
 	}
 	/* Reclaiming space is safe only in an image without corruption. */
 	if ((flags & QED_CHECK_REPAIR) && qed_check_clean(res))

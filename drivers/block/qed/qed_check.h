@@ -24,6 +24,8 @@ struct qed_check_ops {
 			 const char *why);
 	void *(*zalloc)(void *ctx, u64 bytes);
 	void (*free)(void *ctx, void *p);
+	/* May be NULL; nonzero stops the check with -EINTR (a fatal signal). */
+	int (*stopped)(void *ctx);
 };
 
 struct qed_check_result {

@@ -8,6 +8,7 @@
  */
 #include <linux/fs.h>
 #include <linux/slab.h>
+#include <linux/sched/signal.h>
 
 #include "qed.h"
 #include "qed_check.h"
@@ -51,9 +52,19 @@ static void qed_repair_log(void *ctx, const char *table, u64 entry_off, u64 entr
 		      table, entry_off, entry, why);
 }
 
+/* A hostile geometry must fail the attach with ENOMEM, not warn. */
 static void *qed_repair_zalloc(void *ctx, u64 bytes)
 {
-	return kvzalloc(bytes, GFP_KERNEL);
+	if (bytes > INT_MAX)
+		return NULL;
+	return kvzalloc(bytes, GFP_KERNEL | __GFP_NOWARN);
+}
+
+/* A check of a huge image at attach is killable. */
+static int qed_repair_stopped(void *ctx)
+{
+	cond_resched();
+	return fatal_signal_pending(current);
 }
 
 static void qed_repair_free(void *ctx, void *p)
@@ -69,6 +80,7 @@ static const struct qed_check_ops qed_repair_ops = {
 	.repaired	= qed_repair_log,
 	.zalloc		= qed_repair_zalloc,
 	.free		= qed_repair_free,
+	.stopped	= qed_repair_stopped,
 };
 
 /*
