@@ -8,6 +8,7 @@
 #include <linux/blk-mq.h>
 #include <linux/errseq.h>
 #include <linux/hashtable.h>
+#include <linux/mempool.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
@@ -23,6 +24,10 @@
 #define QED_MINORS		16	/* partitions per device, as loop's max_part */
 /* Hardware queues: one per CPU, up to this many. */
 #define QED_MAX_QUEUES		16u
+/* bvecs in one element of bvec_pool; a longer table is kmalloc'ed. */
+#define QED_POOL_BVECS		128u
+/* Bounce buffer size for copying backing data into a new cluster. */
+#define QED_COPY_BYTES		(64u * 1024)
 /* The L2 cache works in pieces of one page of table entries. */
 #define QED_CHUNK_BYTES		4096u
 #define QED_CHUNK_ENTRIES	(QED_CHUNK_BYTES / 8)
@@ -122,6 +127,15 @@ struct qed_device {
 	 * request has already used.  Under alloc_lock.
 	 */
 	u8 *table_buf;
+	/*
+	 * Reserves for what a request may need beyond its own space, so that
+	 * memory pressure delays guest I/O and never fails it: more kiocbs
+	 * for a request split over the file, the bvec table of a request of
+	 * several bios, a buffer for backing data copied into a new cluster.
+	 */
+	mempool_t *seg_pool;
+	mempool_t *bvec_pool;		/* QED_POOL_BVECS entries */
+	mempool_t *copy_pool;		/* QED_COPY_BYTES */
 	struct delayed_work clean_work;
 
 	/*
@@ -186,6 +200,7 @@ struct qed_cmd {
 	bool cpu_copied;		/* a read filled by memcpy: qed_cmd_flush_dcache() */
 	u64 resume;
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
+	bool bvec_pooled;		/* @bvec came from bvec_pool */
 	struct bio_vec inline_bvec[4];
 	struct iov_iter iter;		/* the whole request's data */
 	atomic_t pending;		/* segments in flight, plus one while issuing */
@@ -284,5 +299,6 @@ int qed_repair(struct qed_device *qed);
 void qed_cmd_work(struct work_struct *work);
 void qed_queue_work(struct work_struct *work);
 void qed_cmd_flush_dcache(struct qed_cmd *cmd);
+void qed_cmd_free_bvec(struct qed_cmd *cmd);
 
 #endif /* QED_H */

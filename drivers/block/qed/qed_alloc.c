@@ -226,9 +226,6 @@ int qed_zero_new(struct qed_image *img, u64 off, u64 len)
 	return qed_file_write_zeroes(img->file, off, len);
 }
 
-/* Bounce buffer size for copying backing data into a new cluster. */
-#define QED_COPY_BYTES		(64u * 1024)
-
 /*
  * Copy guest range [pos, pos + len) from the backing chain to file offset
  * @off of the image: the part of a new cluster the guest did not write.
@@ -243,9 +240,7 @@ static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
 
 	if (!len)
 		return 0;
-	buf = kvmalloc(QED_COPY_BYTES, GFP_NOIO);
-	if (!buf)
-		return -ENOMEM;
+	buf = mempool_alloc(qed->copy_pool, GFP_NOIO);
 	while (len) {
 		n = min_t(u64, len, QED_COPY_BYTES);
 		kv.iov_base = buf;
@@ -261,7 +256,7 @@ static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
 		pos += n;
 		len -= n;
 	}
-	kvfree(buf);
+	mempool_free(buf, qed->copy_pool);
 	return ret;
 }
 
@@ -276,7 +271,8 @@ static int qed_fill(struct qed_device *qed, bool from_backing, u64 off, u64 pos,
 /*
  * Allocate the clusters under [pos, pos + len) and write @len bytes of
  * @iter there.  The range is one run from qed_map_range(): one kind
- * (@type), within one page of L2 entries.  The rest of each new cluster
+ * (@type), within one page of L2 entries; a NULL @iter writes zeros.
+ * The rest of each new cluster
  * is what the guest saw there before: backing data for unallocated
  * clusters, zeros for zero clusters.  The caller holds alloc_lock and a
  * claim on the clusters (qed_op_begin()); the lock is dropped while the
@@ -292,7 +288,7 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	u64 new = qed->top.file_end;
 	u64 head = pos - start, tail = (end - start) - head - len;
 	bool backed = type == QED_MAP_UNALLOC && qed->top.backing;
-	struct iov_iter data = *iter;
+	struct iov_iter data;
 	bool ordered, direct;
 	int ret;
 
@@ -322,10 +318,14 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	 * quarter (Documentation/benchmarks.md).
 	 */
 	direct = qed_direct(qed) && len >= g->cluster_size;
+	if (iter)
+		data = *iter;
 	mutex_unlock(&qed->alloc_lock);
 
 	ret = qed_fill(qed, backed, new, start, head);
-	if (!ret) {
+	if (!ret && !iter) {
+		ret = qed_file_write_zeroes(qed->top.file, new + head, len);
+	} else if (!ret) {
 		iov_iter_truncate(&data, len);
 		ret = qed_file_write_iter(qed->top.file, new + head, &data, direct);
 	}
@@ -378,38 +378,14 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 	return ret;
 }
 
-/* Point @iter at @len bytes of zeros; returns the bvec table to free. */
-static struct bio_vec *qed_zero_iter(u64 len, struct iov_iter *iter)
-{
-	unsigned int nr = DIV_ROUND_UP(len, PAGE_SIZE), i;
-	struct bio_vec *bv;
-
-	bv = kvmalloc_array(nr, sizeof(*bv), GFP_NOIO);
-	if (!bv)
-		return NULL;
-	for (i = 0; i < nr; i++)
-		bvec_set_page(&bv[i], ZERO_PAGE(0), PAGE_SIZE, 0);
-	iov_iter_bvec(iter, ITER_SOURCE, bv, nr, len);
-	return bv;
-}
-
 /* Zero part of one cluster that maps as @type (not data). */
 static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
 			    u64 pos, u64 len)
 {
-	struct iov_iter iter;
-	struct bio_vec *bv;
-	int ret;
-
 	/* Zero clusters, and unallocated ones with nothing below, are zeros. */
 	if (!len || type == QED_MAP_ZERO || !qed->top.backing)
 		return 0;
-	bv = qed_zero_iter(len, &iter);
-	if (!bv)
-		return -ENOMEM;
-	ret = qed_alloc_run(qed, type, pos, len, &iter);
-	kvfree(bv);
-	return ret;
+	return qed_alloc_run(qed, type, pos, len, NULL);
 }
 
 /*

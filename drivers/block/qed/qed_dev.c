@@ -75,8 +75,7 @@ static void qed_complete_rq(struct request *rq)
 
 	if (req_op(rq) == REQ_OP_READ)
 		qed_cmd_flush_dcache(cmd);
-	kfree(cmd->bvec);
-	cmd->bvec = NULL;
+	qed_cmd_free_bvec(cmd);
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
@@ -394,12 +393,23 @@ static int qed_add_disk(struct qed_device *qed)
 	return 0;
 }
 
+static void qed_free_reserves(struct qed_device *qed)
+{
+	kfree(qed->table_buf);
+	qed->table_buf = NULL;
+	mempool_destroy(qed->seg_pool);
+	qed->seg_pool = NULL;
+	mempool_destroy(qed->bvec_pool);
+	qed->bvec_pool = NULL;
+	mempool_destroy(qed->copy_pool);
+	qed->copy_pool = NULL;
+}
+
 static void qed_release_image(struct qed_device *qed)
 {
 	if (qed->old_gfp_mask)
 		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
-	kfree(qed->table_buf);
-	qed->table_buf = NULL;
+	qed_free_reserves(qed);
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
 	qed_chain_close(qed);
@@ -524,7 +534,12 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 	if (!qed)
 		return NULL;
 	qed->table_buf = kmalloc(QED_CHUNK_BYTES, GFP_KERNEL);
-	if (!qed->table_buf) {
+	qed->seg_pool = mempool_create_kmalloc_pool(16, sizeof(struct qed_seg));
+	qed->bvec_pool = mempool_create_kmalloc_pool(2, QED_POOL_BVECS *
+						     sizeof(struct bio_vec));
+	qed->copy_pool = mempool_create_kmalloc_pool(1, QED_COPY_BYTES);
+	if (!qed->table_buf || !qed->seg_pool || !qed->bvec_pool || !qed->copy_pool) {
+		qed_free_reserves(qed);
 		kfree(qed);
 		return NULL;
 	}

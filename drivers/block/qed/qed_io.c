@@ -39,7 +39,7 @@ static void qed_seg_complete(struct kiocb *iocb, long ret)
 	else if (ret != seg->len)
 		qed_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
 	if (seg != &cmd->seg)
-		kfree(seg);
+		mempool_free(seg, cmd->qed->seg_pool);
 	qed_cmd_put(cmd);
 }
 
@@ -77,11 +77,7 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 		cmd->seg_busy = true;
 		seg = &cmd->seg;
 	} else {
-		seg = kmalloc(sizeof(*seg), GFP_NOIO);
-		if (!seg) {
-			qed_cmd_fail(cmd, -ENOMEM);
-			return;
-		}
+		seg = mempool_alloc(qed->seg_pool, GFP_NOIO);
 	}
 	qed_cmd_slice(cmd, off, len, &iter);
 	seg->cmd = cmd;
@@ -123,8 +119,9 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 
 /*
  * Set cmd->iter over the request's pages.  The bvecs are always copied
- * (into the command itself when there are few): a bio may start in the
- * middle of its bvec table, and how to express that differs by kernel.
+ * (into the command itself when there are few, else into a bvec_pool
+ * element): a bio may start in the middle of its bvec table, and how to
+ * express that differs by kernel.
  */
 static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool write)
 {
@@ -136,11 +133,17 @@ static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool writ
 		nr_bvec++;
 
 	cmd->bvec = NULL;
+	cmd->bvec_pooled = false;
 	bvec = cmd->inline_bvec;
 	if (nr_bvec > ARRAY_SIZE(cmd->inline_bvec)) {
-		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
-		if (!bvec)
-			return -ENOMEM;
+		if (nr_bvec <= QED_POOL_BVECS) {
+			bvec = mempool_alloc(cmd->qed->bvec_pool, GFP_NOIO);
+			cmd->bvec_pooled = true;
+		} else {
+			bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
+			if (!bvec)
+				return -ENOMEM;
+		}
 		cmd->bvec = bvec;
 	}
 	nr_bvec = 0;
@@ -303,6 +306,16 @@ void qed_queue_work(struct work_struct *work)
 		qed_cmd_run(cmd);
 	}
 	current->flags = orig_flags;
+}
+
+void qed_cmd_free_bvec(struct qed_cmd *cmd)
+{
+	if (cmd->bvec_pooled)
+		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
+	else
+		kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	cmd->bvec_pooled = false;
 }
 
 /*
