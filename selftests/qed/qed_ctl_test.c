@@ -341,6 +341,11 @@ TEST_F(ctl, backing_chain_refusals)
 	fds[0] = bfd;
 	fds[1] = bfd;
 	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, fds, 2, NULL));
+	/* A "regular file" of a pseudo file system is no image: its bytes are state. */
+	fds[0] = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fds[0]);
+	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, fds, 1, NULL));
+	close(fds[0]);
 
 	/* Probed: a qcow2 backing file is refused, a QED one is used. */
 	g.features &= ~QED_F_BACKING_FORMAT_NO_PROBE;

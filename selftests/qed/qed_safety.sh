@@ -9,7 +9,7 @@
 require qemu-img qemu-io sha256sum cmp od dd dmsetup losetup filefrag blkdiscard blockdev mkfifo
 
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 8
 
 K=1024
 M=$((1024 * 1024))
@@ -205,5 +205,31 @@ t_dirty_repaired_after_detach() {
 	[ "$("$QEDCTL" check --json "$img" | sed -n 's/.*"leaks": \([0-9]*\).*/\1/p')" = 0 ]
 }
 check claimed_rw_attach_still_repairs t_dirty_repaired_after_detach
+
+# The host I/O of a request is charged to the submitter's cgroup, as loop
+# does: direct writes through a --direct-io device from a process in a
+# cgroup show up as that cgroup's writes to the disk under the image.
+t_blkcg() {
+	local img="$WORK/cg.qed" cg=/sys/fs/cgroup dev disk wbytes rc=0
+	[ -f "$cg/cgroup.controllers" ] || mount -t cgroup2 none "$cg" || return 1
+	echo +io >"$cg/cgroup.subtree_control" || return 1
+	mkdir -p "$cg/qedtest" || return 1
+	# The disk under the scratch file system, which holds the image.
+	disk=$(cat "/sys/class/block/$(basename "$(awk -v m="$SCRATCH" '$2 == m { print $1 }' \
+		/proc/mounts)")/dev") || return 1
+	"$QEDCTL" create -s 64M "$img" && dev=$(qed_attach "$img" --direct-io) || return 1
+	(
+		echo "$BASHPID" >"$cg/qedtest/cgroup.procs" &&
+			dd if=/dev/urandom of="$dev" bs=1M count=8 oflag=direct status=none
+	) || rc=1
+	qed_detach "$dev"
+	wbytes=$(awk -v d="$disk" '$1 == d { for (i = 2; i <= NF; i++) if ($i ~ /^wbytes=/) { sub(/wbytes=/, "", $i); print $i } }' \
+		"$cg/qedtest/io.stat")
+	echo "the cgroup wrote ${wbytes:-0} bytes to $disk"
+	[ "${wbytes:-0}" -ge $((8 * M)) ] || rc=1
+	rmdir "$cg/qedtest"
+	return $rc
+}
+check host_io_charged_to_the_submitters_cgroup t_blkcg
 
 ktap_finished

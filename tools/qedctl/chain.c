@@ -58,7 +58,7 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 	const struct image *above = top;
 	const char *above_path = path;
 	struct stat st, seen[QED_MAX_CHAIN + 1];
-	const char *other;
+	const char *other, *ow;
 	unsigned int i;
 	int ret;
 
@@ -73,14 +73,13 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 			return chain_fail(why, whylen, "backing chain deeper than %d files",
 					  QED_MAX_CHAIN);
 		chain_resolve(above_path, above->backing, f->path, sizeof(f->path));
-		f->img.fd = open(f->path, O_RDONLY | O_CLOEXEC);
+		f->img.fd = open_regular(f->path, O_RDONLY, &ow);
 		if (f->img.fd < 0)
+			return chain_fail(why, whylen, "backing file %s: %s", f->path, ow);
+		c->n = i + 1;
+		if (fstat(f->img.fd, &st) < 0)
 			return chain_fail(why, whylen, "backing file %s: %s", f->path,
 					  strerror(errno));
-		c->n = i + 1;
-		if (fstat(f->img.fd, &st) < 0 || !S_ISREG(st.st_mode))
-			return chain_fail(why, whylen, "backing file %s: not a regular file",
-					  f->path);
 		for (j = 0; j <= i; j++)
 			if (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino)
 				return chain_fail(why, whylen,

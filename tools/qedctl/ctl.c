@@ -64,7 +64,7 @@ int cmd_attach(int argc, char **argv)
 	struct qed_attach a;
 	struct image img;
 	struct chain chain;
-	const char *path, *path_why;
+	const char *path, *path_why, *fwhy;
 	char abs[PATH_MAX], why[PATH_MAX + 256];
 	unsigned int i;
 	int c, fd, ctl;
@@ -102,10 +102,10 @@ int cmd_attach(int argc, char **argv)
 	path = argv[optind];
 
 	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
-	fd = open(path, ((a.flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	fd = open_regular(path, (a.flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
 	if (fd < 0 && !(a.flags & QED_ATTACH_READ_ONLY) && (errno == EROFS || errno == EACCES)) {
 		/* As losetup does: a file we may not write is attached read-only. */
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = open_regular(path, O_RDONLY, &fwhy);
 		if (fd >= 0) {
 			fprintf(stderr, QEDCTL_NAME ": %s: write access denied, attaching read-only\n",
 				path);
@@ -113,7 +113,7 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	if (fd < 0)
-		die("%s: %s", path, strerror(errno));
+		die("%s: %s", path, fwhy);
 	a.fd = fd;
 
 	/*

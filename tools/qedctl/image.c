@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,13 +59,11 @@ int image_open(const char *path, struct image *img, const char **why)
 	int ret;
 
 	memset(img, 0, sizeof(*img));
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (img->fd < 0) {
-		*why = strerror(errno);
+	img->fd = open_regular(path, O_RDONLY, why);
+	if (img->fd < 0)
 		return -1;
-	}
-	if (fstat(img->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		*why = "not a regular file";
+	if (fstat(img->fd, &st) < 0) {
+		*why = strerror(errno);
 		goto fail;
 	}
 	img->file_size = (uint64_t)st.st_size;
@@ -258,11 +257,11 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 	int fd;
 
 	chain_resolve(image, name, path, sizeof(path));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open_regular(path, O_RDONLY, &why);
 	if (fd < 0)
+		die("backing file %s: %s", path, why);
+	if (fstat(fd, &st) < 0)
 		die("backing file %s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-		die("backing file %s: not a regular file", path);
 	n = pread(fd, buf, sizeof(buf), 0);
 	if (n < 0)
 		die("backing file %s: %s", path, strerror(errno));
@@ -280,6 +279,81 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 	size = img.geom.image_size;
 	image_close(&img);
 	return size;
+}
+
+/*
+ * Write a new image for @g into a temporary file next to @path and move it
+ * into place only once it is complete and synced: a failed create leaves
+ * what was there, and nothing but our own temporary file is ever removed.
+ * Without @force an existing @path is kept (link() fails with EEXIST).
+ */
+static int create_file(const char *path, bool force, const struct qed_geom *g,
+		       const char *backing)
+{
+	unsigned char hdr[QED_HEADER_BYTES];
+	char tmp[4096], dir[4096];
+	struct stat st;
+	bool exists;
+	mode_t um;
+	int fd, dfd, ret = 0;
+
+	exists = stat(path, &st) == 0;
+	if (exists && !force)
+		return -EEXIST;
+	if (exists && !S_ISREG(st.st_mode))
+		die("%s: not a regular file; create replaces only regular files", path);
+	if (!exists && errno != ENOENT)
+		return -errno;
+	/* Over a symlink, the file it points to is replaced, not the link. */
+	if (!exists || !realpath(path, dir))
+		snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(tmp, sizeof(tmp), "%s", dir);
+	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.qedctl-create-XXXXXX", dir) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -errno;
+	um = umask(0);
+	umask(um);
+	if (fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~um)) < 0)
+		ret = -errno;
+	if (!ret && exists && getuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
+		ret = -errno;
+	qed_header_encode(g, hdr);
+	if (!ret)
+		ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	if (!ret && backing)
+		ret = pwrite_full(fd, backing, g->backing_name_size, g->backing_name_offset);
+	/* The L1 table is zeros: a hole, however large the table. */
+	if (!ret && ftruncate(fd, (off_t)(g->l1_table_offset + g->table_bytes)) < 0)
+		ret = -errno;
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (close(fd) < 0 && !ret)
+		ret = -errno;
+	if (!ret) {
+		if (!exists) {
+			if (link(tmp, path) < 0)
+				ret = -errno;
+		} else {
+			snprintf(dir, sizeof(dir), "%s", path);
+			if (!realpath(path, dir) || rename(tmp, dir) < 0)
+				ret = -errno;
+		}
+	}
+	if (unlink(tmp) < 0 && errno != ENOENT && !ret)
+		ret = -errno;
+	if (ret)
+		return ret;
+	/* The new name must survive a crash too. */
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	return 0;
 }
 
 static void usage_create(FILE *f)
@@ -303,13 +377,11 @@ int cmd_create(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t size = 0, cluster = QED_DEFAULT_CLUSTER_SIZE, table = QED_DEFAULT_TABLE_SIZE;
-	unsigned char hdr[QED_HEADER_BYTES];
 	enum qed_header_error err;
 	bool have_size = false, force = false;
 	const char *backing = NULL, *bfmt = NULL;
 	struct qed_geom g;
-	void *l1;
-	int c, fd, ret;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "s:c:t:fb:F:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -350,7 +422,14 @@ int cmd_create(int argc, char **argv)
 	if (bfmt && strcmp(bfmt, "raw") && strcmp(bfmt, "qed"))
 		die("backing format '%s': only raw and qed backing files are supported", bfmt);
 	if (backing) {
+		char bpath[4096];
+		struct stat bst, tst;
 		uint64_t bsize;
+
+		chain_resolve(argv[optind], backing, bpath, sizeof(bpath));
+		if (!stat(bpath, &bst) && !stat(argv[optind], &tst) &&
+		    bst.st_dev == tst.st_dev && bst.st_ino == tst.st_ino)
+			die("%s: an image cannot be its own backing file", argv[optind]);
 
 		if (!backing[0] || strlen(backing) > QED_MAX_BACKING_NAME ||
 		    QED_HEADER_BYTES + strlen(backing) > cluster)
@@ -375,25 +454,8 @@ int cmd_create(int argc, char **argv)
 		g.backing_name_size = (uint32_t)strlen(backing);
 	}
 
-	fd = open(argv[optind], O_RDWR | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), 0644);
-	if (fd < 0)
-		die("%s: %s", argv[optind], strerror(errno));
-	qed_header_encode(&g, hdr);
-	l1 = calloc(1, g.table_bytes);
-	if (!l1)
-		die("out of memory");
-	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
-	if (!ret && backing)
-		ret = pwrite_full(fd, backing, g.backing_name_size, g.backing_name_offset);
-	if (!ret)
-		ret = pwrite_full(fd, l1, g.table_bytes, g.l1_table_offset);
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	free(l1);
-	if (ret) {
-		unlink(argv[optind]);
+	ret = create_file(argv[optind], force, &g, backing);
+	if (ret)
 		die("%s: %s", argv[optind], strerror(-ret));
-	}
-	close(fd);
 	return 0;
 }

@@ -21,6 +21,13 @@ void json_string(const char *s);
  * Returns -1 to go on, or the exit status when done (help or usage error).
  */
 int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json);
+/*
+ * open(2) for a file an image names or a user gives as an image: never
+ * blocks (a FIFO), never takes a terminal, and only a regular file on an
+ * ordinary file system is accepted (-1 with errno EINVAL otherwise, and
+ * *why, when not NULL, says why).
+ */
+int open_regular(const char *path, int flags, const char **why);
 
 /* image.c: the image file itself, no kernel needed */
 struct image {

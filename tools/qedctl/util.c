@@ -4,7 +4,13 @@
 #include <stdlib.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "qedctl.h"
 
@@ -21,6 +27,69 @@ void die(const char *fmt, ...)
 }
 
 /* "512", "64K", "1.5G" is not accepted: whole numbers with K/M/G/T (x1024). */
+/* File systems whose "regular files" are not data: their bytes are secrets or state. */
+static bool pseudo_fs(long magic)
+{
+	switch (magic) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case EFIVARFS_MAGIC:
+	case PSTOREFS_MAGIC:
+		return true;
+	}
+	return false;
+}
+
+int open_regular(const char *path, int flags, const char **why)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (why)
+			*why = strerror(errno);
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sfs) < 0) {
+		err = errno;
+		if (why)
+			*why = strerror(err);
+		goto fail;
+	}
+	err = EINVAL;
+	if (!S_ISREG(st.st_mode)) {
+		if (why)
+			*why = "not a regular file";
+		goto fail;
+	}
+	if (pseudo_fs((long)sfs.f_type)) {
+		if (why)
+			*why = "on a pseudo file system (proc, sysfs, ...), not an image";
+		goto fail;
+	}
+	/* A regular file ignores O_NONBLOCK; drop it all the same. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		err = errno;
+		if (why)
+			*why = strerror(err);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 int parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;

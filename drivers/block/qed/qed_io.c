@@ -12,6 +12,9 @@
 #include <linux/uio.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
+#include <linux/blk-cgroup.h>
+#include <linux/kthread.h>
+#include <linux/memcontrol.h>
 
 #include "qed.h"
 
@@ -230,13 +233,55 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
  */
 #define QED_WORKER_FLAGS	(PF_LOCAL_THROTTLE | PF_MEMALLOC_NOIO)
 
+/*
+ * The I/O a request causes on the host is the submitter's: charged to its
+ * blkcg (bios the worker submits) and its memcg (page cache the worker
+ * dirties), as loop_handle_cmd() does.
+ */
+struct qed_cgroup_scope {
+	struct cgroup_subsys_state *blkcg;
+	struct cgroup_subsys_state *memcg;
+	struct mem_cgroup *old_memcg;
+};
+
+static void qed_cgroup_enter(struct request *rq, struct qed_cgroup_scope *s)
+{
+	memset(s, 0, sizeof(*s));
+#ifdef CONFIG_BLK_CGROUP
+	if (!rq->bio)
+		return;
+	s->blkcg = bio_blkcg_css(rq->bio);
+	if (!s->blkcg)
+		return;
+	kthread_associate_blkcg(s->blkcg);
+#ifdef CONFIG_MEMCG
+	s->memcg = cgroup_get_e_css(s->blkcg->cgroup, &memory_cgrp_subsys);
+	if (s->memcg)
+		s->old_memcg = set_active_memcg(mem_cgroup_from_css(s->memcg));
+#endif
+#endif
+}
+
+static void qed_cgroup_leave(struct qed_cgroup_scope *s)
+{
+	if (s->blkcg)
+		kthread_associate_blkcg(NULL);
+	if (s->memcg) {
+		set_active_memcg(s->old_memcg);
+		css_put(s->memcg);
+	}
+}
+
 static void qed_alloc_cmd_work(struct work_struct *work)
 {
 	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
 	unsigned int orig_flags = current->flags;
+	struct qed_cgroup_scope cg;
 
 	current->flags |= QED_WORKER_FLAGS;
+	qed_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
 	qed_rw_from(cmd, cmd->resume, true);
+	qed_cgroup_leave(&cg);
 	qed_cmd_put(cmd);
 	current->flags = orig_flags;
 }
@@ -244,8 +289,10 @@ static void qed_alloc_cmd_work(struct work_struct *work)
 static void qed_cmd_run(struct qed_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	struct qed_cgroup_scope cg;
 	int ret;
 
+	qed_cgroup_enter(rq, &cg);
 	cmd->error = 0;
 	cmd->seg_busy = false;
 	cmd->own_work = false;
@@ -275,6 +322,7 @@ static void qed_cmd_run(struct qed_cmd *cmd)
 		qed_cmd_fail(cmd, -EOPNOTSUPP);
 		break;
 	}
+	qed_cgroup_leave(&cg);
 	qed_cmd_put(cmd);
 }
 

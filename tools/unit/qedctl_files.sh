@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# qedctl never destroys what it was not asked to, and never blocks on or
+# reads a file an image names that is not an ordinary regular file.
+set -u
+QEDCTL=${QEDCTL:-$(dirname "$0")/../qedctl/qedctl}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0
+fail=0
+n=0
+t() {
+	local name=$1 out
+	shift
+	n=$((n + 1))
+	if out=$("$@" 2>&1); then
+		echo "ok $n qedctl_files.$name"
+		pass=$((pass + 1))
+	else
+		printf '%s\n' "$out" | sed 's/^/# /'
+		echo "not ok $n qedctl_files.$name"
+		fail=$((fail + 1))
+	fi
+}
+
+# qedctl must fail within 10 s and print its reason.
+refused() {
+	local want=$1 out rc
+	shift
+	out=$(timeout 10 "$QEDCTL" "$@" 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -ne 124 ] || { echo "qedctl hung"; return 1; }
+	[ $rc -ne 0 ] || { echo "qedctl succeeded"; return 1; }
+	echo "$out" | grep -q "$want" || { echo "no '$want' in the message"; return 1; }
+}
+
+# qedctl must finish within 10 s and say why (info reports a broken chain
+# and goes on).
+says() {
+	local want=$1 out rc
+	shift
+	out=$(timeout 10 "$QEDCTL" "$@" 2>&1)
+	rc=$?
+	echo "$out"
+	[ $rc -ne 124 ] || { echo "qedctl hung"; return 1; }
+	echo "$out" | grep -q "$want" || { echo "no '$want' in the message"; return 1; }
+}
+
+t_fifo_target() {
+	mkfifo "$tmp/fifo" || return 1
+	refused "not a regular file" create -f -s 1G "$tmp/fifo" || return 1
+	[ -p "$tmp/fifo" ] || { echo "the FIFO is gone"; return 1; }
+}
+
+t_device_target() {
+	mknod "$tmp/null" c 1 3 || return 1
+	ln -s "$tmp/null" "$tmp/link" || return 1
+	refused "not a regular file" create -f -s 1G "$tmp/null" || return 1
+	refused "not a regular file" create -f -s 1G "$tmp/link" || return 1
+	if [ ! -c "$tmp/null" ] || [ ! -L "$tmp/link" ]; then
+		echo "a node is gone"
+		return 1
+	fi
+}
+
+t_own_backing() {
+	local before
+	"$QEDCTL" create -s 16M "$tmp/self.qed" || return 1
+	before=$(sha256sum <"$tmp/self.qed")
+	refused "its own backing file" create -f -b self.qed -F qed "$tmp/self.qed" || return 1
+	[ "$(sha256sum <"$tmp/self.qed")" = "$before" ] || { echo "the image changed"; return 1; }
+}
+
+t_replace() {
+	local ino before
+	"$QEDCTL" create -s 16M "$tmp/r.qed" && chmod 0600 "$tmp/r.qed" || return 1
+	ino=$(stat -c %i "$tmp/r.qed")
+	before=$(sha256sum <"$tmp/r.qed")
+	refused "File exists" create -s 32M "$tmp/r.qed" || return 1
+	[ "$(sha256sum <"$tmp/r.qed")" = "$before" ] || { echo "changed without -f"; return 1; }
+	"$QEDCTL" create -f -s 32M "$tmp/r.qed" || return 1
+	[ "$(stat -c %i "$tmp/r.qed")" != "$ino" ] || { echo "written in place"; return 1; }
+	[ "$(stat -c %a "$tmp/r.qed")" = 600 ] || { echo "mode not kept"; return 1; }
+	"$QEDCTL" info "$tmp/r.qed" | grep -q '(33554432 bytes)' || return 1
+	for f in "$tmp"/.qedctl-create-*; do
+		[ ! -e "$f" ] || { echo "a temporary file is left: $f"; return 1; }
+	done
+}
+
+t_sparse_l1() {
+	# 16 MiB of L1 table (1 MiB clusters, 16 per table) is a hole.
+	"$QEDCTL" create -s 1T -c 1M -t 16 "$tmp/big.qed" || return 1
+	[ "$(du -k "$tmp/big.qed" | cut -f1)" -lt 1024 ] ||
+		{ echo "$(du -k "$tmp/big.qed" | cut -f1) KiB allocated"; return 1; }
+}
+
+t_fifo_backing() {
+	head -c 1M /dev/zero >"$tmp/base.raw" &&
+		"$QEDCTL" create -b base.raw -F raw "$tmp/fov.qed" || return 1
+	rm "$tmp/base.raw" && mkfifo "$tmp/base.raw" || return 1
+	says "not a regular file" info "$tmp/fov.qed" || return 1
+	refused "not a regular file" create -b base.raw -F raw "$tmp/fov2.qed"
+}
+
+t_proc_backing() {
+	"$QEDCTL" create -s 1M "$tmp/p.qed" || return 1
+	# Point the image at /proc/self/environ, as a hostile image would.
+	qemu-img rebase -u -f qed -b /proc/self/environ -F raw "$tmp/p.qed" 2>/dev/null ||
+		return 1
+	says "pseudo file system" info "$tmp/p.qed"
+}
+
+echo "TAP version 13"
+echo "1..7"
+t fifo_is_not_replaced t_fifo_target
+t device_node_is_not_replaced t_device_target
+t image_is_not_its_own_backing_file t_own_backing
+t replace_is_atomic_and_keeps_the_mode t_replace
+t l1_table_is_sparse t_sparse_l1
+t fifo_backing_never_blocks t_fifo_backing
+t proc_backing_is_refused t_proc_backing
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+[ $fail -eq 0 ]
