@@ -147,9 +147,10 @@ struct qed_device {
 	spinlock_t flush_lock;
 	errseq_t flush_since;
 	int flush_error;		/* an internal flush or header write failed */
-	gfp_t old_gfp_mask;		/* the image mapping's, restored at detach */
+	gfp_t old_gfp_mask;		/* the image mapping's before us: qed_strip_gfp() */
 
 	struct workqueue_struct *wq;
+	struct workqueue_struct *alloc_wq;	/* allocating writes */
 	struct qed_queue *queues;	/* one per hardware queue */
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -256,6 +257,7 @@ int qed_guest_flush(struct qed_device *qed);
 
 /* qed_lock.c: QEMU's image locks */
 int qed_lock_image(struct qed_image *img, bool write);
+void qed_unlock_image(struct qed_image *img);
 
 /* qed_image.c */
 __printf(2, 3) void qed_image_err(const struct qed_image *img, const char *fmt, ...);

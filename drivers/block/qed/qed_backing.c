@@ -140,6 +140,10 @@ int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
 			return PTR_ERR(file);
 		qed_image_init(&qed->chain[i], qed, file, i + 1);
 		qed->nr_backing = i + 1;
+		/* A reader's locks, before the first read (qed_lock.c). */
+		ret = qed_lock_image(&qed->chain[i], false);
+		if (ret)
+			return ret;
 		ret = qed_backing_load(qed, i);
 		if (ret)
 			return ret;

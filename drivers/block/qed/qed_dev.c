@@ -299,14 +299,7 @@ static int qed_load_image(struct qed_device *qed, const s32 *backing_fds, u32 nr
 static int qed_prepare_image(struct qed_device *qed, bool rw)
 {
 	struct qed_geom *g = &qed->top.geom;
-	unsigned int i;
 	int ret;
-
-	ret = qed_lock_image(&qed->top, rw);
-	for (i = 0; !ret && i < qed->nr_backing; i++)
-		ret = qed_lock_image(&qed->chain[i], false);
-	if (ret)
-		return ret;
 
 	if (qed->was_dirty && rw) {
 		ret = qed_repair(qed);
@@ -407,11 +400,11 @@ static void qed_free_reserves(struct qed_device *qed)
 
 static void qed_release_image(struct qed_device *qed)
 {
-	if (qed->old_gfp_mask)
-		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
 	qed_free_reserves(qed);
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
+	if (qed->alloc_wq)
+		destroy_workqueue(qed->alloc_wq);
 	qed_chain_close(qed);
 	qed_image_release(&qed->top);
 	qed->wq = NULL;
@@ -466,6 +459,33 @@ busy:
 
 static void qed_detach_workfn(struct work_struct *work);
 
+/* Another device in the index with the same image file (read-only both). */
+static struct qed_device *qed_mapping_sharer(const struct qed_device *qed)
+{
+	struct qed_device *o;
+	int id;
+
+	lockdep_assert_held(&qed_ctl_mutex);
+	idr_for_each_entry(&qed_index_idr, o, id)
+		if (o != qed && file_inode(o->top.file) == file_inode(qed->top.file))
+			return o;
+	return NULL;
+}
+
+/*
+ * Page cache allocations for the image must not recurse into the file
+ * system or block layer above us, as loop_configure() does.  Devices that
+ * share an image file share the mask it had before the first of them.
+ */
+static void qed_strip_gfp(struct qed_device *qed)
+{
+	struct address_space *mapping = qed->top.file->f_mapping;
+	struct qed_device *sharer = qed_mapping_sharer(qed);
+
+	qed->old_gfp_mask = sharer ? sharer->old_gfp_mask : mapping_gfp_mask(mapping);
+	mapping_set_gfp_mask(mapping, qed->old_gfp_mask & ~(__GFP_IO | __GFP_FS));
+}
+
 /*
  * Enter @qed into the index as ATTACHING once no other device uses its
  * files: from here on a second attach of them gets EBUSY, so nothing is
@@ -498,14 +518,27 @@ static int qed_claim(struct qed_device *qed, struct qed_attach *a)
 	}
 	qed->index = idx;
 	qed->state = QED_ATTACHING;
+	qed_strip_gfp(qed);
 out:
 	mutex_unlock(&qed_ctl_mutex);
 	return ret;
 }
 
+/*
+ * Leave the index, the last step of a detach or of a failed attach.  The
+ * image locks go first, so that the next attach of the image does not
+ * meet them on a file whose last fput() is still to come.
+ */
 static void qed_unclaim(struct qed_device *qed)
 {
+	unsigned int i;
+
+	qed_unlock_image(&qed->top);
+	for (i = 0; i < qed->nr_backing; i++)
+		qed_unlock_image(&qed->chain[i]);
 	mutex_lock(&qed_ctl_mutex);
+	if (!qed_mapping_sharer(qed))
+		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
 	idr_remove(&qed_index_idr, qed->index);
 	mutex_unlock(&qed_ctl_mutex);
 }
@@ -566,7 +599,6 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 {
 	bool rw = !(a->flags & QED_ATTACH_READ_ONLY);
-	struct address_space *mapping;
 	struct qed_device *qed;
 	struct file *file, *user;
 	int ret;
@@ -589,6 +621,10 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		fput(file);
 		return -ENOMEM;
 	}
+	/* As QEMU: the locks before the first read, so nothing read is stale. */
+	ret = qed_lock_image(&qed->top, rw);
+	if (ret)
+		goto out_free;
 	ret = qed_load_image(qed, backing_fds, a->nr_backing);
 	if (ret)
 		goto out_free;
@@ -600,15 +636,15 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		goto out_unclaim;
 
 	/*
-	 * Page cache allocations for the image must not recurse into the
-	 * file system or block layer above us, as loop_configure() does.
+	 * Allocating writes get a workqueue of their own: a queue worker may
+	 * wait in a mempool for what a request holds until its allocation
+	 * work has run, and under memory pressure each workqueue has only its
+	 * rescuer.
 	 */
-	mapping = file->f_mapping;
-	qed->old_gfp_mask = mapping_gfp_mask(mapping);
-	mapping_set_gfp_mask(mapping, qed->old_gfp_mask & ~(__GFP_IO | __GFP_FS));
-
 	qed->wq = alloc_workqueue("qed%d", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, qed->index);
-	if (!qed->wq) {
+	qed->alloc_wq = alloc_workqueue("qed%d_alloc", WQ_MEM_RECLAIM | WQ_UNBOUND, 0,
+					qed->index);
+	if (!qed->wq || !qed->alloc_wq) {
 		ret = -ENOMEM;
 		goto out_unclaim;
 	}
@@ -811,6 +847,14 @@ static int qed_grow(struct qed_device *qed, u64 new_size)
 	bytes = qed_l1_bytes_for(&g);
 	to = g.l1_entries_used * 8;
 	if (to > from) {
+		/*
+		 * The loaded sectors hold entries past the old size too.  No
+		 * lookup reaches them, but an L1 sector write copies them:
+		 * clear them first (qed_table_update()).
+		 */
+		mutex_lock(&qed->alloc_lock);
+		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
+		mutex_unlock(&qed->alloc_lock);
 		ret = qed_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
 		if (!ret)
 			ret = qed_file_flush_range(img, g.l1_table_offset + from, to - from);
@@ -827,9 +871,6 @@ static int qed_grow(struct qed_device *qed, u64 new_size)
 
 	memflags = qed_freeze_queue(qed->disk->queue);
 	mutex_lock(&qed->alloc_lock);
-	/* The loaded sectors hold entries past the old size too. */
-	if (to > from)
-		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
 	old_size = img->geom.image_size;
 	img->geom.image_size = new_size;
 	ret = qed_write_header(qed);

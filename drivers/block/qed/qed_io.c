@@ -14,7 +14,6 @@
 #include <linux/sched/mm.h>
 #include <linux/blk-cgroup.h>
 #include <linux/kthread.h>
-#include <linux/memcontrol.h>
 
 #include "qed.h"
 
@@ -94,6 +93,7 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 	} else {
 		seg->iocb.ki_complete = NULL;
 		seg->iocb.ki_flags = 0;
+		cmd->cpu_copied |= !write;
 	}
 	atomic_inc(&cmd->pending);
 	/*
@@ -201,7 +201,7 @@ static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
 				cmd->resume = done;
 				atomic_inc(&cmd->pending);
 				INIT_WORK(&cmd->work, qed_alloc_cmd_work);
-				queue_work(qed->wq, &cmd->work);
+				queue_work(qed->alloc_wq, &cmd->work);
 				return;
 			}
 			qed_cmd_slice(cmd, done, m.len, &part);
@@ -234,31 +234,29 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
 #define QED_WORKER_FLAGS	(PF_LOCAL_THROTTLE | PF_MEMALLOC_NOIO)
 
 /*
- * The I/O a request causes on the host is the submitter's: charged to its
- * blkcg (bios the worker submits) and its memcg (page cache the worker
- * dirties), as loop_handle_cmd() does.
+ * The bios a request causes on the host are the submitter's: charged to,
+ * and throttled by, its blkcg, as loop_handle_cmd() does.
+ *
+ * Unlike loop, the worker does not take on the submitter's memcg: page
+ * cache it allocates for the image would then be charged there with
+ * GFP_NOIO, and once that memcg is at its limit with dirty pages only we
+ * can clean, the charge fails and the guest's write fails with ENOMEM.
+ * Measured with a 64 MiB memcg writing 256 MiB through ext4 on the device:
+ * memcg OOM kills, then BLK_STS_RESOURCE on the writeback of what was left.
  */
 struct qed_cgroup_scope {
 	struct cgroup_subsys_state *blkcg;
-	struct cgroup_subsys_state *memcg;
-	struct mem_cgroup *old_memcg;
 };
 
 static void qed_cgroup_enter(struct request *rq, struct qed_cgroup_scope *s)
 {
-	memset(s, 0, sizeof(*s));
+	s->blkcg = NULL;
 #ifdef CONFIG_BLK_CGROUP
 	if (!rq->bio)
 		return;
 	s->blkcg = bio_blkcg_css(rq->bio);
-	if (!s->blkcg)
-		return;
-	kthread_associate_blkcg(s->blkcg);
-#ifdef CONFIG_MEMCG
-	s->memcg = cgroup_get_e_css(s->blkcg->cgroup, &memory_cgrp_subsys);
-	if (s->memcg)
-		s->old_memcg = set_active_memcg(mem_cgroup_from_css(s->memcg));
-#endif
+	if (s->blkcg)
+		kthread_associate_blkcg(s->blkcg);
 #endif
 }
 
@@ -266,10 +264,6 @@ static void qed_cgroup_leave(struct qed_cgroup_scope *s)
 {
 	if (s->blkcg)
 		kthread_associate_blkcg(NULL);
-	if (s->memcg) {
-		set_active_memcg(s->old_memcg);
-		css_put(s->memcg);
-	}
 }
 
 static void qed_alloc_cmd_work(struct work_struct *work)

@@ -37,8 +37,13 @@ static int qed_lock_byte(struct file *file, loff_t off)
 {
 	struct file_lock fl;
 
+	int ret;
+
 	qed_ofd_lock_init(&fl, file, F_RDLCK, off);
-	return vfs_lock_file(file, F_SETLK, &fl, NULL);
+	ret = vfs_lock_file(file, F_SETLK, &fl, NULL);
+	/* A file system may have attached state to the request (NFSv4). */
+	locks_release_private(&fl);
+	return ret;
 }
 
 /* Does another owner hold a lock on byte @off? */
@@ -88,7 +93,7 @@ int qed_lock_image(struct qed_image *img, bool write)
 		if (ret)
 			goto err;
 		if (held) {
-			qed_image_err(img, "Failed to get \"%s\" lock: another process (QEMU?) is using the image",
+			qed_image_err(img, "Failed to get \"%s\" lock: is another process (QEMU, a qed device) using the image?",
 				      qed_perm_names[n]);
 			return -EBUSY;
 		}
@@ -98,7 +103,7 @@ int qed_lock_image(struct qed_image *img, bool write)
 		if (ret)
 			goto err;
 		if (held) {
-			qed_image_err(img, "Failed to get shared \"%s\" lock: another process (QEMU?) is using the image",
+			qed_image_err(img, "Failed to get shared \"%s\" lock: is another process (QEMU, a qed device) using the image?",
 				      qed_perm_names[n]);
 			return -EBUSY;
 		}
@@ -111,4 +116,14 @@ err:
 	}
 	qed_image_err(img, "taking QEMU's image locks failed: %d", ret);
 	return ret;
+}
+
+/*
+ * Drop @img's locks now rather than at its file's last fput(), which may
+ * come a little later (a kernel thread's fput() is deferred).
+ */
+void qed_unlock_image(struct qed_image *img)
+{
+	if (img->file)
+		locks_remove_posix(img->file, img->file);
 }
