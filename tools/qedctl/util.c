@@ -8,7 +8,6 @@
 #include <getopt.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 
@@ -27,26 +26,6 @@ void die(const char *fmt, ...)
 }
 
 /* "512", "64K", "1.5G" is not accepted: whole numbers with K/M/G/T (x1024). */
-/* File systems whose "regular files" are not data: their bytes are secrets or state. */
-static bool pseudo_fs(long magic)
-{
-	switch (magic) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC:
-	case BPF_FS_MAGIC:
-	case DEVPTS_SUPER_MAGIC:
-	case EFIVARFS_MAGIC:
-	case PSTOREFS_MAGIC:
-		return true;
-	}
-	return false;
-}
-
 int open_regular(const char *path, int flags, const char **why)
 {
 	struct statfs sfs;
@@ -71,7 +50,7 @@ int open_regular(const char *path, int flags, const char **why)
 			*why = "not a regular file";
 		goto fail;
 	}
-	if (pseudo_fs((long)sfs.f_type)) {
+	if (qed_pseudo_fs_magic((unsigned long)sfs.f_type)) {
 		if (why)
 			*why = "on a pseudo file system (proc, sysfs, ...), not an image";
 		goto fail;

@@ -7,7 +7,6 @@
 #include <linux/uio.h>
 #include <linux/bvec.h>
 #include <linux/falloc.h>
-#include <linux/magic.h>
 
 #include "qed.h"
 
@@ -216,31 +215,11 @@ int qed_guest_flush(struct qed_device *qed)
  * loop uses the caller's file as it is; qed writes metadata through it,
  * so it opens its own, as QEMU does, with the opener's credentials.
  */
-/* File systems whose "regular files" are state or secrets, never images. */
-static bool qed_pseudo_fs(const struct super_block *sb)
-{
-	switch (sb->s_magic) {
-	case PROC_SUPER_MAGIC:
-	case SYSFS_MAGIC:
-	case DEBUGFS_MAGIC:
-	case TRACEFS_MAGIC:
-	case SECURITYFS_MAGIC:
-	case CGROUP_SUPER_MAGIC:
-	case CGROUP2_SUPER_MAGIC:
-	case BPF_FS_MAGIC:
-	case DEVPTS_SUPER_MAGIC:
-	case EFIVARFS_MAGIC:
-	case PSTOREFS_MAGIC:
-		return true;
-	}
-	return false;
-}
-
 struct file *qed_file_reopen(struct file *file, bool write, const char *path)
 {
 	struct inode *inode = file_inode(file);
 
-	if (qed_pseudo_fs(inode->i_sb)) {
+	if (qed_pseudo_fs_magic(inode->i_sb->s_magic)) {
 		pr_err("qed: %s: %pD is on a pseudo file system (%s), not an image\n",
 		       path, file, inode->i_sb->s_type->name);
 		return ERR_PTR(-EINVAL);

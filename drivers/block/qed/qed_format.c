@@ -4,6 +4,8 @@
  * host unit tests.  Every rule here is one a QED image written by QEMU
  * obeys; anything else is refused before a single table is read.
  */
+#include <linux/magic.h>
+
 #include "qed_format.h"
 
 static const char * const qed_header_errors[QED_HDR__COUNT] = {
@@ -312,4 +314,23 @@ enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **oth
 		}
 	}
 	return QED_FMT_RAW;
+}
+
+int qed_pseudo_fs_magic(unsigned long magic)
+{
+	switch (magic) {
+	case PROC_SUPER_MAGIC:
+	case SYSFS_MAGIC:
+	case DEBUGFS_MAGIC:
+	case TRACEFS_MAGIC:
+	case SECURITYFS_MAGIC:
+	case CGROUP_SUPER_MAGIC:
+	case CGROUP2_SUPER_MAGIC:
+	case BPF_FS_MAGIC:
+	case DEVPTS_SUPER_MAGIC:
+	case EFIVARFS_MAGIC:
+	case PSTOREFS_MAGIC:
+		return 1;
+	}
+	return 0;
 }

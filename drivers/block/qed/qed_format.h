@@ -187,4 +187,11 @@ enum qed_file_format {
  */
 enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **other);
 
+/*
+ * Is @magic (a superblock's s_magic, statfs' f_type) a pseudo file system
+ * (proc, sysfs, debugfs, ...), whose "regular files" are state or secrets
+ * and never an image?
+ */
+int qed_pseudo_fs_magic(unsigned long magic);
+
 #endif /* QED_FORMAT_H */

@@ -46,6 +46,20 @@ static int qed_lock_byte(struct file *file, loff_t off)
 	return ret;
 }
 
+/* Shared locks on the bytes @base + n for each permission n in @perms. */
+static int qed_lock_bytes(struct file *file, unsigned long perms, loff_t base)
+{
+	unsigned int n;
+	int ret;
+
+	for_each_set_bit(n, &perms, QED_PERM_NR) {
+		ret = qed_lock_byte(file, base + n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 /* Does another owner hold a lock on byte @off? */
 static int qed_lock_held(struct file *file, loff_t off, bool *held)
 {
@@ -60,6 +74,30 @@ static int qed_lock_held(struct file *file, loff_t off, bool *held)
 }
 
 /*
+ * -EBUSY, in QEMU's words, if another owner holds a lock on byte @base + n
+ * for a permission n in @perms.
+ */
+static int qed_lock_check(struct qed_image *img, unsigned long perms, loff_t base,
+			  const char *shared)
+{
+	unsigned int n;
+	bool held;
+	int ret;
+
+	for_each_set_bit(n, &perms, QED_PERM_NR) {
+		ret = qed_lock_held(img->file, base + n, &held);
+		if (ret)
+			return ret;
+		if (held) {
+			qed_image_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
+				      shared, qed_perm_names[n]);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+/*
  * Take on @img's file the locks QEMU takes: a writer holds every
  * permission, a reader (a read-only attach, every backing file) consistent
  * reads only, and both refuse to share write and resize, as QEMU does for
@@ -70,51 +108,25 @@ int qed_lock_image(struct qed_image *img, bool write)
 {
 	unsigned long perm = BIT(QED_PERM_CONSISTENT_READ);
 	unsigned long unshared = BIT(QED_PERM_WRITE) | BIT(QED_PERM_RESIZE);
-	struct file *file = img->file;
-	unsigned int n;
-	bool held;
 	int ret;
 
 	if (write)
 		perm |= BIT(QED_PERM_WRITE) | BIT(QED_PERM_WRITE_UNCHANGED) |
 			BIT(QED_PERM_RESIZE);
-	for_each_set_bit(n, &perm, QED_PERM_NR) {
-		ret = qed_lock_byte(file, QED_LOCK_PERM + n);
-		if (ret)
-			goto err;
-	}
-	for_each_set_bit(n, &unshared, QED_PERM_NR) {
-		ret = qed_lock_byte(file, QED_LOCK_SHARED + n);
-		if (ret)
-			goto err;
-	}
-	for_each_set_bit(n, &perm, QED_PERM_NR) {
-		ret = qed_lock_held(file, QED_LOCK_SHARED + n, &held);
-		if (ret)
-			goto err;
-		if (held) {
-			qed_image_err(img, "Failed to get \"%s\" lock: is another process (QEMU, a qed device) using the image?",
-				      qed_perm_names[n]);
-			return -EBUSY;
-		}
-	}
-	for_each_set_bit(n, &unshared, QED_PERM_NR) {
-		ret = qed_lock_held(file, QED_LOCK_PERM + n, &held);
-		if (ret)
-			goto err;
-		if (held) {
-			qed_image_err(img, "Failed to get shared \"%s\" lock: is another process (QEMU, a qed device) using the image?",
-				      qed_perm_names[n]);
-			return -EBUSY;
-		}
-	}
-	return 0;
-err:
+	ret = qed_lock_bytes(img->file, perm, QED_LOCK_PERM);
+	if (!ret)
+		ret = qed_lock_bytes(img->file, unshared, QED_LOCK_SHARED);
+	/* Nobody may deny what we hold, nor hold what we deny. */
+	if (!ret)
+		ret = qed_lock_check(img, perm, QED_LOCK_SHARED, "");
+	if (!ret)
+		ret = qed_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
 	if (ret == -ENOLCK || ret == -EOPNOTSUPP) {
 		qed_image_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
 		return 0;
 	}
-	qed_image_err(img, "taking QEMU's image locks failed: %d", ret);
+	if (ret && ret != -EBUSY)
+		qed_image_err(img, "taking QEMU's image locks failed: %d", ret);
 	return ret;
 }
 
