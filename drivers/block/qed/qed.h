@@ -6,6 +6,7 @@
 #define QED_H
 
 #include <linux/blk-mq.h>
+#include <linux/completion.h>
 #include <linux/errseq.h>
 #include <linux/hashtable.h>
 #include <linux/mempool.h>
@@ -168,6 +169,8 @@ struct qed_device {
 	 */
 	enum qed_state state;
 	bool used;			/* opened since: autoclear may act */
+	/* Out of the index, claim and locks dropped: qed_wait_rundown(). */
+	struct completion unclaimed;
 };
 
 /*

@@ -429,6 +429,39 @@ static bool qed_uses_inode(const struct qed_device *qed, const struct inode *ino
 }
 
 /*
+ * Wait until no device on its way out (RUNDOWN) holds @inode any more: an
+ * attach right after a detach of the same image, lazy or from the
+ * autoclear work, must not meet the old device's claim or locks.  Waits
+ * for that device alone, killably; a stuck detach of another image never
+ * holds it up.
+ */
+static int qed_wait_rundown(const struct inode *inode)
+{
+	struct qed_device *qed, *found;
+	int id, ret;
+
+	for (;;) {
+		found = NULL;
+		mutex_lock(&qed_ctl_mutex);
+		idr_for_each_entry(&qed_index_idr, qed, id) {
+			if (READ_ONCE(qed->state) == QED_RUNDOWN &&
+			    qed_uses_inode(qed, inode, false)) {
+				found = qed;
+				get_device(disk_to_dev(found->disk));
+				break;
+			}
+		}
+		mutex_unlock(&qed_ctl_mutex);
+		if (!found)
+			return 0;
+		ret = wait_for_completion_killable(&found->unclaimed);
+		put_device(disk_to_dev(found->disk));
+		if (ret)
+			return ret;
+	}
+}
+
+/*
  * Two devices writing one image would allocate the same clusters twice,
  * and a device writing an image that another reads as a backing file would
  * change data under it: refuse both, as QEMU's image locking does (and
@@ -541,6 +574,7 @@ static void qed_unclaim(struct qed_device *qed)
 		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
 	idr_remove(&qed_index_idr, qed->index);
 	mutex_unlock(&qed_ctl_mutex);
+	complete_all(&qed->unclaimed);
 }
 
 /* The file userspace passed: what it may do decides what we may. */
@@ -588,6 +622,7 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 	qed->flush_since = errseq_sample(&file->f_mapping->wb_err);
 	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
 	INIT_WORK(&qed->detach_work, qed_detach_workfn);
+	init_completion(&qed->unclaimed);
 	return qed;
 }
 
@@ -607,6 +642,8 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 	if (!user)
 		return -EBADF;
 	ret = qed_check_user_file(user, a, rw);
+	if (!ret)
+		ret = qed_wait_rundown(file_inode(user));
 	file = ret ? ERR_PTR(ret) : qed_file_reopen(user, rw, a->path);
 	fput(user);
 	if (IS_ERR(file))
