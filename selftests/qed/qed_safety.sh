@@ -124,7 +124,7 @@ t_read_only() {
 check read_only_device_writes_nothing t_read_only
 
 t_qemu_locks() {
-	local img="$WORK/lock.qed" base="$WORK/lockbase.qed" dev out qpid rc=0
+	local img="$WORK/lock.qed" base="$WORK/lockbase.qed" dev out qpid ino rc=0
 	qemu-img create -q -f qed "$base" 16M &&
 		qemu-img create -q -f qed -b "$base" -F qed "$img" || return 1
 	dev=$(qed_attach "$img") || return 1
@@ -143,10 +143,16 @@ t_qemu_locks() {
 	qemu-io -f qed "$img" <"$WORK/qemu-in" >/dev/null 2>&1 &
 	qpid=$!
 	exec 3>"$WORK/qemu-in"
-	for _ in $(seq 50); do
-		qemu-img info "$img" >/dev/null 2>&1 || break
+	# Wait until qemu-io holds its locks (adjacent ones show merged), reading
+	# /proc/locks: polling with qemu-img would take locks that can make
+	# qemu-io's own open fail.
+	ino=$(stat -c %i "$img")
+	for _ in $(seq 300); do
+		grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks && break
 		sleep 0.2
 	done
+	grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks ||
+		{ echo "qemu-io never locked the image"; rc=1; }
 	dmesg -c >/dev/null
 	qed_attach "$img" >/dev/null 2>&1 && { echo "attached an image QEMU writes"; rc=1; }
 	qed_attach "$img" -r >/dev/null 2>&1 && { echo "attached read-only an image QEMU writes"; rc=1; }
