@@ -60,8 +60,8 @@ check absolute_backing_name t_absolute
 
 t_probe() {
 	local dev chain
-	# No format given: the backing file is probed, QED by its magic.
-	"$QEDCTL" create -b sub/mid.qed "$B/probed.qed" || return 1
+	# A QED backing file is named without NO_PROBE, so attach probes it.
+	"$QEDCTL" create -b sub/mid.qed -F qed "$B/probed.qed" || return 1
 	"$QEDCTL" info "$B/probed.qed" | grep -q "^backing 1: .*sub/mid.qed (qed, probed" ||
 		{ "$QEDCTL" info "$B/probed.qed"; return 1; }
 	"$QEDCTL" info "$B/probed.qed" | grep -q "^backing 2: .*base.raw (raw, declared" ||

@@ -29,12 +29,17 @@ check "list_json_and_sysfs" t_list
 
 # NEED_CHECK is on disk while allocation is recent, and gone after detach.
 t_dirty() {
-	local dev
+	local dev out rc=0
 	dev=$(qed_attach "$img") || return 1
 	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none || return 1
 	"$QEDCTL" info "$img" | grep -q '^dirty: yes' || { echo "not dirty while allocating"; qed_detach "$dev"; return 1; }
 	"$QEDCTL" list | grep -q "rw,dirty" || { qed_detach "$dev"; return 1; }
+	# The device holds QEMU's locks: a repair is refused, naming it.
+	out=$("$QEDCTL" check -r "$img" 2>&1) && { echo "repaired an attached image"; rc=1; }
+	echo "$out" | grep -q "Failed to get \"write\" lock" &&
+		echo "$out" | grep -q "the image is attached as $dev" || { echo "$out"; rc=1; }
 	qed_detach "$dev" || return 1
+	[ "$rc" = 0 ] || return 1
 	"$QEDCTL" info "$img" | grep -q '^dirty: no'
 }
 check "need_check_set_while_allocating_cleared_at_detach" t_dirty
@@ -142,7 +147,7 @@ t_lazy() {
 	"$QEDCTL" detach --lazy "$dev" || return 1
 	"$QEDCTL" list | grep -q "^$dev .*autoclear" || return 1
 	umount "$WORK/m" || return 1
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		"$QEDCTL" list | grep -q "^$dev " || return 0
 		sleep 0.1
 	done

@@ -116,10 +116,12 @@ static int image_repair(struct image *img, struct qed_check_result *r)
 
 static void usage_check(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " check [-r|--repair] [--json] IMAGE\n"
+	fprintf(f, "usage: " QEDCTL_NAME " check [-r|--repair] [-U|--force-share] [--json] IMAGE\n"
 		   "  exit status as qemu-img check: 0 clean, 2 corrupt, 3 leaked clusters only\n"
 		   "  --repair: invalid entries become unallocated, leaked clusters at the end\n"
-		   "  are cut off and the others hole-punched; never on an attached image\n");
+		   "  are cut off and the others hole-punched; never on an image in use\n"
+		   "  (QEMU's locks, as qemu-img check -r)\n"
+		   "  -U: check an image in use without QEMU's locks and without a warning\n");
 }
 
 static void print_result(const char *path, const struct qed_check_result *r, bool json,
@@ -171,22 +173,27 @@ int cmd_check(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "repair", no_argument, NULL, 'r' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qed_check_result r, fixed;
-	bool json = false, repair = false;
+	bool json = false, repair = false, force_share = false;
+	enum image_access access;
 	struct image img;
 	const char *why, *path;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "rUh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
 			break;
 		case 'r':
 			repair = true;
+			break;
+		case 'U':
+			force_share = true;
 			break;
 		case 'h':
 			usage_check(stdout);
@@ -201,13 +208,13 @@ int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	path = argv[optind];
-	if (image_open(path, &img, &why))
+	/* As qemu-img: a repair never shares the image, whatever -U says. */
+	if (repair && force_share)
+		die("--repair and --force-share cannot go together: a repair needs the image to itself");
+	access = repair ? IMAGE_WRITE : force_share ? IMAGE_FORCE_SHARE : IMAGE_READ;
+	if (image_open_locked(path, &img, &why, access))
 		die("%s: %s", path, why);
 	if (repair) {
-		close(img.fd);
-		img.fd = open(path, O_RDWR | O_CLOEXEC);
-		if (img.fd < 0)
-			die("%s: %s", path, strerror(errno));
 		ret = image_repair(&img, &fixed);
 		if (ret)
 			die("%s: repair failed: %s", path, strerror(-ret));

@@ -262,7 +262,7 @@ int cmd_list(int argc, char **argv)
 	char sz[32], flags[64];
 	int ctl, ret, shown = 0;
 
-	ret = parse_json_args(argc, argv, 0, usage_list, &json);
+	ret = parse_json_args(argc, argv, 0, usage_list, &json, NULL);
 	if (ret >= 0)
 		return ret;
 	ctl = ctl_open();

@@ -50,7 +50,8 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int image_open(const char *path, struct image *img, const char **why)
+/* Read the header of the image open as img->fd; closes it on failure. */
+static int image_load(struct image *img, const char **why)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 	enum qed_header_error err;
@@ -58,10 +59,6 @@ int image_open(const char *path, struct image *img, const char **why)
 	char *names;
 	int ret;
 
-	memset(img, 0, sizeof(*img));
-	img->fd = open_regular(path, O_RDONLY, why);
-	if (img->fd < 0)
-		return -1;
 	if (fstat(img->fd, &st) < 0) {
 		*why = strerror(errno);
 		goto fail;
@@ -102,6 +99,30 @@ fail:
 	return -1;
 }
 
+int image_open(const char *path, struct image *img, const char **why)
+{
+	memset(img, 0, sizeof(*img));
+	img->fd = open_regular(path, O_RDONLY, why);
+	if (img->fd < 0)
+		return -1;
+	return image_load(img, why);
+}
+
+int image_open_locked(const char *path, struct image *img, const char **why,
+		      enum image_access access)
+{
+	memset(img, 0, sizeof(*img));
+	img->fd = open_regular(path, access == IMAGE_WRITE ? O_RDWR : O_RDONLY, why);
+	if (img->fd < 0)
+		return -1;
+	/* Before the first read, as QEMU: what is read is then consistent. */
+	if (access == IMAGE_WRITE)
+		image_lock_or_die(img->fd, path, true);
+	else if (access == IMAGE_READ)
+		image_lock_or_warn(img->fd, path);
+	return image_load(img, why);
+}
+
 int image_pread(const struct image *img, void *buf, size_t len, uint64_t off)
 {
 	return pread_full(img->fd, buf, len, off);
@@ -140,7 +161,8 @@ static void print_features(uint64_t f)
 
 static void usage_info(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " info [--json] IMAGE\n");
+	fprintf(f, "usage: " QEDCTL_NAME " info [--json] [-U|--force-share] IMAGE\n"
+		   "  -U: read an image in use without QEMU's locks and without a warning\n");
 }
 
 int cmd_info(int argc, char **argv)
@@ -151,14 +173,15 @@ int cmd_info(int argc, char **argv)
 	const char *why;
 	char chain_why[4352];
 	unsigned int i;
-	bool json, broken;
+	bool json, broken, force_share;
 	char sz[32];
 	int ret;
 
-	ret = parse_json_args(argc, argv, 1, usage_info, &json);
+	ret = parse_json_args(argc, argv, 1, usage_info, &json, &force_share);
 	if (ret >= 0)
 		return ret;
-	if (image_open(argv[optind], &img, &why))
+	if (image_open_locked(argv[optind], &img, &why,
+			      force_share ? IMAGE_FORCE_SHARE : IMAGE_READ))
 		die("%s: %s", argv[optind], why);
 	/* The allocation summary is the check's own count. */
 	ret = image_check(&img, &s);
@@ -242,7 +265,7 @@ int cmd_info(int argc, char **argv)
 
 /*
  * The guest size of backing file @name of a new image at @image, read as
- * format @fmt (probed when NULL): what the new image's size defaults to.
+ * format @fmt: what the new image's size defaults to.
  */
 static uint64_t backing_size(const char *image, const char *name, const char *fmt)
 {
@@ -267,8 +290,12 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 		die("backing file %s: %s", path, strerror(errno));
 	close(fd);
 	f = qed_probe_format(buf, (u64)n, &other);
-	if (fmt)
-		f = strcmp(fmt, "raw") ? QED_FMT_QED : QED_FMT_RAW;
+	/* As qemu-img since 6.1: a guessed format is a security hole. */
+	if (!fmt)
+		die("%s: Backing file specified without backing format\n"
+		    "Detected format of %s.", image,
+		    f == QED_FMT_OTHER ? other : chain_format_name(f));
+	f = strcmp(fmt, "raw") ? QED_FMT_QED : QED_FMT_RAW;
 	if (f == QED_FMT_OTHER)
 		die("backing file %s is a %s image; backing files must be QED or raw",
 		    path, other);
@@ -295,7 +322,7 @@ static int create_file(const char *path, bool force, const struct qed_geom *g,
 	struct stat st;
 	bool exists;
 	mode_t um;
-	int fd, dfd, ret = 0;
+	int fd, dfd, old, ret = 0;
 
 	exists = stat(path, &st) == 0;
 	if (exists && !force)
@@ -304,16 +331,24 @@ static int create_file(const char *path, bool force, const struct qed_geom *g,
 		die("%s: not a regular file; create replaces only regular files", path);
 	if (!exists && errno != ENOENT)
 		return -errno;
+	/* Never replace an image a VM or a device uses: QEMU's locks say. */
+	old = exists ? open_regular(path, O_RDONLY, NULL) : -1;
+	if (old >= 0)
+		image_lock_or_die(old, path, true);
 	/* Over a symlink, the file it points to is replaced, not the link. */
 	if (!exists || !realpath(path, dir))
 		snprintf(dir, sizeof(dir), "%s", path);
 	snprintf(tmp, sizeof(tmp), "%s", dir);
 	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.qedctl-create-XXXXXX", dir) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -errno;
+		ret = -ENAMETOOLONG;
+	fd = ret ? -1 : mkstemp(tmp);
+	if (fd < 0) {
+		ret = ret ? ret : -errno;
+		if (old >= 0)
+			close(old);
+		return ret;
+	}
 	um = umask(0);
 	umask(um);
 	if (fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~um)) < 0)
@@ -344,6 +379,8 @@ static int create_file(const char *path, bool force, const struct qed_geom *g,
 	}
 	if (unlink(tmp) < 0 && errno != ENOENT && !ret)
 		ret = -errno;
+	if (old >= 0)
+		close(old);
 	if (ret)
 		return ret;
 	/* The new name must survive a crash too. */
@@ -359,7 +396,7 @@ static int create_file(const char *path, bool force, const struct qed_geom *g,
 static void usage_create(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " create [-f] [-s SIZE] [-c CLUSTER] [-t TABLE]"
-		   " [-b BACKING [-F raw|qed]] IMAGE\n"
+		   " [-b BACKING -F raw|qed] IMAGE\n"
 		   "  a relative BACKING name is relative to IMAGE's directory, as in QEMU;\n"
 		   "  SIZE defaults to the backing file's size\n");
 }
@@ -415,10 +452,14 @@ int cmd_create(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (optind != argc - 1 || (!have_size && !backing) || (bfmt && !backing)) {
+	if (optind != argc - 1) {
 		usage_create(stderr);
-		return 1;
+		die(optind < argc ? "too many arguments" : "missing IMAGE");
 	}
+	if (bfmt && !backing)
+		die("-F needs -b");
+	if (!have_size && !backing)
+		die("missing SIZE (-s), or a backing file (-b) to take it from");
 	if (bfmt && strcmp(bfmt, "raw") && strcmp(bfmt, "qed"))
 		die("backing format '%s': only raw and qed backing files are supported", bfmt);
 	if (backing) {

@@ -3,6 +3,7 @@
  * qedctl: attach QED images as /dev/qedN block devices, in the manner of
  * losetup.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,7 +33,26 @@ static void usage(FILE *f)
 	fprintf(f, "\n'" QEDCTL_NAME " COMMAND --help' describes a command.\n");
 }
 
-int main(int argc, char **argv)
+/*
+ * What was printed must have arrived: a full disk or a closed pipe under
+ * stdout fails the command, as coreutils' close_stdout() does.
+ */
+static int close_stdout(int ret)
+{
+	bool bad = ferror(stdout);
+
+	errno = 0;
+	if (fclose(stdout) != 0)
+		bad = true;
+	if (bad) {
+		fprintf(stderr, QEDCTL_NAME ": write error%s%s\n", errno ? ": " : "",
+			errno ? strerror(errno) : "");
+		return ret ? ret : 1;
+	}
+	return ret;
+}
+
+static int run(int argc, char **argv)
 {
 	size_t i;
 
@@ -50,4 +70,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, QEDCTL_NAME ": unknown command '%s' (see '" QEDCTL_NAME " --help')\n",
 		argv[1]);
 	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	return close_stdout(run(argc, argv));
 }

@@ -20,7 +20,8 @@ void json_string(const char *s);
  * Parse "[--json] [--help]" and exactly @nargs operands (from optind).
  * Returns -1 to go on, or the exit status when done (help or usage error).
  */
-int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json);
+int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json,
+		    bool *force_share);
 /*
  * open(2) for a file an image names or a user gives as an image: never
  * blocks (a FIFO), never takes a terminal, and only a regular file on an
@@ -28,6 +29,12 @@ int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bo
  * *why, when not NULL, says why).
  */
 int open_regular(const char *path, int flags, const char **why);
+
+/* lock.c: QEMU's image locks (see there). */
+int image_lock(int fd, bool write, char *why, size_t len);
+void image_holder(int fd, char *out, size_t len);
+void image_lock_or_die(int fd, const char *path, bool write);
+void image_lock_or_warn(int fd, const char *path);
 
 /* image.c: the image file itself, no kernel needed */
 struct image {
@@ -38,6 +45,15 @@ struct image {
 };
 
 int image_open(const char *path, struct image *img, const char **why);
+
+/* How a command uses an image: which of QEMU's locks it takes. */
+enum image_access {
+	IMAGE_READ,		/* as qemu-img info: warn when a writer has it */
+	IMAGE_WRITE,		/* as qemu-img check -r: refuse when in use */
+	IMAGE_FORCE_SHARE,	/* -U: no locks */
+};
+int image_open_locked(const char *path, struct image *img, const char **why,
+		      enum image_access access);
 int image_pread(const struct image *img, void *buf, size_t len, uint64_t off);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);

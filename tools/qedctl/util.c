@@ -25,7 +25,10 @@ void die(const char *fmt, ...)
 	exit(1);
 }
 
-/* "512", "64K", "1.5G" is not accepted: whole numbers with K/M/G/T (x1024). */
+/*
+ * Open a file an image names or a user gives as an image: never blocks
+ * (a FIFO, a tty) and accepts only regular files on real file systems.
+ */
 int open_regular(const char *path, int flags, const char **why)
 {
 	struct statfs sfs;
@@ -69,6 +72,7 @@ fail:
 	return -1;
 }
 
+/* "512", "64K", "1.5G" is not accepted: whole numbers with K/M/G/T (x1024). */
 int parse_size(const char *s, uint64_t *out)
 {
 	unsigned long long v;
@@ -129,36 +133,94 @@ void format_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu", (unsigned long long)bytes);
 }
 
-void json_string(const char *s)
+/*
+ * The length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0.
+ */
+static size_t utf8_len(const unsigned char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	size_t n, i;
+	uint32_t cp;
 
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/*
+ * A JSON string: whatever bytes a file name holds, the output is valid
+ * UTF-8; a byte that is not part of a well-formed sequence becomes U+FFFD,
+ * as QEMU's JSON writer does.
+ */
+void json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n;
+
+	putchar('"');
+	while (*s) {
+		n = utf8_len(s);
+		if (!n) {
+			fputs("\\ufffd", stdout);
+			n = 1;
+		} else if (*s == '"' || *s == '\\') {
+			printf("\\%c", *s);
+		} else if (*s < 0x20 || *s == 0x7f) {
+			printf("\\u%04x", *s);
+		} else {
+			fwrite(s, 1, n, stdout);
+		}
+		s += n;
 	}
 	putchar('"');
 }
 
-int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json)
+/*
+ * Options of a command that takes --json and, when @force_share is not
+ * NULL, -U/--force-share; then @nargs arguments.  Returns -1 to go on, or
+ * the exit status.
+ */
+int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json,
+		    bool *force_share)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
 	*json = false;
-	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+	if (force_share)
+		*force_share = false;
+	while ((c = getopt_long(argc, argv, force_share ? "jUh" : "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			*json = true;
+			break;
+		case 'U':
+			if (!force_share) {
+				usage(stderr);
+				return 1;
+			}
+			*force_share = true;
 			break;
 		case 'h':
 			usage(stdout);

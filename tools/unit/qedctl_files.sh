@@ -104,8 +104,72 @@ t_proc_backing() {
 	says "pseudo file system" info "$tmp/p.qed"
 }
 
+# Output that cannot be written fails the command, with a message.
+full() {
+	local err
+	err=$("$QEDCTL" "$@" 2>&1 >/dev/full) && { echo "$* succeeded"; return 1; }
+	echo "$err" | grep -q "write error" || { echo "$*: no message: $err"; return 1; }
+}
+
+t_full_stdout() {
+	"$QEDCTL" create -s 1M "$tmp/f.qed" || return 1
+	full info "$tmp/f.qed" && full check --json "$tmp/f.qed" && full --help
+}
+
+t_json_utf8() {
+	local name out
+	name="$tmp/n$(printf '\377\303(\316\273')x.qed"
+	"$QEDCTL" create -s 1M "$name" || return 1
+	out=$("$QEDCTL" info --json "$name") || return 1
+	echo "$out"
+	printf '%s' "$out" | iconv -f UTF-8 -t UTF-8 >/dev/null || { echo "not UTF-8"; return 1; }
+	printf '%s' "$out" | grep -qF "n\\ufffd\\ufffd($(printf '\316\273')x.qed\"" ||
+		{ echo "the name is not as expected"; return 1; }
+}
+
+t_backing_needs_format() {
+	local ls
+	"$QEDCTL" create -s 1M "$tmp/nf.qed" || return 1
+	ls=$(ls -A "$tmp")
+	refused "Backing file specified without backing format" create -b nf.qed "$tmp/nf2.qed" ||
+		return 1
+	echo "$out" | grep -q "^Detected format of qed.$" || { echo "no detected format"; return 1; }
+	refused "\-F needs -b" create -s 1M -F raw "$tmp/nf3.qed" || return 1
+	refused "missing SIZE" create "$tmp/nf3.qed" || return 1
+	[ "$(ls -A "$tmp")" = "$ls" ] || { echo "a file was left behind"; return 1; }
+}
+
+# QEMU's locks: while qemu-io writes an image, nothing that would change
+# it runs, and what only reads it warns (or, with -U, stays silent).
+t_qemu_locks() {
+	local img="$tmp/locked.qed" before ino qpid bad=0
+	"$QEDCTL" create -s 16M "$img" || return 1
+	before=$(sha256sum <"$img")
+	mkfifo "$tmp/qemu-in" || return 1
+	qemu-io -f qed "$img" <"$tmp/qemu-in" >/dev/null 2>&1 &
+	qpid=$!
+	exec 3>"$tmp/qemu-in"
+	ino=$(stat -c %i "$img")
+	for _ in $(seq 100); do
+		grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks && break
+		sleep 0.1
+	done
+	grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks || { echo "qemu-io took no lock"; bad=1; }
+	refused 'Failed to get "write" lock' check -r "$img" || bad=1
+	echo "$out" | grep -qF "Is another process using the image [$img]?" || bad=1
+	refused 'Failed to get "write" lock' create -f -s 1M "$img" || bad=1
+	says 'warning: .*Failed to get shared "write" lock' info "$img" || bad=1
+	out=$("$QEDCTL" info -U "$img" 2>&1 >/dev/null) || bad=1
+	[ -z "$out" ] || { echo "info -U: $out"; bad=1; }
+	exec 3>&-
+	wait "$qpid"
+	[ "$(sha256sum <"$img")" = "$before" ] || { echo "the image changed"; bad=1; }
+	"$QEDCTL" check -r "$img" >/dev/null || { echo "the locks outlived qemu-io"; bad=1; }
+	return $bad
+}
+
 echo "TAP version 13"
-echo "1..7"
+echo "1..11"
 t fifo_is_not_replaced t_fifo_target
 t device_node_is_not_replaced t_device_target
 t image_is_not_its_own_backing_file t_own_backing
@@ -113,5 +177,9 @@ t replace_is_atomic_and_keeps_the_mode t_replace
 t l1_table_is_sparse t_sparse_l1
 t fifo_backing_never_blocks t_fifo_backing
 t proc_backing_is_refused t_proc_backing
+t stdout_write_errors_fail t_full_stdout
+t json_is_valid_utf8 t_json_utf8
+t backing_file_needs_a_format t_backing_needs_format
+t qemu_locks_are_honoured t_qemu_locks
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ $fail -eq 0 ]

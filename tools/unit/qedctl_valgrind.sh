@@ -35,7 +35,7 @@ vg info_error info "$tmp/junk"
 vg help --help
 head -c 1M /dev/zero >"$tmp/base.raw"
 vg create_backing create -b base.raw -F raw "$tmp/ov.qed"
-vg create_backing_probed create -b ov.qed "$tmp/ov2.qed"
+vg create_backing_probed create -b ov.qed -F qed "$tmp/ov2.qed"
 vg info_chain info --json "$tmp/ov2.qed"
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ $fail -eq 0 ]

@@ -60,7 +60,7 @@ echo 'root:x:0:' >"$root/etc/group"
 kroot="$kern/root"
 mods="$root/lib/modules/$release"
 mkdir -p "$mods"
-for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes dm_snapshot crc32c_generic \
+for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes dm_snapshot dm_delay crc32c_generic \
 	 crc32c_intel; do
 	# Not every kernel has every module (7.3 has no crc32c_generic).
 	{ modprobe -d "$kroot" -S "$release" --show-depends "$m" 2>/dev/null || true; } |

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * QEMU's image locks, taken as qemu-img takes them, so that qedctl never
+ * changes an image a VM, qemu-io or a /dev/qedN device uses.
+ *
+ * As QEMU's raw_apply_lock_bytes() and raw_check_lock_bytes()
+ * (block/file-posix.c), and the driver's qed_lock.c: shared open file
+ * description (OFD) locks on byte 100 + n for each permission n held and on
+ * byte 200 + n for each permission n not shared; a conflict is another open
+ * file's lock on the opposite byte.  The locks live as long as the
+ * descriptor they were taken on.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "qedctl.h"
+
+#define LOCK_PERM	100
+#define LOCK_SHARED	200
+
+/* QEMU's BLK_PERM_* bits, which number the lock bytes. */
+enum {
+	PERM_CONSISTENT_READ,
+	PERM_WRITE,
+	PERM_WRITE_UNCHANGED,
+	PERM_RESIZE,
+	PERM_NR,
+};
+
+/* The names QEMU's messages use. */
+static const char *const perm_names[PERM_NR] = {
+	"consistent read", "write", "write unchanged", "resize",
+};
+
+static int lock_op(int fd, int cmd, short type, off_t off, struct flock *fl)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = off;
+	fl->l_len = 1;
+	return fcntl(fd, cmd, fl) < 0 ? -errno : 0;
+}
+
+static int lock_bytes(int fd, unsigned int perms, off_t base)
+{
+	struct flock fl;
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < PERM_NR; n++) {
+		if (!(perms & (1u << n)))
+			continue;
+		ret = lock_op(fd, F_OFD_SETLK, F_RDLCK, base + n, &fl);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* -EBUSY and QEMU's message if another open file locks @base + n, n in @perms. */
+static int check_bytes(int fd, unsigned int perms, off_t base, const char *shared,
+		       char *why, size_t len)
+{
+	struct flock fl;
+	unsigned int n;
+	int ret;
+
+	for (n = 0; n < PERM_NR; n++) {
+		if (!(perms & (1u << n)))
+			continue;
+		ret = lock_op(fd, F_OFD_GETLK, F_WRLCK, base + n, &fl);
+		if (ret)
+			return ret;
+		if (fl.l_type != F_UNLCK) {
+			snprintf(why, len, "Failed to get %s\"%s\" lock", shared, perm_names[n]);
+			return -EBUSY;
+		}
+	}
+	return 0;
+}
+
+int image_lock(int fd, bool write, char *why, size_t len)
+{
+	unsigned int perm = 1u << PERM_CONSISTENT_READ;
+	unsigned int unshared = 1u << PERM_WRITE | 1u << PERM_RESIZE;
+	int ret;
+
+	if (write)
+		perm |= 1u << PERM_WRITE | 1u << PERM_WRITE_UNCHANGED | 1u << PERM_RESIZE;
+	ret = lock_bytes(fd, perm, LOCK_PERM);
+	if (!ret)
+		ret = lock_bytes(fd, unshared, LOCK_SHARED);
+	if (!ret)
+		ret = check_bytes(fd, perm, LOCK_SHARED, "", why, len);
+	if (!ret)
+		ret = check_bytes(fd, unshared, LOCK_PERM, "shared ", why, len);
+	/* No byte-range locks here (some network file systems): as QEMU, go on. */
+	if (ret == -ENOLCK || ret == -EOPNOTSUPP || ret == -EINVAL)
+		return 0;
+	if (ret && ret != -EBUSY)
+		snprintf(why, len, "taking the image locks failed: %s", strerror(-ret));
+	return ret;
+}
+
+void image_holder(int fd, char *out, size_t len)
+{
+	char attr[300], path[4096];
+	struct stat st, ist;
+	struct dirent *d;
+	FILE *f;
+	DIR *dir;
+
+	out[0] = 0;
+	if (fstat(fd, &st) < 0)
+		return;
+	dir = opendir("/sys/block");
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		if (strncmp(d->d_name, "qed", 3))
+			continue;
+		snprintf(attr, sizeof(attr), "/sys/block/%s/qed/image_path", d->d_name);
+		f = fopen(attr, "re");
+		if (!f)
+			continue;
+		if (fgets(path, sizeof(path), f)) {
+			path[strcspn(path, "\n")] = 0;
+			if (!stat(path, &ist) && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino)
+				snprintf(out, len, "/dev/%s", d->d_name);
+		}
+		fclose(f);
+		if (out[0])
+			break;
+	}
+	closedir(dir);
+}
+
+/* Who holds @fd's image, in words for a message after QEMU's. */
+static void holder_words(int fd, const char *path, char *out, size_t len)
+{
+	char dev[300];
+
+	image_holder(fd, dev, sizeof(dev));
+	if (dev[0])
+		snprintf(out, len, "the image is attached as %s", dev);
+	else
+		snprintf(out, len, "Is another process using the image [%s]?", path);
+}
+
+void image_lock_or_die(int fd, const char *path, bool write)
+{
+	char why[128], who[512];
+
+	if (!image_lock(fd, write, why, sizeof(why)))
+		return;
+	holder_words(fd, path, who, sizeof(who));
+	die("%s: %s\n%s", path, why, who);
+}
+
+void image_lock_or_warn(int fd, const char *path)
+{
+	char why[128], who[512];
+
+	if (!image_lock(fd, false, why, sizeof(why)))
+		return;
+	holder_words(fd, path, who, sizeof(who));
+	fprintf(stderr, QEDCTL_NAME ": warning: %s: %s\n%s\n"
+		QEDCTL_NAME ": warning: it may change while it is read (-U: no locks, no warning)\n",
+		path, why, who);
+}
