@@ -38,11 +38,13 @@ require() {
 # Run a check: its name, then the command.  Output goes to the log with
 # a "# " prefix; the check's result is one KTAP line.
 check() {
-	local name=$1 out rc
+	local name=$1 out rc t0=$SECONDS
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
 	[ -n "$out" ] && echo "$out" | sed 's/^/# /' | tail -n 20
+	# make check has a time budget: this line says where it goes.
+	echo "# time $name $((SECONDS - t0))s"
 	if [ $rc -eq 0 ]; then
 		ktap_test_pass "$name"
 	else

@@ -51,22 +51,29 @@ run_fio() {
 		'NF > 89 { printf "bench: %s %s %d %s %s %s %s %s %s %d\n", s, j, r, $8, $49, $7, $48, $88, $89, b }'
 }
 
-# attach SETUP IMAGE-OR-RAW: prints the device
+# Each qemu-nbd connection gets the next /dev/nbdN: reconnecting the device
+# that was just disconnected has hung qemu-nbd and a kblockd worker in the
+# 6.1 guest (both blocked for good in the alloc-seqwrite-1m run).
+nbd_next=0
+
+# attach SETUP IMAGE-OR-RAW NBD-DEVICE: prints the device
 attach() {
 	case "$1" in
 	qed) qedctl attach "$2" ;;
 	qed-dio) qedctl attach --direct-io "$2" ;;
 	loop) losetup -f --show "$2" ;;
 	loop-dio) losetup -f --show --direct-io=on "$2" ;;
-	nbd) qemu-nbd -f qed -c /dev/nbd0 "$2" && echo /dev/nbd0 ;;
-	nbd-dio) qemu-nbd -f qed --cache=none --aio=native -c /dev/nbd0 "$2" && echo /dev/nbd0 ;;
+	nbd) qemu-nbd -f qed -c "$3" "$2" && echo "$3" ;;
+	nbd-dio) qemu-nbd -f qed --cache=none --aio=native -c "$3" "$2" && echo "$3" ;;
 	esac
 }
 detach() {
 	case "$1" in
 	qed*) qedctl detach "$2" ;;
 	loop*) losetup -d "$2" ;;
-	nbd*) qemu-nbd -d "$2" >/dev/null; sleep 1 ;;
+	nbd*) qemu-nbd -d "$2" >/dev/null
+	      # Wait for the disconnect to complete: the device's pid goes.
+	      for _ in $(seq 50); do [ -e "/sys/block/${2#/dev/}/pid" ] || break; sleep 0.2; done ;;
 	esac
 }
 file_for() {
@@ -78,7 +85,8 @@ file_for() {
 setups=${BENCH_SETUPS:-qed qed-dio loop loop-dio nbd nbd-dio}
 for r in $(seq "$rep"); do
 	for s in $setups; do
-		dev=$(attach "$s" "$(file_for "$s" data)") ||
+		nbd=/dev/nbd$((nbd_next++ % 16))
+		dev=$(attach "$s" "$(file_for "$s" data)" "$nbd") ||
 			{ echo "bench: error attaching $s"; continue; }
 		for j in "${jobs[@]}"; do
 			read -r name args <<<"$j"
@@ -94,7 +102,8 @@ for r in $(seq "$rep"); do
 			rm -f empty.qed empty.raw
 			qemu-img create -q -f qed empty.qed "${mb}M"
 			truncate -s "${mb}M" empty.raw
-			dev=$(attach "$s" "$(file_for "$s" empty)") || continue
+			nbd=/dev/nbd$((nbd_next++ % 16))
+			dev=$(attach "$s" "$(file_for "$s" empty)" "$nbd") || continue
 			# shellcheck disable=SC2086
 			run_fio "$s" "$dev" "$name" "$r" $args
 			detach "$s" "$dev"
