@@ -14,7 +14,7 @@ if [ ! -d "$dbg/failslab" ] || [ ! -e /proc/self/make-it-fail ]; then
 	ktap_skip_all "no fault injection in this kernel (CONFIG_FAILSLAB, FAIL_MAKE_REQUEST)"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 3
+ktap_set_plan 4
 
 faults_on() {
 	echo "$1" >"$dbg/$2/probability"
@@ -86,6 +86,39 @@ t_fail_request() {
 	return $rc
 }
 check failed_disk_requests_under_the_image t_fail_request
+
+# Issue 12 point 6: a guest's I/O never fails with ENOMEM.  Every
+# allocation from the L2 cache's slab fails (the cache is created with
+# SLAB_FAILSLAB, so failslab's cache-filter picks it alone), including
+# those that may sleep, while reads miss the cache on every table page and
+# writes allocate new tables: the device's chunk reserve must carry them.
+t_l2_reserve() {
+	local img="$WORK/reserve.qed" raw="$WORK/reserve.raw" d rc=0 f=$dbg/failslab
+	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them here.
+	qemu-img create -q -f qed -o cluster_size=4096 "$img" 96M || return 1
+	head -c 64M /dev/urandom >"$raw"
+	d=$("$QEDCTL" attach "$img") || return 1
+	dd if="$raw" of="$d" bs=1M oflag=direct status=none || { "$QEDCTL" detach "$d"; return 1; }
+	"$QEDCTL" detach "$d" || return 1
+	d=$("$QEDCTL" attach "$img") || return 1
+	dmesg -C
+	echo Y >"$f/cache-filter"
+	echo N >"$f/ignore-gfp-wait"
+	faults_on 100 failslab 0
+	cmp "$raw" "$d" || { echo "read back differs or failed"; rc=1; }
+	dd if="$raw" of="$d" bs=1M seek=64 count=24 oflag=direct status=none ||
+		{ echo "allocating write failed"; rc=1; }
+	faults_off failslab
+	echo N >"$f/cache-filter"
+	echo Y >"$f/ignore-gfp-wait"
+	if dmesg | grep -E "I/O error|qed.*-12|ENOMEM"; then
+		rc=1
+	fi
+	cmp -n 24M "$raw" "$d" 64M || { echo "new tables lost"; rc=1; }
+	"$QEDCTL" detach "$d" || return 1
+	[ $rc -eq 0 ] && qemu_no_corruption "$img"
+}
+check l2_cache_misses_under_failing_allocations t_l2_reserve
 
 t_after() {
 	local img="$WORK/after.qed" d

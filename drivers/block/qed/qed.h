@@ -43,6 +43,7 @@ struct qed_l2_chunk {
 	unsigned long flags;	/* QED_CHUNK_* bits */
 	int error;		/* load error, valid once LOADING is clear */
 	__le64 *entries;
+	mempool_t *pool;	/* the device's chunk_pool, where it goes back */
 	struct rcu_head rcu;
 };
 
@@ -132,11 +133,13 @@ struct qed_device {
 	 * Reserves for what a request may need beyond its own space, so that
 	 * memory pressure delays guest I/O and never fails it: more kiocbs
 	 * for a request split over the file, the bvec table of a request of
-	 * several bios, a buffer for backing data copied into a new cluster.
+	 * several bios, a buffer for backing data copied into a new cluster,
+	 * the pages of L2 tables the cache loads for every file of the chain.
 	 */
 	mempool_t *seg_pool;
 	mempool_t *bvec_pool;		/* QED_POOL_BVECS entries */
 	mempool_t *copy_pool;		/* QED_COPY_BYTES */
+	mempool_t *chunk_pool;		/* struct qed_l2_chunk with its page */
 	struct delayed_work clean_work;
 
 	/*
@@ -285,6 +288,8 @@ int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off);
 int qed_l2cache_init(void);
 void qed_l2cache_exit(void);
 void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max);
+mempool_t *qed_chunk_pool_create(void);
+void qed_chunk_pool_destroy(mempool_t *pool);
 void qed_l2cache_destroy(struct qed_l2cache *c);
 struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off);
 struct qed_l2_chunk *qed_l2cache_new(struct qed_image *img, u64 off);

@@ -396,17 +396,20 @@ static void qed_free_reserves(struct qed_device *qed)
 	qed->bvec_pool = NULL;
 	mempool_destroy(qed->copy_pool);
 	qed->copy_pool = NULL;
+	/* After qed_image_release(): the caches give their pages back. */
+	qed_chunk_pool_destroy(qed->chunk_pool);
+	qed->chunk_pool = NULL;
 }
 
 static void qed_release_image(struct qed_device *qed)
 {
-	qed_free_reserves(qed);
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
 	if (qed->alloc_wq)
 		destroy_workqueue(qed->alloc_wq);
 	qed_chain_close(qed);
 	qed_image_release(&qed->top);
+	qed_free_reserves(qed);
 	qed->wq = NULL;
 	kfree(qed->queues);
 	qed->queues = NULL;
@@ -605,7 +608,9 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 	qed->bvec_pool = mempool_create_kmalloc_pool(2, QED_POOL_BVECS *
 						     sizeof(struct bio_vec));
 	qed->copy_pool = mempool_create_kmalloc_pool(1, QED_COPY_BYTES);
-	if (!qed->table_buf || !qed->seg_pool || !qed->bvec_pool || !qed->copy_pool) {
+	qed->chunk_pool = qed_chunk_pool_create();
+	if (!qed->table_buf || !qed->seg_pool || !qed->bvec_pool || !qed->copy_pool ||
+	    !qed->chunk_pool) {
 		qed_free_reserves(qed);
 		kfree(qed);
 		return NULL;

@@ -18,10 +18,16 @@
  * is evicted by taking its count from one (the cache's own) to zero, so a
  * lookup racing with the eviction either got its reference first or
  * fails and takes the slow path; pages are freed after a grace period.
+ *
+ * A miss must not fail a guest's I/O with ENOMEM, so pages come from the
+ * device's chunk_pool.  Its reserve ends up in the cache; when the
+ * allocator has nothing, the oldest unused page of the cache is taken
+ * over, as a mempool would hand out an element that was given back.
  */
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/wait.h>
+#include <linux/mempool.h>
 
 #include "qed.h"
 
@@ -29,8 +35,13 @@ static struct kmem_cache *qed_chunk_cache;
 
 int qed_l2cache_init(void)
 {
-	qed_chunk_cache = kmem_cache_create("qed_l2_chunk",
-					    sizeof(struct qed_l2_chunk), 0, 0, NULL);
+	/*
+	 * SLAB_FAILSLAB (0 without CONFIG_FAILSLAB) lets failslab's
+	 * cache-filter fail this cache alone: the selftests show that the
+	 * chunk reserve keeps guest I/O going when it does.
+	 */
+	qed_chunk_cache = kmem_cache_create("qed_l2_chunk", sizeof(struct qed_l2_chunk), 0,
+					    SLAB_FAILSLAB, NULL);
 	return qed_chunk_cache ? 0 : -ENOMEM;
 }
 
@@ -53,10 +64,48 @@ void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max)
 	atomic64_set(&c->evictions, 0);
 }
 
-static void qed_chunk_free(struct qed_l2_chunk *chunk)
+/* Enough for the misses of a few workers at once; stealing does the rest. */
+#define QED_CHUNK_RESERVE	4
+
+static void *qed_chunk_pool_alloc(gfp_t gfp, void *data)
 {
+	struct qed_l2_chunk *chunk = kmem_cache_alloc(qed_chunk_cache, gfp);
+
+	if (!chunk)
+		return NULL;
+	chunk->entries = (__le64 *)__get_free_page(gfp);
+	if (!chunk->entries) {
+		kmem_cache_free(qed_chunk_cache, chunk);
+		return NULL;
+	}
+	return chunk;
+}
+
+static void qed_chunk_pool_free(void *element, void *data)
+{
+	struct qed_l2_chunk *chunk = element;
+
 	free_page((unsigned long)chunk->entries);
 	kmem_cache_free(qed_chunk_cache, chunk);
+}
+
+mempool_t *qed_chunk_pool_create(void)
+{
+	return mempool_create(QED_CHUNK_RESERVE, qed_chunk_pool_alloc, qed_chunk_pool_free,
+			      NULL);
+}
+
+void qed_chunk_pool_destroy(mempool_t *pool)
+{
+	if (!pool)
+		return;
+	rcu_barrier();		/* pages on their way back through qed_chunk_free_rcu() */
+	mempool_destroy(pool);
+}
+
+static void qed_chunk_free(struct qed_l2_chunk *chunk)
+{
+	mempool_free(chunk, chunk->pool);
 }
 
 static void qed_chunk_free_rcu(struct rcu_head *head)
@@ -64,18 +113,52 @@ static void qed_chunk_free_rcu(struct rcu_head *head)
 	qed_chunk_free(container_of(head, struct qed_l2_chunk, rcu));
 }
 
-static struct qed_l2_chunk *qed_chunk_alloc(u64 off)
+/*
+ * Take the oldest page of @c that nobody uses out of the cache, for a miss
+ * when memory is short.  Lock-free lookups may still be looking at it, so
+ * it is reused only after a grace period.
+ */
+static struct qed_l2_chunk *qed_chunk_steal(struct qed_l2cache *c)
 {
-	struct qed_l2_chunk *chunk;
+	struct qed_l2_chunk *chunk, *found = NULL;
 
-	chunk = kmem_cache_zalloc(qed_chunk_cache, GFP_NOIO);
-	if (!chunk)
-		return NULL;
-	chunk->entries = (__le64 *)get_zeroed_page(GFP_NOIO);
-	if (!chunk->entries) {
-		kmem_cache_free(qed_chunk_cache, chunk);
-		return NULL;
+	spin_lock(&c->lock);
+	list_for_each_entry(chunk, &c->lru, lru) {
+		if (refcount_dec_if_one(&chunk->ref)) {
+			found = chunk;
+			hash_del_rcu(&chunk->hnode);
+			list_del_init(&chunk->lru);
+			c->count--;
+			atomic64_inc(&c->evictions);
+			break;
+		}
 	}
+	spin_unlock(&c->lock);
+	if (found)
+		synchronize_rcu();
+	return found;
+}
+
+/*
+ * Never NULL: without a page from the allocator or the reserve, one of the
+ * cache's own, or else wait for the pool as the other reserves do.
+ */
+static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
+{
+	mempool_t *pool = img->qed->chunk_pool;
+	struct qed_l2_chunk *chunk;
+	__le64 *entries;
+
+	chunk = mempool_alloc(pool, GFP_NOIO & ~__GFP_DIRECT_RECLAIM);
+	if (!chunk)
+		chunk = qed_chunk_steal(&img->l2);
+	if (!chunk)
+		chunk = mempool_alloc(pool, GFP_NOIO);
+	entries = chunk->entries;
+	memset(chunk, 0, sizeof(*chunk));
+	chunk->entries = entries;
+	clear_page(entries);
+	chunk->pool = pool;
 	chunk->offset = off;
 	refcount_set(&chunk->ref, 2);	/* the cache's and the caller's */
 	return chunk;
@@ -174,9 +257,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
 		goto wait;
 	}
 
-	fresh = qed_chunk_alloc(off);
-	if (!fresh)
-		return ERR_PTR(-ENOMEM);
+	fresh = qed_chunk_alloc(img, off);
 	set_bit(QED_CHUNK_LOADING, &fresh->flags);
 
 	spin_lock(&c->lock);
@@ -233,12 +314,10 @@ wait:
 struct qed_l2_chunk *qed_l2cache_new(struct qed_image *img, u64 off)
 {
 	struct qed_l2cache *c = &img->l2;
-	struct qed_l2_chunk *chunk = qed_chunk_alloc(off);
+	struct qed_l2_chunk *chunk = qed_chunk_alloc(img, off);
 	LIST_HEAD(victims);
 	bool found;
 
-	if (!chunk)
-		return ERR_PTR(-ENOMEM);
 	spin_lock(&c->lock);
 	found = qed_chunk_find(c, off);
 	if (!found)
