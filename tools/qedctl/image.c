@@ -398,7 +398,8 @@ static void usage_create(FILE *f)
 	fprintf(f, "usage: " QEDCTL_NAME " create [-f] [-s SIZE] [-c CLUSTER] [-t TABLE]"
 		   " [-b BACKING -F raw|qed] IMAGE\n"
 		   "  a relative BACKING name is relative to IMAGE's directory, as in QEMU;\n"
-		   "  SIZE defaults to the backing file's size\n");
+		   "  SIZE defaults to the backing file's size;\n"
+		   "  sizes as in qemu-img: 512, 64K, 1.5G (B K M G T P E, powers of 1024), 0x200\n");
 }
 
 int cmd_create(int argc, char **argv)

@@ -72,49 +72,82 @@ fail:
 	return -1;
 }
 
-/* "512", "64K", "1.5G" is not accepted: whole numbers with K/M/G/T (x1024). */
+/* The multiplier of a size suffix (qemu-img's B, K, M, G, T, P, E), or 0. */
+static uint64_t size_suffix(char c)
+{
+	static const char units[] = "BKMGTPE";
+	const char *u = c ? strchr(units, toupper((unsigned char)c)) : NULL;
+
+	return u ? 1ull << (10 * (u - units)) : 0;
+}
+
+/*
+ * Sizes as qemu-img reads them (QEMU's do_strtosz()): a decimal number, a
+ * fraction only with a suffix ("1.5G"), B/K/M/G/T/P/E in either case for
+ * bytes to exbibytes, the fraction's bytes truncated; or hexadecimal bytes.  losetup's spellings
+ * "64KiB" and "64KB" are accepted too.  -ERANGE past 2^64 - 1.
+ */
 int parse_size(const char *s, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
-	int shift = 0;
+	uint64_t v = 0, mul, frac = 0, scale = 1;
+	const char *p = s;
 
-	if (!s || !isdigit((unsigned char)*s))
+	if (!s || !isdigit((unsigned char)*p))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
-		return -ERANGE;
-	switch (toupper((unsigned char)*end)) {
-	case '\0':
-		break;
-	case 'K':
-		shift = 10;
-		break;
-	case 'M':
-		shift = 20;
-		break;
-	case 'G':
-		shift = 30;
-		break;
-	case 'T':
-		shift = 40;
-		break;
-	default:
-		return -EINVAL;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+		/* Hexadecimal bytes; qemu-img deprecates suffixes on them. */
+		char *end;
+
+		if (!isxdigit((unsigned char)p[2]))
+			return -EINVAL;
+		errno = 0;
+		v = strtoull(p, &end, 16);
+		if (errno)
+			return -ERANGE;
+		if (*end)
+			return -EINVAL;
+		*out = v;
+		return 0;
 	}
-	if (shift) {
-		end++;
-		if (toupper((unsigned char)*end) == 'I')
-			end++;
-		if (toupper((unsigned char)*end) == 'B')
-			end++;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (v > (UINT64_MAX - (*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (*p - '0');
 	}
-	if (*end)
+	if (*p == '.') {
+		/* Digits past the 18th cannot change the truncated result much. */
+		for (p++; isdigit((unsigned char)*p); p++) {
+			if (scale < 1000000000000000000ull) {
+				frac = frac * 10 + (*p - '0');
+				scale *= 10;
+			}
+		}
+	}
+	mul = size_suffix(*p);
+	if (mul) {
+		p++;
+		if (mul > 1 && toupper((unsigned char)*p) == 'I' && toupper((unsigned char)p[1]) == 'B')
+			p += 2;
+		else if (mul > 1 && toupper((unsigned char)*p) == 'B')
+			p++;
+	} else {
+		mul = 1;
+	}
+	/* A fraction of a byte is an error, "1.0" is not. */
+	if (*p || (frac && mul == 1))
 		return -EINVAL;
-	if (shift && v > (UINT64_MAX >> shift))
+	if (v > UINT64_MAX / mul)
 		return -ERANGE;
-	*out = (uint64_t)v << shift;
+	v *= mul;
+	if (frac) {
+		/* frac / scale < 1, so this is below mul: no overflow in 128 bits. */
+		unsigned __int128 f = (unsigned __int128)frac * mul / scale;
+
+		if (v > UINT64_MAX - (uint64_t)f)
+			return -ERANGE;
+		v += (uint64_t)f;
+	}
+	*out = v;
 	return 0;
 }
 

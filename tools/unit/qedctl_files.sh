@@ -3,25 +3,9 @@
 # qedctl never destroys what it was not asked to, and never blocks on or
 # reads a file an image names that is not an ordinary regular file.
 set -u
-QEDCTL=${QEDCTL:-$(dirname "$0")/../qedctl/qedctl}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-n=0
-t() {
-	local name=$1 out
-	shift
-	n=$((n + 1))
-	if out=$("$@" 2>&1); then
-		echo "ok $n qedctl_files.$name"
-		pass=$((pass + 1))
-	else
-		printf '%s\n' "$out" | sed 's/^/# /'
-		echo "not ok $n qedctl_files.$name"
-		fail=$((fail + 1))
-	fi
-}
+SUITE=qedctl_files
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
 
 # qedctl must finish within 10 s and say why; info reports a broken chain
 # and goes on, other commands must fail.
@@ -181,5 +165,4 @@ t stdout_write_errors_fail t_full_stdout
 t json_is_valid_utf8 t_json_utf8
 t backing_file_needs_a_format t_backing_needs_format
 t qemu_locks_are_honoured t_qemu_locks
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ $fail -eq 0 ]
+tap_totals
