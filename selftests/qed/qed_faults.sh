@@ -88,12 +88,15 @@ t_fail_request() {
 check failed_disk_requests_under_the_image t_fail_request
 
 # Issue 12 point 6: a guest's I/O never fails with ENOMEM.  Every
-# allocation from the L2 cache's slab fails (the cache is created with
-# SLAB_FAILSLAB, so failslab's cache-filter picks it alone), including
-# those that may sleep, while reads miss the cache on every table page and
-# writes allocate new tables: the device's chunk reserve must carry them.
+# allocation from the L2 cache's slab fails (the debug guest boots with
+# slub_debug=A,qed_l2_chunk, so failslab's cache-filter picks it alone),
+# including those that may sleep, while reads miss the cache on every table
+# page and writes allocate new tables: the device's chunk reserve must
+# carry them.
 t_l2_reserve() {
 	local img="$WORK/reserve.qed" raw="$WORK/reserve.raw" d rc=0 f=$dbg/failslab
+	[ "$(cat /sys/kernel/slab/qed_l2_chunk/failslab 2>/dev/null)" = 1 ] ||
+		{ echo "qed_l2_chunk is not marked for failslab (boot with slub_debug=A,qed_l2_chunk)"; return 1; }
 	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them here.
 	qemu-img create -q -f qed -o cluster_size=4096 "$img" 96M || return 1
 	head -c 64M /dev/urandom >"$raw"

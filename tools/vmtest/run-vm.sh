@@ -30,6 +30,11 @@ else
 	truncate -s 3G "${disks[0]}"
 	truncate -s 3G "${disks[1]}"
 fi
+# On the debug kernel failslab's cache-filter may pick the L2 cache's slab
+# alone (slub_debug's A flag; it also keeps that cache from being merged).
+extra=()
+[ "$name" != debug ] || extra+=("slub_debug=A,qed_l2_chunk")
+
 drives=()
 for d in "${disks[@]}"; do
 	drives+=(-drive "file=$d,if=virtio,format=raw,cache=unsafe")
@@ -38,7 +43,7 @@ rc=0
 timeout --kill-after=10 "$limit" qemu-system-x86_64 \
 	-accel tcg,thread=multi -cpu "$cpu" -smp 2 -m 2G -nographic -no-reboot \
 	-kernel "$kern/vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 panic=-1 quiet $*" \
+	-append "console=ttyS0 panic=-1 quiet ${extra[*]} $*" \
 	"${drives[@]}" -pidfile "$dir/qemu.pid" \
 	</dev/null >"$logf" 2>&1 || rc=$?
 [ -n "${QED_KEEP_SCRATCH:-}${QED_VM_DISKS:-}" ] || rm -f "${disks[@]}"

@@ -35,13 +35,8 @@ static struct kmem_cache *qed_chunk_cache;
 
 int qed_l2cache_init(void)
 {
-	/*
-	 * SLAB_FAILSLAB (0 without CONFIG_FAILSLAB) lets failslab's
-	 * cache-filter fail this cache alone: the selftests show that the
-	 * chunk reserve keeps guest I/O going when it does.
-	 */
-	qed_chunk_cache = kmem_cache_create("qed_l2_chunk", sizeof(struct qed_l2_chunk), 0,
-					    SLAB_FAILSLAB, NULL);
+	qed_chunk_cache = kmem_cache_create("qed_l2_chunk",
+					    sizeof(struct qed_l2_chunk), 0, 0, NULL);
 	return qed_chunk_cache ? 0 : -ENOMEM;
 }
 
