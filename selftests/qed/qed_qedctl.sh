@@ -101,7 +101,12 @@ t_errors() {
 	one_line_error "$QEDCTL" create -s 12Q "$WORK/x.qed" &&
 	one_line_error "$QEDCTL" create -s 1G -c 3000 "$WORK/x.qed" &&
 	one_line_error "$QEDCTL" create -s 1G "$img" &&
-	one_line_error "$QEDCTL" frobnicate
+	one_line_error "$QEDCTL" frobnicate &&
+	# Userspace says what the file is, not "see the kernel log".
+	qemu-img create -q -f qcow2 "$WORK/q.qcow2" 1M &&
+	one_line_error "$QEDCTL" attach "$WORK/q.qcow2" | grep "Invalid argument: not a QED image (qcow2)$" &&
+	head -c 64K /dev/zero >"$WORK/raw.img" &&
+	one_line_error "$QEDCTL" attach "$WORK/raw.img" | grep "not a QED image (raw data?)$"
 }
 check "errors_are_one_line_exit_1" t_errors
 

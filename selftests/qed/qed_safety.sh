@@ -167,14 +167,16 @@ dirty_leaky_image() {
 }
 
 t_second_attach() {
-	local img="$WORK/dirty.qed" dev before rc=0
+	local img="$WORK/dirty.qed" dev before out rc=0
 	dirty_leaky_image "$img" || return 1
 	dev=$(qed_attach "$img" -r) || return 1
 	before=$(sum "$img")
-	if qed_attach "$img" >/dev/null; then
+	if out=$(qed_attach "$img" 2>&1); then
 		echo "a read-write attach of an image in use succeeded"
 		rc=1
 	fi
+	echo "$out" | grep -q "Device or resource busy: the image is attached as $dev$" ||
+		{ echo "EBUSY does not name $dev: $out"; rc=1; }
 	[ "$(sum "$img")" = "$before" ] || { echo "the image changed"; rc=1; }
 	qed_detach "$dev"
 	return $rc
@@ -230,7 +232,9 @@ t_qemu_locks() {
 	grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks ||
 		{ echo "qemu-io never locked the image"; rc=1; }
 	dmesg -c >/dev/null
-	qed_attach "$img" >/dev/null 2>&1 && { echo "attached an image QEMU writes"; rc=1; }
+	out=$(qed_attach "$img" 2>&1) && { echo "attached an image QEMU writes"; rc=1; }
+	echo "$out" | grep -qF "Is another process using the image [$img]? qemu-io (pid $qpid) has it open" ||
+		{ echo "EBUSY does not name qemu-io: $out"; rc=1; }
 	qed_attach "$img" -r >/dev/null 2>&1 && { echo "attached read-only an image QEMU writes"; rc=1; }
 	dmesg | grep 'Failed to get .* lock: is another process' || { echo "no message"; rc=1; }
 	exec 3>&-

@@ -64,7 +64,7 @@ int cmd_attach(int argc, char **argv)
 	struct qed_attach a;
 	struct image img;
 	struct chain chain;
-	const char *path, *path_why, *fwhy;
+	const char *path, *path_why = NULL, *fwhy;
 	char abs[PATH_MAX], why[PATH_MAX + 256];
 	unsigned int i;
 	int c, fd, ctl;
@@ -141,10 +141,18 @@ int cmd_attach(int argc, char **argv)
 	ctl = ctl_open();
 	if (ioctl(ctl, QED_CTL_ATTACH, &a) < 0) {
 		int err = errno;
+		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
+				 err == ENAMETOOLONG || err == ELOOP;
 
+		if (err == EBUSY) {
+			image_holder_words(fd, path, why, sizeof(why));
+			die("%s: attach failed: %s: %s", path, strerror(err), why);
+		}
+		/* What the kernel logs, userspace read from the same header. */
+		if (explained && path_why)
+			die("%s: attach failed: %s: %s", path, strerror(err), path_why);
 		die("%s: attach failed: %s%s", path, strerror(err),
-		    (err == EINVAL || err == EOPNOTSUPP || err == EFBIG || err == ENAMETOOLONG ||
-		     err == ELOOP) ? " (see the kernel log for why)" : "");
+		    explained ? " (see the kernel log for why)" : "");
 	}
 	close(ctl);
 	close(fd);

@@ -51,6 +51,21 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* Read the header of the image open as img->fd; closes it on failure. */
+/* Not a QED image: say what it is, as far as the shared probe knows. */
+static const char *image_not_qed(const struct image *img)
+{
+	static char msg[64];
+	unsigned char buf[QED_PROBE_BYTES];
+	const char *other;
+	size_t n = img->file_size < sizeof(buf) ? img->file_size : sizeof(buf);
+
+	if (pread_full(img->fd, buf, n, 0) ||
+	    qed_probe_format(buf, n, &other) != QED_FMT_OTHER)
+		return "not a QED image (raw data?)";
+	snprintf(msg, sizeof(msg), "not a QED image (%s)", other);
+	return msg;
+}
+
 static int image_load(struct image *img, const char **why)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
@@ -74,6 +89,10 @@ static int image_load(struct image *img, const char **why)
 		goto fail;
 	}
 	err = qed_header_decode(hdr, sizeof(hdr), img->file_size, &img->geom);
+	if (err == QED_HDR_MAGIC) {
+		*why = image_not_qed(img);
+		goto fail;
+	}
 	if (err) {
 		*why = qed_header_strerror(err);
 		goto fail;

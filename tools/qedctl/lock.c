@@ -15,7 +15,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "qedctl.h"
@@ -141,14 +143,69 @@ void image_holder(int fd, char *out, size_t len)
 	closedir(dir);
 }
 
-/* Who holds @fd's image, in words for a message after QEMU's. */
-static void holder_words(int fd, const char *path, char *out, size_t len)
+/*
+ * The first other process with @st's file open, as "NAME (pid N)", found
+ * as fuser finds it: OFD locks carry no pid.  stat() of /proc/PID/fd/N
+ * opens nothing, so a FIFO or a hung file there cannot block us.
+ */
+static void image_process(const struct stat *st, char *out, size_t len)
 {
-	char dev[300];
+	char fd_dir[64], link[320], comm[64];
+	struct dirent *p, *f;
+	struct stat fst;
+	DIR *proc, *fds;
+	FILE *cf;
+	char *end;
+	long pid;
+
+	out[0] = 0;
+	proc = opendir("/proc");
+	if (!proc)
+		return;
+	while (!out[0] && (p = readdir(proc))) {
+		pid = strtol(p->d_name, &end, 10);
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		snprintf(fd_dir, sizeof(fd_dir), "/proc/%ld/fd", pid);
+		fds = opendir(fd_dir);
+		if (!fds)
+			continue;
+		while ((f = readdir(fds))) {
+			snprintf(link, sizeof(link), "%s/%s", fd_dir, f->d_name);
+			if (f->d_name[0] == '.' || stat(link, &fst) ||
+			    fst.st_dev != st->st_dev || fst.st_ino != st->st_ino)
+				continue;
+			snprintf(link, sizeof(link), "/proc/%ld/comm", pid);
+			cf = fopen(link, "re");
+			if (!cf || !fgets(comm, sizeof(comm), cf))
+				snprintf(comm, sizeof(comm), "?");
+			if (cf)
+				fclose(cf);
+			comm[strcspn(comm, "\n")] = 0;
+			snprintf(out, len, "%s (pid %ld)", comm, pid);
+			break;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+}
+
+void image_holder_words(int fd, const char *path, char *out, size_t len)
+{
+	char dev[300], proc[128];
+	struct stat st;
 
 	image_holder(fd, dev, sizeof(dev));
-	if (dev[0])
+	if (dev[0]) {
 		snprintf(out, len, "the image is attached as %s", dev);
+		return;
+	}
+	proc[0] = 0;
+	if (!fstat(fd, &st))
+		image_process(&st, proc, sizeof(proc));
+	if (proc[0])
+		snprintf(out, len, "Is another process using the image [%s]? %s has it open",
+			 path, proc);
 	else
 		snprintf(out, len, "Is another process using the image [%s]?", path);
 }
@@ -159,7 +216,7 @@ void image_lock_or_die(int fd, const char *path, bool write)
 
 	if (!image_lock(fd, write, why, sizeof(why)))
 		return;
-	holder_words(fd, path, who, sizeof(who));
+	image_holder_words(fd, path, who, sizeof(who));
 	die("%s: %s\n%s", path, why, who);
 }
 
@@ -169,7 +226,7 @@ void image_lock_or_warn(int fd, const char *path)
 
 	if (!image_lock(fd, false, why, sizeof(why)))
 		return;
-	holder_words(fd, path, who, sizeof(who));
+	image_holder_words(fd, path, who, sizeof(who));
 	fprintf(stderr, QEDCTL_NAME ": warning: %s: %s\n%s\n"
 		QEDCTL_NAME ": warning: it may change while it is read (-U: no locks, no warning)\n",
 		path, why, who);

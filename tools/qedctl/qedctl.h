@@ -33,6 +33,8 @@ int open_regular(const char *path, int flags, const char **why);
 /* lock.c: QEMU's image locks (see there). */
 int image_lock(int fd, bool write, char *why, size_t len);
 void image_holder(int fd, char *out, size_t len);
+/* Who holds @fd's image, in words for a message after QEMU's. */
+void image_holder_words(int fd, const char *path, char *out, size_t len);
 void image_lock_or_die(int fd, const char *path, bool write);
 void image_lock_or_warn(int fd, const char *path);
 

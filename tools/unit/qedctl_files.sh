@@ -140,7 +140,8 @@ t_qemu_locks() {
 	done
 	grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks || { echo "qemu-io took no lock"; bad=1; }
 	refused 'Failed to get "write" lock' check -r "$img" || bad=1
-	echo "$out" | grep -qF "Is another process using the image [$img]?" || bad=1
+	echo "$out" | grep -qF "Is another process using the image [$img]? qemu-io (pid $qpid) has it open" ||
+		bad=1
 	refused 'Failed to get "write" lock' create -f -s 1M "$img" || bad=1
 	says 'warning: .*Failed to get shared "write" lock' info "$img" || bad=1
 	out=$("$QEDCTL" info -U "$img" 2>&1 >/dev/null) || bad=1
