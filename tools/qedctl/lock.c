@@ -3,12 +3,9 @@
  * QEMU's image locks, taken as qemu-img takes them, so that qedctl never
  * changes an image a VM, qemu-io or a /dev/qedN device uses.
  *
- * As QEMU's raw_apply_lock_bytes() and raw_check_lock_bytes()
- * (block/file-posix.c), and the driver's qed_lock.c: shared open file
- * description (OFD) locks on byte 100 + n for each permission n held and on
- * byte 200 + n for each permission n not shared; a conflict is another open
- * file's lock on the opposite byte.  The locks live as long as the
- * descriptor they were taken on.
+ * The lock bytes and permissions are QEMU's, shared with the driver
+ * (qed_format.h); the locks live as long as the descriptor they were
+ * taken on.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -22,65 +19,29 @@
 
 #include "qedctl.h"
 
-#define LOCK_PERM	100
-#define LOCK_SHARED	200
-
-/* QEMU's BLK_PERM_* bits, which number the lock bytes. */
-enum {
-	PERM_CONSISTENT_READ,
-	PERM_WRITE,
-	PERM_WRITE_UNCHANGED,
-	PERM_RESIZE,
-	PERM_NR,
-};
-
-/* The names QEMU's messages use. */
-static const char *const perm_names[PERM_NR] = {
-	"consistent read", "write", "write unchanged", "resize",
-};
-
-static int lock_op(int fd, int cmd, short type, off_t off, struct flock *fl)
-{
-	memset(fl, 0, sizeof(*fl));
-	fl->l_type = type;
-	fl->l_whence = SEEK_SET;
-	fl->l_start = off;
-	fl->l_len = 1;
-	return fcntl(fd, cmd, fl) < 0 ? -errno : 0;
-}
-
-static int lock_bytes(int fd, unsigned int perms, off_t base)
+/*
+ * Lock byte @base + n for each permission n in @perms (F_OFD_SETLK), or
+ * (F_OFD_GETLK) return -EBUSY and QEMU's message if another open file
+ * locks one.
+ */
+static int lock_bytes(int fd, int cmd, unsigned long perms, off_t base, const char *shared,
+		      char *why, size_t len)
 {
 	struct flock fl;
 	unsigned int n;
-	int ret;
 
-	for (n = 0; n < PERM_NR; n++) {
-		if (!(perms & (1u << n)))
+	for (n = 0; n < QED_PERM_NR; n++) {
+		if (!(perms & (1ul << n)))
 			continue;
-		ret = lock_op(fd, F_OFD_SETLK, F_RDLCK, base + n, &fl);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/* -EBUSY and QEMU's message if another open file locks @base + n, n in @perms. */
-static int check_bytes(int fd, unsigned int perms, off_t base, const char *shared,
-		       char *why, size_t len)
-{
-	struct flock fl;
-	unsigned int n;
-	int ret;
-
-	for (n = 0; n < PERM_NR; n++) {
-		if (!(perms & (1u << n)))
-			continue;
-		ret = lock_op(fd, F_OFD_GETLK, F_WRLCK, base + n, &fl);
-		if (ret)
-			return ret;
-		if (fl.l_type != F_UNLCK) {
-			snprintf(why, len, "Failed to get %s\"%s\" lock", shared, perm_names[n]);
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = cmd == F_OFD_SETLK ? F_RDLCK : F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fl.l_start = base + n;
+		fl.l_len = 1;
+		if (fcntl(fd, cmd, &fl) < 0)
+			return -errno;
+		if (cmd == F_OFD_GETLK && fl.l_type != F_UNLCK) {
+			snprintf(why, len, "Failed to get %s\"%s\" lock", shared, qed_perm_name(n));
 			return -EBUSY;
 		}
 	}
@@ -89,19 +50,18 @@ static int check_bytes(int fd, unsigned int perms, off_t base, const char *share
 
 int image_lock(int fd, bool write, char *why, size_t len)
 {
-	unsigned int perm = 1u << PERM_CONSISTENT_READ;
-	unsigned int unshared = 1u << PERM_WRITE | 1u << PERM_RESIZE;
+	unsigned long perm, unshared;
 	int ret;
 
-	if (write)
-		perm |= 1u << PERM_WRITE | 1u << PERM_WRITE_UNCHANGED | 1u << PERM_RESIZE;
-	ret = lock_bytes(fd, perm, LOCK_PERM);
+	qed_lock_perms(write, &perm, &unshared);
+	ret = lock_bytes(fd, F_OFD_SETLK, perm, QED_LOCK_PERM, "", why, len);
 	if (!ret)
-		ret = lock_bytes(fd, unshared, LOCK_SHARED);
+		ret = lock_bytes(fd, F_OFD_SETLK, unshared, QED_LOCK_SHARED, "", why, len);
+	/* Nobody may deny what we hold, nor hold what we deny. */
 	if (!ret)
-		ret = check_bytes(fd, perm, LOCK_SHARED, "", why, len);
+		ret = lock_bytes(fd, F_OFD_GETLK, perm, QED_LOCK_SHARED, "", why, len);
 	if (!ret)
-		ret = check_bytes(fd, unshared, LOCK_PERM, "shared ", why, len);
+		ret = lock_bytes(fd, F_OFD_GETLK, unshared, QED_LOCK_PERM, "shared ", why, len);
 	/* No byte-range locks here (some network file systems): as QEMU, go on. */
 	if (ret == -ENOLCK || ret == -EOPNOTSUPP || ret == -EINVAL)
 		return 0;

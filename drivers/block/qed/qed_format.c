@@ -334,3 +334,21 @@ int qed_pseudo_fs_magic(unsigned long magic)
 	}
 	return 0;
 }
+
+void qed_lock_perms(int write, unsigned long *held, unsigned long *unshared)
+{
+	*held = 1ul << QED_PERM_CONSISTENT_READ;
+	if (write)
+		*held |= 1ul << QED_PERM_WRITE | 1ul << QED_PERM_WRITE_UNCHANGED |
+			 1ul << QED_PERM_RESIZE;
+	*unshared = 1ul << QED_PERM_WRITE | 1ul << QED_PERM_RESIZE;
+}
+
+const char *qed_perm_name(unsigned int n)
+{
+	static const char * const names[QED_PERM_NR] = {
+		"consistent read", "write", "write unchanged", "resize",
+	};
+
+	return n < QED_PERM_NR ? names[n] : "unknown";
+}

@@ -194,4 +194,34 @@ enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **oth
  */
 int qed_pseudo_fs_magic(unsigned long magic);
 
+/*
+ * QEMU's image locks (raw_apply_lock_bytes() in block/file-posix.c),
+ * taken by the driver (qed_lock.c) and by qedctl (lock.c): shared open
+ * file description locks on byte QED_LOCK_PERM + n for each permission n
+ * held and on QED_LOCK_SHARED + n for each permission n not shared; a
+ * conflict is another owner's lock on the opposite byte.  The permissions
+ * are numbered as QEMU's BLK_PERM_* bits.
+ */
+#define QED_LOCK_PERM		100
+#define QED_LOCK_SHARED		200
+
+enum qed_perm {
+	QED_PERM_CONSISTENT_READ,
+	QED_PERM_WRITE,
+	QED_PERM_WRITE_UNCHANGED,
+	QED_PERM_RESIZE,
+	QED_PERM_NR,
+};
+
+/*
+ * The permissions a writer (@write) or a reader of an image holds, and
+ * those it does not share, as bit masks: a writer holds every one, a reader
+ * consistent reads only; both refuse to share write and resize, as QEMU
+ * does for a file that holds an image's metadata.
+ */
+void qed_lock_perms(int write, unsigned long *held, unsigned long *unshared);
+
+/* The name QEMU's messages give permission @n. */
+const char *qed_perm_name(unsigned int n);
+
 #endif /* QED_FORMAT_H */

@@ -3,35 +3,15 @@
  * QEMU's image locks, so that a VM, qemu-img or qemu-io refuses an image
  * a device writes, and an attach refuses an image QEMU writes.
  *
- * As QEMU's raw_apply_lock_bytes() and raw_check_lock_bytes()
- * (block/file-posix.c): shared open file description (OFD) locks on byte
- * 100 + n for each permission n held, and on byte 200 + n for each
- * permission n not shared with others; a conflict is another owner's lock
- * on the opposite byte.  The locks belong to the device's own open file
- * (qed_file_reopen()) and go with its last fput(), at detach.
+ * The lock bytes and permissions are QEMU's (qed_format.h).  The locks
+ * belong to the device's own open file (qed_file_reopen()) and go with
+ * its last fput(), at detach.
  */
 #include <linux/fs.h>
 #include <linux/bitops.h>
 
 #include "qed.h"
 #include "qed_compat.h"
-
-#define QED_LOCK_PERM		100
-#define QED_LOCK_SHARED		200
-
-/* QEMU's BLK_PERM_* bits, which number the lock bytes. */
-enum {
-	QED_PERM_CONSISTENT_READ,
-	QED_PERM_WRITE,
-	QED_PERM_WRITE_UNCHANGED,
-	QED_PERM_RESIZE,
-	QED_PERM_NR,
-};
-
-/* The names QEMU's messages use. */
-static const char * const qed_perm_names[QED_PERM_NR] = {
-	"consistent read", "write", "write unchanged", "resize",
-};
 
 static int qed_lock_byte(struct file *file, loff_t off)
 {
@@ -90,7 +70,7 @@ static int qed_lock_check(struct qed_image *img, unsigned long perms, loff_t bas
 			return ret;
 		if (held) {
 			qed_image_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
-				      shared, qed_perm_names[n]);
+				      shared, qed_perm_name(n));
 			return -EBUSY;
 		}
 	}
@@ -98,21 +78,17 @@ static int qed_lock_check(struct qed_image *img, unsigned long perms, loff_t bas
 }
 
 /*
- * Take on @img's file the locks QEMU takes: a writer holds every
- * permission, a reader (a read-only attach, every backing file) consistent
- * reads only, and both refuse to share write and resize, as QEMU does for
- * a file holding an image's metadata.  -EBUSY when another process holds
- * a lock that conflicts.  A file system without locks is used without.
+ * Take on @img's file the locks QEMU takes (qed_lock_perms()): a writer's
+ * for a read-write attach, a reader's for a read-only one and for every
+ * backing file.  -EBUSY when another process holds a lock that conflicts.
+ * A file system without locks is used without.
  */
 int qed_lock_image(struct qed_image *img, bool write)
 {
-	unsigned long perm = BIT(QED_PERM_CONSISTENT_READ);
-	unsigned long unshared = BIT(QED_PERM_WRITE) | BIT(QED_PERM_RESIZE);
+	unsigned long perm, unshared;
 	int ret;
 
-	if (write)
-		perm |= BIT(QED_PERM_WRITE) | BIT(QED_PERM_WRITE_UNCHANGED) |
-			BIT(QED_PERM_RESIZE);
+	qed_lock_perms(write, &perm, &unshared);
 	ret = qed_lock_bytes(img->file, perm, QED_LOCK_PERM);
 	if (!ret)
 		ret = qed_lock_bytes(img->file, unshared, QED_LOCK_SHARED);
