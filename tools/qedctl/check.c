@@ -116,7 +116,7 @@ static int image_repair(struct image *img, struct qed_check_result *r)
 
 static void usage_check(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " check [-r|--repair] [-U|--force-share] [--json] IMAGE\n"
+	fprintf(f, "usage: " QEDCTL_NAME " check [-r|--repair] [-U|--force-share] [--json|--output=json] IMAGE\n"
 		   "  exit status as qemu-img check: 0 clean, 2 corrupt, 3 leaked clusters only\n"
 		   "  --repair: invalid entries become unallocated, leaked clusters at the end\n"
 		   "  are cut off and the others hole-punched; never on an image in use\n"
@@ -124,24 +124,29 @@ static void usage_check(FILE *f)
 		   "  -U: check an image in use without QEMU's locks and without a warning\n");
 }
 
+/* JSON keys as qemu-img check's where the concept is the same. */
 static void print_result(const char *path, const struct qed_check_result *r, bool json,
-			 const struct qed_check_result *fixed)
+			 const struct qed_check_result *fixed, uint64_t total_clusters)
 {
 	if (json) {
 		printf("{\"filename\": ");
 		json_string(path);
-		printf(", \"format\": \"qed\", \"check-errors\": 0, \"corruptions\": %llu"
+		printf(", \"format\": \"qed\", \"total-clusters\": %llu",
+		       (unsigned long long)total_clusters);
+		printf(", \"check-errors\": 0, \"corruptions\": %llu"
 		       ", \"invalid-offsets\": %llu, \"leaks\": %llu, \"leaks-at-end\": %llu"
-		       ", \"allocated-clusters\": %llu, \"zero-clusters\": %llu"
-		       ", \"l2-tables\": %llu, \"file-clusters\": %llu",
+		       ", \"allocated-clusters\": %llu, \"fragmented-clusters\": %llu"
+		       ", \"zero-clusters\": %llu, \"l2-tables\": %llu, \"file-clusters\": %llu",
 		       (unsigned long long)r->corruptions, (unsigned long long)r->invalid,
 		       (unsigned long long)r->leaks, (unsigned long long)r->leak_tail,
-		       (unsigned long long)r->allocated, (unsigned long long)r->zero_clusters,
+		       (unsigned long long)r->allocated, (unsigned long long)r->fragmented,
+		       (unsigned long long)r->zero_clusters,
 		       (unsigned long long)r->l2_tables, (unsigned long long)r->clusters);
 		if (fixed)
-			printf(", \"corruptions-fixed\": %llu, \"leaks-truncated\": %llu"
-			       ", \"leaks-punched\": %llu",
+			printf(", \"corruptions-fixed\": %llu, \"leaks-fixed\": %llu"
+			       ", \"leaks-truncated\": %llu, \"leaks-punched\": %llu",
 			       (unsigned long long)fixed->repaired,
+			       (unsigned long long)(fixed->leak_tail + fixed->leaks_punched),
 			       (unsigned long long)fixed->leak_tail,
 			       (unsigned long long)fixed->leaks_punched);
 		printf("}\n");
@@ -172,6 +177,7 @@ int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "repair", no_argument, NULL, 'r' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
@@ -182,12 +188,17 @@ int cmd_check(int argc, char **argv)
 	enum image_access access;
 	struct image img;
 	const char *why, *path;
+	uint64_t total;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "rUh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'o':
+			if (parse_output(optarg, &json))
+				return 1;
 			break;
 		case 'r':
 			repair = true;
@@ -220,10 +231,12 @@ int cmd_check(int argc, char **argv)
 			die("%s: repair failed: %s", path, strerror(-ret));
 	}
 	ret = image_check(&img, &r);
+	total = img.geom.image_size / img.geom.cluster_size +
+		!!(img.geom.image_size % img.geom.cluster_size);
 	image_close(&img);
 	if (ret)
 		die("%s: check failed: %s", path, strerror(-ret));
-	print_result(path, &r, json, repair ? &fixed : NULL);
+	print_result(path, &r, json, repair ? &fixed : NULL, total);
 	if (r.corruptions)
 		return 2;
 	return r.leaks ? 3 : 0;

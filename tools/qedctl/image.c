@@ -180,7 +180,7 @@ static void print_features(uint64_t f)
 
 static void usage_info(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " info [--json] [-U|--force-share] IMAGE\n"
+	fprintf(f, "usage: " QEDCTL_NAME " info [--json|--output=json] [-U|--force-share] IMAGE\n"
 		   "  -U: read an image in use without QEMU's locks and without a warning\n");
 }
 
@@ -193,6 +193,7 @@ int cmd_info(int argc, char **argv)
 	char chain_why[4352];
 	unsigned int i;
 	bool json, broken, force_share;
+	struct stat st;
 	char sz[32];
 	int ret;
 
@@ -209,12 +210,16 @@ int cmd_info(int argc, char **argv)
 	/* A broken chain is shown, not fatal: info is how one finds out. */
 	broken = chain_open(argv[optind], &img, &chain, chain_why, sizeof(chain_why)) != 0;
 
+	if (fstat(img.fd, &st) < 0)
+		die("%s: %s", argv[optind], strerror(errno));
+	/* Keys as qemu-img info's where the concept is the same. */
 	if (json) {
 		printf("{\"format\": \"qed\", \"filename\": ");
 		json_string(argv[optind]);
 		printf(", \"virtual-size\": %llu, \"cluster-size\": %u, \"table-size\": %u"
 		       ", \"header-size\": %u, \"features\": %llu, \"compat-features\": %llu"
-		       ", \"autoclear-features\": %llu, \"dirty\": %s, \"file-size\": %llu"
+		       ", \"autoclear-features\": %llu, \"dirty-flag\": %s, \"file-size\": %llu"
+		       ", \"actual-size\": %llu"
 		       ", \"l2-tables\": %llu, \"data-clusters\": %llu, \"zero-clusters\": %llu"
 		       ", \"bad-entries\": %llu",
 		       (unsigned long long)img.geom.image_size, img.geom.cluster_size,
@@ -223,7 +228,7 @@ int cmd_info(int argc, char **argv)
 		       (unsigned long long)img.geom.compat_features,
 		       (unsigned long long)img.geom.autoclear_features,
 		       (img.geom.features & QED_F_NEED_CHECK) ? "true" : "false",
-		       (unsigned long long)img.file_size,
+		       (unsigned long long)img.file_size, (unsigned long long)st.st_blocks * 512,
 		       (unsigned long long)s.l2_tables,
 		       (unsigned long long)s.allocated,
 		       (unsigned long long)s.zero_clusters,

@@ -20,6 +20,8 @@ void json_string(const char *s);
  * Parse "[--json] [--help]" and exactly @nargs operands (from optind).
  * Returns -1 to go on, or the exit status when done (help or usage error).
  */
+/* qemu-img's --output=json|human: 0, or -EINVAL with a message. */
+int parse_output(const char *fmt, bool *json);
 int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json,
 		    bool *force_share);
 /*

@@ -229,11 +229,23 @@ void json_string(const char *str)
  * NULL, -U/--force-share; then @nargs arguments.  Returns -1 to go on, or
  * the exit status.
  */
+/* qemu-img's --output=json|human: 0, or -EINVAL with a message. */
+int parse_output(const char *fmt, bool *json)
+{
+	if (!strcmp(fmt, "json") || !strcmp(fmt, "human")) {
+		*json = fmt[0] == 'j';
+		return 0;
+	}
+	fprintf(stderr, QEDCTL_NAME ": --output must be json or human, not '%s'\n", fmt);
+	return -EINVAL;
+}
+
 int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json,
 		    bool *force_share)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "output", required_argument, NULL, 'o' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -247,6 +259,10 @@ int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bo
 		switch (c) {
 		case 'j':
 			*json = true;
+			break;
+		case 'o':
+			if (parse_output(optarg, json))
+				return 1;
 			break;
 		case 'U':
 			if (!force_share) {

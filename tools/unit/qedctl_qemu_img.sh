@@ -34,7 +34,33 @@ t_sizes() {
 	return $bad
 }
 
+# Every key qemu-img's JSON has, qedctl's has with the same value.
+same_json() {
+	local q=$1 d=$2 k bad=0
+	for k in $(echo "$q" | jq -r 'keys[]'); do
+		[ "$(echo "$q" | jq -c ".\"$k\"")" = "$(echo "$d" | jq -c ".\"$k\"")" ] ||
+			{ echo "$k: qemu-img $(echo "$q" | jq -c ".\"$k\""), qedctl $(echo "$d" | jq -c ".\"$k\"")"; bad=1; }
+	done
+	return $bad
+}
+
+t_json() {
+	local img="$tmp/j.qed" bad=0
+	qemu-img create -q -f qed "$img" 16M || return 1
+	qemu-io -f qed -c 'write -P 1 0 64k' -c 'write -P 2 4M 8k' "$img" >/dev/null || return 1
+	same_json "$(qemu-img info --output=json "$img")" \
+		"$("$QEDCTL" info --output=json "$img")" || bad=1
+	same_json "$(qemu-img check --output=json "$img")" \
+		"$("$QEDCTL" check --output=json "$img")" || bad=1
+	# A leaked cluster at the end; qemu-img's keys for it, too.
+	head -c 64K /dev/zero >>"$img"
+	same_json "$(qemu-img check --output=json "$img")" \
+		"$("$QEDCTL" check --output=json "$img")" || bad=1
+	return $bad
+}
+
 echo "TAP version 13"
-echo "1..1"
+echo "1..2"
 t sizes_read_as_qemu_img_reads_them t_sizes
+t json_keys_as_qemu_img t_json
 tap_totals

@@ -25,6 +25,7 @@ need=(
 	"gcc gcc"
 	"make make"
 	"clang clang"
+	"jq jq"
 )
 missing=()
 for n in "${need[@]}"; do

@@ -94,7 +94,7 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 {
 	const struct qed_geom *g = w->g;
 	u32 per = QED_CHECK_PIECE / 8, i, n;
-	u64 first, off;
+	u64 first, off, last = 0;
 	int ret, dirty;
 
 	for (first = 0; first < g->table_entries; first += per) {
@@ -114,6 +114,9 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 				w->res->zero_clusters += !!w->map;
 				continue;
 			}
+			/* QEMU's qed_check_l2_table() counts invalid entries too. */
+			w->res->fragmented += w->map && last && last + g->cluster_size != e;
+			last = e;
 			err = qed_check_cluster_offset(g, e, w->file_end);
 			if (err) {
 				qed_walk_invalid(w, "L2", w->l2, off, i, err, &dirty);

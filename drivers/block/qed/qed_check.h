@@ -31,6 +31,7 @@ struct qed_check_ops {
 struct qed_check_result {
 	u64 clusters;		/* clusters in the file (rounded down) */
 	u64 allocated;		/* guest clusters with data */
+	u64 fragmented;		/* as QEMU: entries not following the previous one of their table */
 	u64 zero_clusters;	/* guest clusters marked zero */
 	u64 l2_tables;
 	u64 corruptions;	/* invalid offsets and double references */
