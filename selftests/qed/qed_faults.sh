@@ -99,7 +99,7 @@ t_l2_reserve() {
 		{ echo "qed_l2_chunk is not marked for failslab (boot with slub_debug=A,qed_l2_chunk)"; return 1; }
 	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them here.
 	qemu-img create -q -f qed -o cluster_size=4096 "$img" 96M || return 1
-	head -c 64M /dev/urandom >"$raw"
+	dd if=/dev/urandom of="$raw" bs=1M count=64 status=none
 	d=$("$QEDCTL" attach "$img") || return 1
 	dd if="$raw" of="$d" bs=1M oflag=direct status=none || { "$QEDCTL" detach "$d"; return 1; }
 	"$QEDCTL" detach "$d" || return 1
@@ -108,7 +108,7 @@ t_l2_reserve() {
 	echo Y >"$f/cache-filter"
 	echo N >"$f/ignore-gfp-wait"
 	faults_on 100 failslab 0
-	cmp "$raw" "$d" || { echo "read back differs or failed"; rc=1; }
+	cmp -n $((64 << 20)) "$raw" "$d" || { echo "read back differs or failed"; rc=1; }
 	dd if="$raw" of="$d" bs=1M seek=64 count=24 oflag=direct status=none ||
 		{ echo "allocating write failed"; rc=1; }
 	faults_off failslab
@@ -117,7 +117,7 @@ t_l2_reserve() {
 	if dmesg | grep -E "I/O error|qed.*-12|ENOMEM"; then
 		rc=1
 	fi
-	cmp -n 24M "$raw" "$d" 64M || { echo "new tables lost"; rc=1; }
+	cmp -n $((24 << 20)) -i 0:$((64 << 20)) "$raw" "$d" || { echo "new tables lost"; rc=1; }
 	"$QEDCTL" detach "$d" || return 1
 	[ $rc -eq 0 ] && qemu_no_corruption "$img"
 }

@@ -105,7 +105,7 @@ t_errors() {
 	# Userspace says what the file is, not "see the kernel log".
 	qemu-img create -q -f qcow2 "$WORK/q.qcow2" 1M &&
 	one_line_error "$QEDCTL" attach "$WORK/q.qcow2" | grep "Invalid argument: not a QED image (qcow2)$" &&
-	head -c 64K /dev/zero >"$WORK/raw.img" &&
+	dd if=/dev/zero of="$WORK/raw.img" bs=64k count=1 status=none &&
 	one_line_error "$QEDCTL" attach "$WORK/raw.img" | grep "not a QED image (raw data?)$"
 }
 check "errors_are_one_line_exit_1" t_errors
