@@ -11,7 +11,7 @@ cases=(
 	"4k 2 64M sparse"
 	"64k 4 256M sparse"
 	"64k 4 32M dense"
-	"2M 8 1G sparse"
+	"2M 8 256M sparse"
 	"256k 16 512M sparse"
 	"512k 8 96M zero"
 	"64k 2 5000704 tail"
