@@ -92,17 +92,18 @@ check failed_disk_requests_under_the_image t_fail_request
 # slub_debug=A,qed_l2_chunk, so failslab's cache-filter picks it alone),
 # including those that may sleep, while reads miss the cache on every table
 # page and writes allocate new tables: the device's chunk reserve must
-# carry them.
+# carry them, the overlay's and its backing file's.
 t_l2_reserve() {
 	local img="$WORK/reserve.qed" raw="$WORK/reserve.raw" d rc=0 f=$dbg/failslab
 	[ "$(cat /sys/kernel/slab/qed_l2_chunk/failslab 2>/dev/null)" = 1 ] ||
 		{ echo "qed_l2_chunk is not marked for failslab (boot with slub_debug=A,qed_l2_chunk)"; return 1; }
-	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them here.
-	qemu-img create -q -f qed -o cluster_size=4096 "$img" 96M || return 1
+	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them
+	# here, in the backing file's cache: the reads go through the overlay.
 	dd if=/dev/urandom of="$raw" bs=1M count=64 status=none
-	d=$("$QEDCTL" attach "$img") || return 1
-	dd if="$raw" of="$d" bs=1M oflag=direct status=none || { "$QEDCTL" detach "$d"; return 1; }
-	"$QEDCTL" detach "$d" || return 1
+	qemu-img convert -f raw -O qed -o cluster_size=4096 "$raw" "$WORK/reserve-base.qed" &&
+		qemu-img resize -q -f qed "$WORK/reserve-base.qed" 96M &&
+		qemu-img create -q -f qed -o cluster_size=4096 -b reserve-base.qed -F qed "$img" ||
+		return 1
 	d=$("$QEDCTL" attach "$img") || return 1
 	dmesg -C
 	echo Y >"$f/cache-filter"

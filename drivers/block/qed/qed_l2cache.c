@@ -20,9 +20,9 @@
  * fails and takes the slow path; pages are freed after a grace period.
  *
  * A miss must not fail a guest's I/O with ENOMEM, so pages come from the
- * device's chunk_pool.  Its reserve ends up in the cache; when the
- * allocator has nothing, the oldest unused page of the cache is taken
- * over, as a mempool would hand out an element that was given back.
+ * device's chunk_pool.  Its reserve ends up in the caches; when neither
+ * the allocator nor the reserve has a page, the oldest unused pages of
+ * the device's caches go back to the reserve.
  */
 #include <linux/slab.h>
 #include <linux/gfp.h>
@@ -108,57 +108,6 @@ static void qed_chunk_free_rcu(struct rcu_head *head)
 	qed_chunk_free(container_of(head, struct qed_l2_chunk, rcu));
 }
 
-/*
- * Take the oldest page of @c that nobody uses out of the cache, for a miss
- * when memory is short.  Lock-free lookups may still be looking at it, so
- * it is reused only after a grace period.
- */
-static struct qed_l2_chunk *qed_chunk_steal(struct qed_l2cache *c)
-{
-	struct qed_l2_chunk *chunk, *found = NULL;
-
-	spin_lock(&c->lock);
-	list_for_each_entry(chunk, &c->lru, lru) {
-		if (refcount_dec_if_one(&chunk->ref)) {
-			found = chunk;
-			hash_del_rcu(&chunk->hnode);
-			list_del_init(&chunk->lru);
-			c->count--;
-			atomic64_inc(&c->evictions);
-			break;
-		}
-	}
-	spin_unlock(&c->lock);
-	if (found)
-		synchronize_rcu();
-	return found;
-}
-
-/*
- * Never NULL: without a page from the allocator or the reserve, one of the
- * cache's own, or else wait for the pool as the other reserves do.
- */
-static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
-{
-	mempool_t *pool = img->qed->chunk_pool;
-	struct qed_l2_chunk *chunk;
-	__le64 *entries;
-
-	chunk = mempool_alloc(pool, GFP_NOIO & ~__GFP_DIRECT_RECLAIM);
-	if (!chunk)
-		chunk = qed_chunk_steal(&img->l2);
-	if (!chunk)
-		chunk = mempool_alloc(pool, GFP_NOIO);
-	entries = chunk->entries;
-	memset(chunk, 0, sizeof(*chunk));
-	chunk->entries = entries;
-	clear_page(entries);
-	chunk->pool = pool;
-	chunk->offset = off;
-	refcount_set(&chunk->ref, 2);	/* the cache's and the caller's */
-	return chunk;
-}
-
 /* Called with c->lock held: every chunk in the hash has a count >= 1. */
 static struct qed_l2_chunk *qed_chunk_find(struct qed_l2cache *c, u64 off)
 {
@@ -232,6 +181,68 @@ static void qed_free_victims(struct list_head *victims)
 
 	list_for_each_entry_safe(v, next, victims, lru)
 		call_rcu(&v->rcu, qed_chunk_free_rcu);
+}
+
+/*
+ * Give up to @want pages of @c that nobody uses back to their pool, oldest
+ * first, after a grace period (lock-free lookups may still look at them).
+ * Returns how many.
+ */
+static unsigned int qed_l2cache_evict(struct qed_l2cache *c, unsigned int want)
+{
+	struct qed_l2_chunk *chunk, *next;
+	unsigned int n = 0;
+	LIST_HEAD(victims);
+
+	spin_lock(&c->lock);
+	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
+		if (n == want)
+			break;
+		if (!refcount_dec_if_one(&chunk->ref))
+			continue;
+		hash_del_rcu(&chunk->hnode);
+		list_move(&chunk->lru, &victims);
+		c->count--;
+		atomic64_inc(&c->evictions);
+		n++;
+	}
+	spin_unlock(&c->lock);
+	qed_free_victims(&victims);
+	return n;
+}
+
+/*
+ * Never NULL, never ENOMEM: a page from the allocator or the reserve; else
+ * the reserve is in the caches of the device's files, so some of their
+ * unused pages go back to it (after a grace period), or the requests that
+ * hold them put them back soon: look again a jiffy later.  No blocking
+ * mempool_alloc(): a page given back may go to another waiter, and only
+ * this loop gives more back.
+ */
+static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
+{
+	struct qed_device *qed = img->qed;
+	struct qed_l2_chunk *chunk;
+	unsigned int i, freed;
+	__le64 *entries;
+
+	for (;;) {
+		chunk = mempool_alloc(qed->chunk_pool, GFP_NOIO & ~__GFP_DIRECT_RECLAIM);
+		if (chunk)
+			break;
+		freed = qed_l2cache_evict(&qed->top.l2, 1);
+		for (i = 0; i < qed->nr_backing && !freed; i++)
+			freed = qed_l2cache_evict(&qed->chain[i].l2, 1);
+		schedule_timeout_uninterruptible(1);
+	}
+	entries = chunk->entries;
+	memset(chunk, 0, sizeof(*chunk));
+	chunk->entries = entries;
+	clear_page(entries);
+	chunk->pool = qed->chunk_pool;
+	chunk->offset = off;
+	refcount_set(&chunk->ref, 2);	/* the cache's and the caller's */
+	return chunk;
 }
 
 /*
