@@ -35,7 +35,8 @@ put() {
 # regions (each write stays within its first 64 KiB): every dd costs a
 # process under TCG, and make check has a time budget.
 writer() {
-	local w=$1 size=$2 r regions=$(( size / 65536 )) step=65536
+	local w=$1 size=$2 r regions step=65536
+	regions=$(( size / 65536 ))
 	if [ "$regions" -gt 512 ]; then
 		regions=512
 		step=$(( size / 512 ))
