@@ -59,7 +59,7 @@ void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max)
 	atomic64_set(&c->evictions, 0);
 }
 
-/* Enough for the misses of a few workers at once; stealing does the rest. */
+/* Enough for the misses of a few workers at once; eviction does the rest. */
 #define QED_CHUNK_RESERVE	4
 
 static void *qed_chunk_pool_alloc(gfp_t gfp, void *data)
@@ -138,6 +138,22 @@ static struct qed_l2_chunk *qed_chunk_find_rcu(struct qed_l2cache *c, u64 off)
 }
 
 /*
+ * Called with c->lock held: move @chunk to @victims if only the cache's own
+ * reference is left (nobody uses it).  Returns whether it did.
+ */
+static bool qed_chunk_evict(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
+			    struct list_head *victims)
+{
+	if (!refcount_dec_if_one(&chunk->ref))
+		return false;
+	hash_del_rcu(&chunk->hnode);
+	list_move(&chunk->lru, victims);
+	c->count--;
+	atomic64_inc(&c->evictions);
+	return true;
+}
+
+/*
  * Called with c->lock held; unlinks unused chunks past the bound, oldest
  * first, giving recently referenced ones a second chance.  Hits keep
  * marking chunks without the lock, so the scan is bounded.
@@ -154,13 +170,7 @@ static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
 			list_move_tail(&chunk->lru, &c->lru);
 			continue;
 		}
-		/* Only the cache's own reference left: nobody uses it. */
-		if (!refcount_dec_if_one(&chunk->ref))
-			continue;
-		hash_del_rcu(&chunk->hnode);
-		list_move(&chunk->lru, victims);
-		c->count--;
-		atomic64_inc(&c->evictions);
+		qed_chunk_evict(c, chunk, victims);
 	}
 }
 
@@ -198,13 +208,7 @@ static unsigned int qed_l2cache_evict(struct qed_l2cache *c, unsigned int want)
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
 		if (n == want)
 			break;
-		if (!refcount_dec_if_one(&chunk->ref))
-			continue;
-		hash_del_rcu(&chunk->hnode);
-		list_move(&chunk->lru, &victims);
-		c->count--;
-		atomic64_inc(&c->evictions);
-		n++;
+		n += qed_chunk_evict(c, chunk, &victims);
 	}
 	spin_unlock(&c->lock);
 	qed_free_victims(&victims);
