@@ -40,18 +40,6 @@ static int chain_fail(char *why, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-/* Probe an open file: QED, raw, or another format (named in *other). */
-static int chain_probe(int fd, enum qed_file_format *fmt, const char **other)
-{
-	unsigned char buf[QED_PROBE_BYTES];
-	ssize_t n = pread(fd, buf, sizeof(buf), 0);
-
-	if (n < 0)
-		return -errno;
-	*fmt = qed_probe_format(buf, (u64)n, other);
-	return 0;
-}
-
 int chain_open(const char *path, const struct image *top, struct chain *c,
 	       char *why, size_t whylen)
 {
@@ -91,7 +79,7 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 		f->probed = !(above->geom.features & QED_F_BACKING_FORMAT_NO_PROBE);
 		f->format = QED_FMT_RAW;
 		if (f->probed) {
-			ret = chain_probe(f->img.fd, &f->format, &other);
+			ret = image_probe(f->img.fd, &f->format, &other);
 			if (ret)
 				return chain_fail(why, whylen, "backing file %s: %s", f->path,
 						  strerror(-ret));

@@ -51,16 +51,25 @@ static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* Read the header of the image open as img->fd; closes it on failure. */
+int image_probe(int fd, enum qed_file_format *fmt, const char **other)
+{
+	unsigned char buf[QED_PROBE_BYTES];
+	ssize_t n = pread(fd, buf, sizeof(buf), 0);
+
+	if (n < 0)
+		return -errno;
+	*fmt = qed_probe_format(buf, (u64)n, other);
+	return 0;
+}
+
 /* Not a QED image: say what it is, as far as the shared probe knows. */
 static const char *image_not_qed(const struct image *img)
 {
 	static char msg[64];
-	unsigned char buf[QED_PROBE_BYTES];
+	enum qed_file_format fmt = QED_FMT_RAW;
 	const char *other;
-	size_t n = img->file_size < sizeof(buf) ? img->file_size : sizeof(buf);
 
-	if (pread_full(img->fd, buf, n, 0) ||
-	    qed_probe_format(buf, n, &other) != QED_FMT_OTHER)
+	if (image_probe(img->fd, &fmt, &other) || fmt != QED_FMT_OTHER)
 		return "not a QED image (raw data?)";
 	snprintf(msg, sizeof(msg), "not a QED image (%s)", other);
 	return msg;

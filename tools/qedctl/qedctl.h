@@ -48,6 +48,8 @@ struct image {
 	char backing[QED_MAX_BACKING_NAME + 1];
 };
 
+/* Probe an open file: QED, raw, or another format (named in *other). */
+int image_probe(int fd, enum qed_file_format *fmt, const char **other);
 int image_open(const char *path, struct image *img, const char **why);
 
 /* How a command uses an image: which of QEMU's locks it takes. */
