@@ -47,7 +47,7 @@ qemu-img create -q -f qed "$dimg" 256M
 t_dio() {
 	local dev
 	dev=$(qed_attach "$dimg" --direct-io) || return 1
-	"$QEDCTL" list | grep -q "dio" || { qed_detach "$dev"; return 1; }
+	[ "$("$QEDCTL" list -n --raw -O DIO "$dev")" = 1 ] || { qed_detach "$dev"; return 1; }
 	run_fio "$dev" randwrite >/dev/null || { qed_detach "$dev"; return 1; }
 	run_fio "$dev" randwrite >/dev/null || { qed_detach "$dev"; return 1; }
 	qed_detach "$dev"

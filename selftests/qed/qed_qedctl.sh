@@ -4,10 +4,10 @@
 # allocating, autoclear bits, bad table entries failing only their I/O, and
 # one-line errors with exit status 1.
 . "$(dirname "$0")/lib.sh"
-require qemu-img qemu-io dd od
+require qemu-img qemu-io dd od jq blockdev
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 12
 
 img="$WORK/u.qed"
 
@@ -17,10 +17,12 @@ t_list() {
 	dev=$(qed_attach "$img") || return 1
 	out=$("$QEDCTL" list)
 	echo "$out"
-	echo "$out" | grep -q "^$dev .*64MiB .*65536 .*rw .*$img\$" || { qed_detach "$dev"; return 1; }
-	out=$("$QEDCTL" list --json)
-	echo "$out" | grep -q "\"device\": \"$dev\", \"size\": 67108864, \"cluster-size\": 65536" ||
-		{ qed_detach "$dev"; return 1; }
+	# losetup's default columns, then DIRTY: NAME SIZE AUTOCLEAR RO DIO DIRTY LOG-SEC BACK-FILE
+	echo "$out" | grep -q "^$dev  *64MiB  *0  *0  *0  *0  *512 $img\$" || { qed_detach "$dev"; return 1; }
+	out=$("$QEDCTL" list --json -O NAME,SIZE,CLUSTER,RO,BACK-FILE)
+	[ "$(echo "$out" | jq -c '.qeddevices[0]')" = \
+	  "{\"name\":\"$dev\",\"size\":67108864,\"cluster\":65536,\"ro\":false,\"back-file\":\"$img\"}" ] ||
+		{ echo "$out"; qed_detach "$dev"; return 1; }
 	[ "$(cat "/sys/block/${dev#/dev/}/qed/image_path")" = "$img" ] || { qed_detach "$dev"; return 1; }
 	[ "$(cat "/sys/block/${dev#/dev/}/qed/cluster_size")" = 65536 ] || { qed_detach "$dev"; return 1; }
 	qed_detach "$dev" && ! "$QEDCTL" list | grep -q "$dev"
@@ -33,7 +35,7 @@ t_dirty() {
 	dev=$(qed_attach "$img") || return 1
 	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none || return 1
 	"$QEDCTL" info "$img" | grep -q '^dirty: yes' || { echo "not dirty while allocating"; qed_detach "$dev"; return 1; }
-	"$QEDCTL" list | grep -q "rw,dirty" || { qed_detach "$dev"; return 1; }
+	[ "$("$QEDCTL" list -n --raw -O RO,DIRTY "$dev")" = "0 1" ] || { qed_detach "$dev"; return 1; }
 	# The device holds QEMU's locks: a repair is refused, naming it.
 	out=$("$QEDCTL" check -r "$img" 2>&1) && { echo "repaired an attached image"; rc=1; }
 	echo "$out" | grep -q "Failed to get \"write\" lock" &&
@@ -141,7 +143,7 @@ t_two() {
 check "several_devices" t_two
 # As losetup -d on a busy loop device: --lazy detaches at the last close.
 t_lazy() {
-	local dev i
+	local dev
 	dev=$(qed_attach "$img") || return 1
 	mkdir -p "$WORK/m"
 	mkfs.ext4 -q -F "$dev" && mount "$dev" "$WORK/m" || return 1
@@ -150,14 +152,102 @@ t_lazy() {
 		return 1
 	fi
 	"$QEDCTL" detach --lazy "$dev" || return 1
-	"$QEDCTL" list | grep -q "^$dev .*autoclear" || return 1
+	[ "$("$QEDCTL" list -n --raw -O AUTOCLEAR "$dev")" = 1 ] || { "$QEDCTL" list "$dev"; return 1; }
 	umount "$WORK/m" || return 1
 	for _ in $(seq 50); do
-		"$QEDCTL" list | grep -q "^$dev " || return 0
+		"$QEDCTL" list -n --raw -O NAME | grep -qx "$dev" || return 0
 		sleep 0.1
 	done
 	echo "$dev still attached after umount"
 	return 1
 }
 check "lazy_detach_at_umount" t_lazy
+
+# losetup's spellings: -f, --show, -j (by inode, whatever the name), -a -J,
+# a symlink for a device, -d going on past a bad device, -V, and an empty
+# list that prints nothing.
+t_losetup() {
+	local dev dev2 free out rc=0
+	[ -z "$("$QEDCTL" list)" ] || { echo "list with no device printed something"; return 1; }
+	"$QEDCTL" -a || return 1
+	free=$("$QEDCTL" -f) || return 1
+	dev=$("$QEDCTL" -f --show "$img") || return 1
+	[ "$dev" = "$free" ] || { echo "-f said $free, attach took $dev"; rc=1; }
+	ln -f "$img" "$WORK/hardlink.qed"
+	[ "$("$QEDCTL" -j "$WORK/hardlink.qed" -n --raw -O NAME)" = "$dev" ] || { echo "-j by inode"; rc=1; }
+	cp "$img" "$WORK/copy.qed"
+	[ -z "$("$QEDCTL" -j "$WORK/copy.qed")" ] || { echo "-j listed a copy"; rc=1; }
+	# Without --show, losetup prints nothing.
+	out=$("$QEDCTL" -r "$WORK/copy.qed") && [ -z "$out" ] || { echo "-r FILE: '$out'"; rc=1; }
+	dev2=$("$QEDCTL" -j "$WORK/copy.qed" -n --raw -O NAME)
+	[ -b "$dev2" ] || { echo "-j after attach: '$dev2'"; rc=1; }
+	out=$("$QEDCTL" -a -J)
+	[ "$(echo "$out" | jq -r '.qeddevices[] | "\(.name) \(.ro) \(.autoclear) \(."log-sec")"')" = \
+	  "$dev false false 512
+$dev2 true false 512" ] || { echo "$out"; rc=1; }
+	ln -sf "$dev" "$WORK/by-link"
+	[ "$("$QEDCTL" list -n --raw -O NAME "$WORK/by-link")" = "$dev" ] || { echo "symlink"; rc=1; }
+	[ "$("$QEDCTL" -V | head -n1)" = "qedctl $(cat /sys/module/qedblk/version)" ] ||
+		{ "$QEDCTL" -V; rc=1; }
+	if "$QEDCTL" -d /dev/qed999 "$WORK/by-link" "$dev2" 2>/dev/null; then
+		echo "-d with a bad device exited 0"
+		rc=1
+	fi
+	[ -z "$("$QEDCTL" list)" ] || { echo "-d stopped at the bad device"; "$QEDCTL" -D; rc=1; }
+	rm -f "$WORK/hardlink.qed" "$WORK/copy.qed" "$WORK/by-link"
+	return $rc
+}
+check "losetup_dialect" t_losetup
+
+# -b 4096: 4 KiB logical blocks, the data where QEMU reads it; an image
+# size that is no multiple of it is refused, from userspace.
+t_sector_size() {
+	local dev out rc=0 odd="$WORK/odd.qed"
+	dev=$(qed_attach "$img" -b 4096) || return 1
+	[ "$(blockdev --getss "$dev")" = 4096 ] || rc=1
+	[ "$("$QEDCTL" list -n --raw -O LOG-SEC "$dev")" = 4096 ] || rc=1
+	if dd if=/dev/zero of="$dev" bs=512 count=1 oflag=direct status=none 2>/dev/null; then
+		echo "a 512-byte direct write went through"
+		rc=1
+	fi
+	dd if=/dev/urandom of="$WORK/pattern" bs=4096 count=16 status=none
+	dd if="$WORK/pattern" of="$dev" bs=4096 seek=3 oflag=direct status=none || rc=1
+	qed_detach "$dev" || return 1
+	qemu-io -c 'read -v 12288 65536' -r "$img" >/dev/null || rc=1
+	qemu-img convert -O raw "$img" "$WORK/raw" &&
+		cmp -n 65536 -i 12288:0 "$WORK/raw" "$WORK/pattern" || { echo "data differs"; rc=1; }
+	qemu-img create -q -f qed "$odd" 1026048
+	if out=$("$QEDCTL" attach -b 4096 "$odd" 2>&1); then
+		echo "attached a 1026048-byte image with 4 KiB sectors"
+		qed_detach "$out"
+		rc=1
+	fi
+	echo "$out" | grep -q "not a multiple of the 4096-byte sector size" || { echo "$out"; rc=1; }
+	rm -f "$WORK/raw" "$WORK/pattern" "$odd"
+	return $rc
+}
+check "sector_size_4096" t_sector_size
+
+# Partitions are looked for by default, and not with --no-partscan.
+t_partscan() {
+	local dev pimg="$WORK/part.qed" rc=0
+	qemu-img create -q -f qed "$pimg" 8M
+	# One MBR partition of type 0x83 from sector 2048, 4096 sectors long.
+	dev=$(qed_attach "$pimg") || return 1
+	printf '\0\0\0\0\x83\0\0\0\0\x08\0\0\0\x10\0\0' |
+		dd of="$dev" bs=1 seek=446 conv=notrunc status=none
+	printf '\x55\xaa' | dd of="$dev" bs=1 seek=510 conv=notrunc status=none
+	qed_detach "$dev" || return 1
+	dev=$(qed_attach "$pimg") || return 1
+	[ -e "/sys/block/${dev#/dev/}/${dev#/dev/}p1" ] || { echo "no ${dev}p1"; rc=1; }
+	[ "$("$QEDCTL" list -n --raw -O PARTSCAN "$dev")" = 1 ] || rc=1
+	qed_detach "$dev" || return 1
+	dev=$(qed_attach "$pimg" --no-partscan) || return 1
+	[ -e "/sys/block/${dev#/dev/}/${dev#/dev/}p1" ] && { echo "partitions scanned"; rc=1; }
+	[ "$("$QEDCTL" list -n --raw -O PARTSCAN "$dev")" = 0 ] || rc=1
+	qed_detach "$dev" || return 1
+	rm -f "$pimg"
+	return $rc
+}
+check "partscan_and_no_partscan" t_partscan
 ktap_finished

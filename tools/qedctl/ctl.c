@@ -14,22 +14,34 @@
 
 #include "qedctl.h"
 
-static int ctl_open(void)
+/*
+ * The control device, or -1 without a message when @quiet and the module is
+ * not loaded (as losetup -a then lists nothing).
+ */
+int ctl_open(bool quiet)
 {
 	int fd = open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
 
+	if (fd < 0 && quiet && errno == ENOENT)
+		return -1;
 	if (fd < 0)
 		die("%s: %s%s", QED_CTL_DEVICE, strerror(errno),
 		    errno == ENOENT ? " (is the qedblk module loaded?)" : "");
 	return fd;
 }
 
-/* "/dev/qed3", "qed3" or "3" */
-static int parse_device(const char *s, uint32_t *index)
+/*
+ * "/dev/qed3", "qed3" or "3"; a path is resolved first, so that symlinks
+ * such as /dev/disk/by-id/... name their device as they do for losetup.
+ */
+int parse_device(const char *s, uint32_t *index)
 {
+	char real[PATH_MAX];
 	unsigned long v;
 	char *end;
 
+	if (strchr(s, '/') && realpath(s, real))
+		s = real;
 	if (!strncmp(s, "/dev/", 5))
 		s += 5;
 	if (!strncmp(s, "qed", 3))
@@ -44,10 +56,45 @@ static int parse_device(const char *s, uint32_t *index)
 	return 0;
 }
 
+int device_info(int ctl, uint32_t index, struct qed_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->index = index;
+	return ioctl(ctl, QED_CTL_INFO, info) < 0 ? -errno : 0;
+}
+
 static void usage_attach(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " attach [-r|--read-only] [--autoclear] [--direct-io]"
-		   " [--index N] IMAGE\n");
+	fprintf(f, "usage: " QEDCTL_NAME " attach [OPTIONS] IMAGE\n"
+		   "Attach IMAGE (and its backing chain) as the first free /dev/qedN and print\n"
+		   "the device.\n\n"
+		   "  -r, --read-only        a read-only device (default: read-write, or\n"
+		   "                         read-only when IMAGE may not be written)\n"
+		   "      --autoclear        detach by itself at the last close\n"
+		   "      --direct-io[=on|off]  O_DIRECT I/O on the image file (default: off)\n"
+		   "  -b, --sector-size N    logical block size: 512 (default), 1024, 2048, 4096\n"
+		   "  -P, --partscan         look for partitions (the default)\n"
+		   "      --no-partscan      do not look for partitions\n"
+		   "      --index N          use /dev/qedN, or fail if it is taken\n"
+		   "      --show             print the device (the default; for losetup users)\n"
+		   "  -v, --verbose          print the backing chain resolved\n"
+		   "  -q, --quiet            do not print the device\n"
+		   "  -h, --help             this text\n");
+}
+
+/* losetup's --direct-io[=on|off]: no argument means on. */
+static int parse_on_off(const char *arg, bool *on)
+{
+	if (!arg || !strcmp(arg, "on") || !strcmp(arg, "1")) {
+		*on = true;
+		return 0;
+	}
+	if (!strcmp(arg, "off") || !strcmp(arg, "0")) {
+		*on = false;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 int cmd_attach(int argc, char **argv)
@@ -55,8 +102,15 @@ int cmd_attach(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "read-only", no_argument, NULL, 'r' },
 		{ "autoclear", no_argument, NULL, 'a' },
-		{ "direct-io", no_argument, NULL, 'd' },
+		{ "direct-io", optional_argument, NULL, 'd' },
 		{ "index", required_argument, NULL, 'i' },
+		{ "sector-size", required_argument, NULL, 'b' },
+		{ "partscan", no_argument, NULL, 'P' },
+		{ "no-partscan", no_argument, NULL, 'N' },
+		{ "show", no_argument, NULL, 's' },
+		{ "find", no_argument, NULL, 'f' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -67,11 +121,14 @@ int cmd_attach(int argc, char **argv)
 	const char *path, *path_why = NULL, *fwhy;
 	char abs[PATH_MAX], why[PATH_MAX + 256];
 	unsigned int i;
+	uint64_t bs;
+	bool on, verbose = false, quiet = false;
 	int c, fd, ctl;
 
 	memset(&a, 0, sizeof(a));
 	a.size = sizeof(a);
-	while ((c = getopt_long(argc, argv, "rh", opts, NULL)) != -1) {
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "rb:Pfvqh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			a.flags |= QED_ATTACH_READ_ONLY;
@@ -80,7 +137,29 @@ int cmd_attach(int argc, char **argv)
 			a.flags |= QED_ATTACH_AUTOCLEAR;
 			break;
 		case 'd':
-			a.flags |= QED_ATTACH_DIRECT_IO;
+			if (parse_on_off(optarg, &on))
+				die("--direct-io: '%s' is neither on nor off", optarg);
+			a.flags = on ? a.flags | QED_ATTACH_DIRECT_IO : a.flags & ~QED_ATTACH_DIRECT_IO;
+			break;
+		case 'b':
+			if (parse_size(optarg, &bs) || bs < 512 || bs > 4096 || (bs & (bs - 1)))
+				die("--sector-size: '%s' is not 512, 1024, 2048 or 4096", optarg);
+			a.block_size = (uint32_t)bs;
+			break;
+		case 'P':
+			a.flags &= ~QED_ATTACH_NO_PARTSCAN;
+			break;
+		case 'N':
+			a.flags |= QED_ATTACH_NO_PARTSCAN;
+			break;
+		case 's':
+		case 'f':
+			break;	/* what attach does anyway */
+		case 'v':
+			verbose = true;
+			break;
+		case 'q':
+			quiet = true;
 			break;
 		case 'i':
 			if (parse_device(optarg, &a.index))
@@ -96,6 +175,8 @@ int cmd_attach(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
+		fprintf(stderr, QEDCTL_NAME ": attach: %s\n",
+			optind == argc ? "missing IMAGE" : "one IMAGE at a time");
 		usage_attach(stderr);
 		return 1;
 	}
@@ -124,11 +205,18 @@ int cmd_attach(int argc, char **argv)
 	if (!image_open(path, &img, &path_why)) {
 		if (chain_open(path, &img, &chain, why, sizeof(why)))
 			die("%s: %s", path, why);
+		if (a.block_size && img.geom.image_size % a.block_size)
+			die("%s: the image size (%llu bytes) is not a multiple of the %u-byte sector size",
+			    path, (unsigned long long)img.geom.image_size, a.block_size);
 		image_close(&img);
 	}
 	/* else: no chain to resolve; the kernel says what is wrong. */
-	for (i = 0; i < chain.n; i++)
+	for (i = 0; i < chain.n; i++) {
 		fds[i] = chain.f[i].img.fd;
+		if (verbose)
+			fprintf(stderr, "%s: backing file %u: %s (%s)\n", path, i + 1,
+				chain.f[i].path, chain_format_name(chain.f[i].format));
+	}
 	a.nr_backing = chain.n;
 	if (chain.n)
 		a.backing_fds = (uintptr_t)fds;
@@ -138,7 +226,7 @@ int cmd_attach(int argc, char **argv)
 	/* Kept for display only: a long path is cut, never refused. */
 	memcpy(a.path, abs, strnlen(abs, sizeof(a.path) - 1));
 
-	ctl = ctl_open();
+	ctl = ctl_open(false);
 	if (ioctl(ctl, QED_CTL_ATTACH, &a) < 0) {
 		int err = errno;
 		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
@@ -157,23 +245,36 @@ int cmd_attach(int argc, char **argv)
 	close(ctl);
 	close(fd);
 	chain_close(&chain);
-	printf("/dev/qed%u\n", a.index);
+	if (!quiet)
+		printf("/dev/qed%u\n", a.index);
 	return 0;
 }
 
-static void detach_one(int ctl, uint32_t index, const char *name, uint32_t flags)
+/*
+ * 0, or 1 after saying why @name could not be detached.  With @gone_ok, a
+ * device detached meanwhile (ENXIO) is no failure: --all races with others.
+ */
+static int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok)
 {
 	struct qed_detach d;
+	int err;
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
 	d.index = index;
 	d.flags = flags;
-	if (ioctl(ctl, QED_CTL_DETACH, &d) < 0)
-		die("%s: detach failed: %s", name, strerror(errno));
+	if (ioctl(ctl, QED_CTL_DETACH, &d) == 0)
+		return 0;
+	err = errno;
+	if (err == ENXIO && gone_ok)
+		return 0;
+	fprintf(stderr, QEDCTL_NAME ": %s: detach failed: %s%s\n", name, strerror(err),
+		err == EBUSY ? " (in use; --lazy detaches it at its last close)" :
+		err == ENXIO ? " (not attached)" : "");
+	return 1;
 }
 
-static uint32_t *list_indices(int ctl, uint32_t *count)
+uint32_t *list_indices(int ctl, uint32_t *count)
 {
 	struct qed_list l;
 	uint32_t *idx = NULL;
@@ -202,13 +303,18 @@ static uint32_t *list_indices(int ctl, uint32_t *count)
 static void usage_detach(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " detach [--lazy] DEVICE... | --all\n"
-		   "  --lazy  a busy device detaches itself at its last close\n");
+		   "Detach each DEVICE (/dev/qedN, qedN, N or a symlink to one), going on\n"
+		   "past a failure; the exit status is 1 if any failed.\n\n"
+		   "  -a, --all   every attached device\n"
+		   "  -l, --lazy  a busy device detaches itself at its last close\n"
+		   "  -h, --help  this text\n");
 }
 
 int cmd_detach(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "detach-all", no_argument, NULL, 'a' },
 		{ "lazy", no_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -217,11 +323,13 @@ int cmd_detach(int argc, char **argv)
 	bool all = false;
 	uint32_t index, n, i, *idx;
 	char name[32];
-	int c, ctl;
+	int c, ctl, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "ah", opts, NULL)) != -1) {
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "aDlh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
+		case 'D':
 			all = true;
 			break;
 		case 'l':
@@ -236,88 +344,36 @@ int cmd_detach(int argc, char **argv)
 		}
 	}
 	if (all == (optind < argc)) {
+		fprintf(stderr, QEDCTL_NAME ": detach: %s\n",
+			all ? "--all takes no DEVICE" : "missing DEVICE");
 		usage_detach(stderr);
 		return 1;
 	}
-	ctl = ctl_open();
 	if (all) {
+		ctl = ctl_open(true);
+		if (ctl < 0)
+			return 0;	/* no module, nothing attached */
 		idx = list_indices(ctl, &n);
 		for (i = 0; i < n; i++) {
 			snprintf(name, sizeof(name), "/dev/qed%u", idx[i]);
-			detach_one(ctl, idx[i], name, flags);
+			ret |= detach_one(ctl, idx[i], name, flags, true);
 		}
 		free(idx);
-	}
-	for (; optind < argc; optind++) {
-		if (parse_device(argv[optind], &index))
-			die("%s: not a qed device", argv[optind]);
-		detach_one(ctl, index, argv[optind], flags);
-	}
-	close(ctl);
-	return 0;
-}
-
-static void usage_list(FILE *f)
-{
-	fprintf(f, "usage: " QEDCTL_NAME " list [--json]\n");
-}
-
-int cmd_list(int argc, char **argv)
-{
-	struct qed_info info;
-	bool json;
-	uint32_t n, i, *idx;
-	char sz[32], flags[64];
-	int ctl, ret, shown = 0;
-
-	ret = parse_json_args(argc, argv, 0, usage_list, &json, NULL);
-	if (ret >= 0)
+		close(ctl);
 		return ret;
-	ctl = ctl_open();
-	idx = list_indices(ctl, &n);
-	if (json)
-		printf("[");
-	else
-		printf("%-12s %12s %8s %-16s %s\n", "DEVICE", "SIZE", "CLUSTER", "FLAGS", "IMAGE");
-	for (i = 0; i < n; i++) {
-		memset(&info, 0, sizeof(info));
-		info.size = sizeof(info);
-		info.index = idx[i];
-		if (ioctl(ctl, QED_CTL_INFO, &info) < 0) {
-			if (errno == ENXIO)
-				continue;	/* detached meanwhile */
-			die("/dev/qed%u: %s", idx[i], strerror(errno));
-		}
-		snprintf(flags, sizeof(flags), "%s%s%s%s",
-			 (info.dev_flags & QED_INFO_READ_ONLY) ? "ro," : "rw,",
-			 (info.dev_flags & QED_INFO_AUTOCLEAR) ? "autoclear," : "",
-			 (info.dev_flags & QED_INFO_DIRECT_IO) ? "dio," : "",
-			 (info.dev_flags & QED_INFO_DIRTY) ? "dirty," : "");
-		flags[strlen(flags) - 1] = '\0';
-		if (json) {
-			printf("%s{\"device\": \"/dev/qed%u\", \"size\": %llu, \"cluster-size\": %u,"
-			       " \"table-size\": %u, \"read-only\": %s, \"autoclear\": %s,"
-			       " \"direct-io\": %s, \"dirty\": %s, \"image\": ",
-			       shown ? ", " : "", info.index, (unsigned long long)info.image_size,
-			       info.cluster_size, info.table_size,
-			       (info.dev_flags & QED_INFO_READ_ONLY) ? "true" : "false",
-			       (info.dev_flags & QED_INFO_AUTOCLEAR) ? "true" : "false",
-			       (info.dev_flags & QED_INFO_DIRECT_IO) ? "true" : "false",
-			       (info.dev_flags & QED_INFO_DIRTY) ? "true" : "false");
-			json_string(info.path);
-			printf("}");
-		} else {
-			format_size(info.image_size, sz, sizeof(sz));
-			printf("/dev/qed%-3u %12s %8u %-16s %s\n", info.index, sz,
-			       info.cluster_size, flags, info.path);
-		}
-		shown++;
 	}
-	if (json)
-		printf("]\n");
-	free(idx);
+	ctl = ctl_open(false);
+	/* As losetup -d: every device is tried, and any failure counts. */
+	for (; optind < argc; optind++) {
+		if (parse_device(argv[optind], &index)) {
+			fprintf(stderr, QEDCTL_NAME ": %s: not a qed device\n", argv[optind]);
+			ret = 1;
+			continue;
+		}
+		ret |= detach_one(ctl, index, argv[optind], flags, false);
+	}
 	close(ctl);
-	return 0;
+	return ret;
 }
 
 static void usage_resize(FILE *f)
@@ -351,7 +407,7 @@ int cmd_resize(int argc, char **argv)
 	relative = arg[0] == '+';
 	if (parse_size(arg + relative, &size))
 		die("invalid size '%s'", arg);
-	ctl = ctl_open();
+	ctl = ctl_open(false);
 	if (relative) {
 		memset(&info, 0, sizeof(info));
 		info.size = sizeof(info);

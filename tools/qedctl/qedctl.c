@@ -31,6 +31,7 @@ static void usage(FILE *f)
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'" QEDCTL_NAME " COMMAND --help' describes a command.\n");
+	losetup_usage(f);
 }
 
 /*
@@ -64,6 +65,10 @@ static int run(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))
+		return cmd_version();
+	if (argv[1][0] == '-')
+		return losetup_main(argc, argv);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

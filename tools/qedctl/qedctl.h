@@ -92,9 +92,20 @@ struct qed_check_result;
 int image_check(struct image *img, struct qed_check_result *r);
 
 /* ctl.c: /dev/qed-control */
+int ctl_open(bool quiet);
+int parse_device(const char *s, uint32_t *index);
+int device_info(int ctl, uint32_t index, struct qed_info *info);
+uint32_t *list_indices(int ctl, uint32_t *count);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
-int cmd_list(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
+
+/* list.c */
+int cmd_list(int argc, char **argv);
+
+/* losetup.c: losetup's options at the top level */
+int losetup_main(int argc, char **argv);
+void losetup_usage(FILE *f);
+int cmd_version(void);
 
 #endif

@@ -16,7 +16,7 @@ vg() {
 	tap_result $rc "$name"
 }
 echo "TAP version 13"
-echo "1..10"
+echo "1..13"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
 vg info info "$tmp/a.qed"
 vg info_json info --json "$tmp/a.qed"
@@ -29,4 +29,7 @@ head -c 1M /dev/zero >"$tmp/base.raw"
 vg create_backing create -b base.raw -F raw "$tmp/ov.qed"
 vg create_backing_probed create -b ov.qed -F qed "$tmp/ov2.qed"
 vg info_chain info --json "$tmp/ov2.qed"
+vg list_all_columns list --output-all -J
+vg list_help list --help
+vg losetup_version -V
 tap_totals

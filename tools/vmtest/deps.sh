@@ -40,6 +40,9 @@ if command -v busybox >/dev/null; then
 	esac
 fi
 [ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+# qedctl's list is printed by util-linux's libsmartcols, as losetup's is.
+[ -e /usr/include/libsmartcols/libsmartcols.h ] || missing+=(libsmartcols-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
 # libFuzzer's runtime (make fuzz) is not pulled in by clang.
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
 	missing+=(libclang-rt-14-dev)

@@ -26,7 +26,7 @@ mkdir -p "$root/lib/modules"
 
 # Copy an executable and every library ldd names, at the same paths.
 copy_bin() {
-	local src lib
+	local src
 	src=$(command -v "$1") || die "'$1' is not installed on the host"
 	src=$(readlink -f "$src")
 	mkdir -p "$root$(dirname "$src")"
@@ -35,7 +35,13 @@ copy_bin() {
 		mkdir -p "$root$(dirname "$(command -v "$1")")"
 		ln -sf "$src" "$root$(command -v "$1")"
 	fi
-	for lib in $(ldd "$src" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+	copy_libs "$src"
+}
+
+# Every library ldd names for the file $1, at the same paths.
+copy_libs() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
 		[ -e "$root$lib" ] && continue
 		mkdir -p "$root$(dirname "$lib")"
 		cp -L "$lib" "$root$lib"
@@ -45,7 +51,7 @@ copy_bin() {
 cp "$(command -v busybox)" "$root/bin/busybox"
 for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-img qemu-io \
 	 qemu-nbd fio blockdev losetup blkdiscard fstrim setpriv timeout sha256sum cmp kmod \
-	 stat truncate dd od sync numfmt dmesg yes dmsetup filefrag; do
+	 stat truncate dd od sync numfmt dmesg yes dmsetup filefrag jq; do
 	copy_bin "$t"
 done
 for t in modprobe insmod rmmod lsmod depmod; do
@@ -76,6 +82,7 @@ depmod -b "$root" "$release"
 # The project: module, tool, selftests and the kselftest runner.
 cp "$ko" "$root/opt/qed/qedblk.ko"
 cp "$QED_TOP/tools/qedctl/qedctl" "$root/usr/bin/qedctl"
+copy_libs "$QED_TOP/tools/qedctl/qedctl"
 [ -x "$QED_TOP/tools/crashtest/qed_crash" ] &&
 	cp "$QED_TOP/tools/crashtest/qed_crash" "$root/usr/bin/qed_crash"
 mkdir -p "$root/opt/selftests"

@@ -100,6 +100,7 @@ enum qed_state {
 struct qed_device {
 	int index;
 	u32 flags;			/* QED_ATTACH_* */
+	u32 block_size;			/* logical, fixed at attach */
 	char path[QED_NAME_SIZE];
 	struct qed_image top;		/* the image attached */
 	struct qed_image *chain;	/* nr_backing files below it, nearest first */

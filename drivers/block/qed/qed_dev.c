@@ -323,7 +323,7 @@ static int qed_prepare_image(struct qed_device *qed, bool rw)
 static int qed_add_disk(struct qed_device *qed)
 {
 	const struct qed_queue_params params = {
-		.logical_block_size	= SECTOR_SIZE,
+		.logical_block_size	= qed->block_size,
 		.physical_block_size	= PAGE_SIZE,
 		.max_hw_sectors		= 2048,
 		/* Whole clusters become zero clusters without a data write. */
@@ -370,6 +370,9 @@ static int qed_add_disk(struct qed_device *qed)
 	disk->minors = QED_MINORS;
 	disk->fops = &qed_fops;
 	disk->private_data = qed;
+	/* As loop without LO_FLAGS_PARTSCAN: no partitions are looked for. */
+	if (qed->flags & QED_ATTACH_NO_PARTSCAN)
+		disk->flags |= GENHD_FL_NO_PART;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "qed%d", qed->index);
 	set_capacity(disk, qed->top.geom.image_size >> SECTOR_SHIFT);
 	set_disk_ro(disk, !!(qed->flags & QED_ATTACH_READ_ONLY));
@@ -617,6 +620,7 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 	}
 	qed_image_init(&qed->top, qed, file, 0);
 	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
+	qed->block_size = a->block_size;
 	strscpy(qed->path, a->path, sizeof(qed->path));
 	mutex_init(&qed->alloc_lock);
 	mutex_init(&qed->lock);
@@ -670,6 +674,13 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 	ret = qed_load_image(qed, backing_fds, a->nr_backing);
 	if (ret)
 		goto out_free;
+	/* loop rounds the size down; a QED image cannot be cut short. */
+	if (qed->top.geom.image_size & (qed->block_size - 1)) {
+		pr_warn("qed: %s: image size %llu is not a multiple of the %u-byte block size\n",
+			qed->path, qed->top.geom.image_size, qed->block_size);
+		ret = -EINVAL;
+		goto out_free;
+	}
 	ret = qed_claim(qed, a);
 	if (ret)
 		goto out_free;
@@ -859,6 +870,12 @@ int qed_get_info(struct qed_info *info)
 	if (qed->need_check_on_disk)
 		info->dev_flags |= QED_INFO_DIRTY;
 	mutex_unlock(&qed->alloc_lock);
+	if (qed->flags & QED_ATTACH_NO_PARTSCAN)
+		info->dev_flags |= QED_INFO_NO_PARTSCAN;
+	info->block_size = qed->block_size;
+	/* As loop_get_status(): the file is ours until detach. */
+	info->image_dev = huge_encode_dev(file_inode(qed->top.file)->i_sb->s_dev);
+	info->image_ino = file_inode(qed->top.file)->i_ino;
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
 	qed_put(qed);
@@ -952,7 +969,7 @@ int qed_resize(u32 index, u64 new_size)
 		ret = -ENXIO;
 	else if (qed->flags & QED_ATTACH_READ_ONLY)
 		ret = -EROFS;
-	else if ((new_size & (SECTOR_SIZE - 1)) || new_size < g->image_size)
+	else if ((new_size & (qed->block_size - 1)) || new_size < g->image_size)
 		ret = -EINVAL;
 	else if (new_size > qed_max_image_size(g->cluster_size, g->table_size))
 		ret = -EFBIG;

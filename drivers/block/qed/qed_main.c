@@ -11,8 +11,11 @@
 #include <linux/uaccess.h>
 #include <linux/capability.h>
 #include <linux/slab.h>
+#include <linux/log2.h>
+#include <linux/sizes.h>
 
 #include "qed.h"
+#include "qed_version.h"
 
 unsigned int qed_l2_cache_chunks = 1024;
 module_param_named(l2_cache_pages, qed_l2_cache_chunks, uint, 0644);
@@ -69,8 +72,12 @@ static long qed_ctl_attach(void __user *uarg)
 	ret = qed_copy_arg(&a, sizeof(a), sizeof(a), uarg);
 	if (ret)
 		return ret;
-	if ((a.flags & ~QED_ATTACH_FLAGS_ALL) || a.reserved0 ||
-	    !qed_all_zero(a.reserved, sizeof(a.reserved)))
+	if ((a.flags & ~QED_ATTACH_FLAGS_ALL) || !qed_all_zero(a.reserved, sizeof(a.reserved)))
+		return -EINVAL;
+	/* As loop_validate_block_size(), but no larger than losetup offers. */
+	if (!a.block_size)
+		a.block_size = SECTOR_SIZE;
+	if (a.block_size < SECTOR_SIZE || a.block_size > SZ_4K || !is_power_of_2(a.block_size))
 		return -EINVAL;
 	if (a.nr_backing > QED_MAX_CHAIN)
 		return -ELOOP;
@@ -247,3 +254,4 @@ module_exit(qed_exit);
 
 MODULE_DESCRIPTION("QED (QEMU Enhanced Disk) image block devices");
 MODULE_LICENSE("GPL");
+MODULE_VERSION(QED_VERSION);

@@ -24,8 +24,10 @@
 #define QED_ATTACH_AUTOCLEAR	(1U << 1)	/* detach at last close */
 #define QED_ATTACH_WANT_INDEX	(1U << 2)	/* use .index, EEXIST if taken */
 #define QED_ATTACH_DIRECT_IO	(1U << 3)	/* O_DIRECT I/O on the image */
+#define QED_ATTACH_NO_PARTSCAN	(1U << 4)	/* no partitions, as loop without -P */
 #define QED_ATTACH_FLAGS_ALL	(QED_ATTACH_READ_ONLY | QED_ATTACH_AUTOCLEAR | \
-				 QED_ATTACH_WANT_INDEX | QED_ATTACH_DIRECT_IO)
+				 QED_ATTACH_WANT_INDEX | QED_ATTACH_DIRECT_IO | \
+				 QED_ATTACH_NO_PARTSCAN)
 
 /**
  * struct qed_attach - attach an image as /dev/qedN
@@ -34,7 +36,9 @@
  * @fd:		open file descriptor of the image; writable unless READ_ONLY
  * @index:	in: the wanted N with QED_ATTACH_WANT_INDEX; out: N
  * @nr_backing:	number of descriptors in @backing_fds (0 without backing)
- * @reserved0:	must be zero
+ * @block_size:	logical block size of the device: 512 (or 0), 1024, 2048
+ *		or 4096, as losetup --sector-size; the image size must be a
+ *		multiple of it
  * @backing_fds: user pointer to __s32[@nr_backing], the backing chain,
  *		nearest first, opened read-only by the caller
  * @path:	the image path as the caller named it, NUL-terminated; only
@@ -47,7 +51,7 @@ struct qed_attach {
 	__s32 fd;
 	__u32 index;
 	__u32 nr_backing;
-	__u32 reserved0;
+	__u32 block_size;
 	__u64 backing_fds;
 	char path[QED_NAME_SIZE];
 	__u64 reserved[8];
@@ -76,6 +80,7 @@ struct qed_detach {
 #define QED_INFO_AUTOCLEAR	(1U << 1)
 #define QED_INFO_DIRECT_IO	(1U << 2)
 #define QED_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
+#define QED_INFO_NO_PARTSCAN	(1U << 4)	/* attached with NO_PARTSCAN */
 
 /**
  * struct qed_info - what an attached device is made of
@@ -91,8 +96,12 @@ struct qed_detach {
  * @autoclear_features: out
  * @file_size:	out: bytes in use in the image file (allocation end)
  * @nr_backing:	out: backing files below the image
- * @reserved0:	zero
+ * @block_size:	out: logical block size of the device (0 from kernels
+ *		before it was reported: 512)
  * @path:	out: the path given at attach
+ * @image_dev:	out: the image file's device, as loop_info64.lo_device
+ *		(huge_encode_dev(), which makedev() decodes); 0 if unknown
+ * @image_ino:	out: the image file's inode number; 0 if unknown
  * @reserved:	zero
  */
 struct qed_info {
@@ -108,9 +117,11 @@ struct qed_info {
 	__u64 autoclear_features;
 	__u64 file_size;
 	__u32 nr_backing;
-	__u32 reserved0;
+	__u32 block_size;
 	char path[QED_NAME_SIZE];
-	__u64 reserved[8];
+	__u64 image_dev;
+	__u64 image_ino;
+	__u64 reserved[6];
 };
 
 /**
