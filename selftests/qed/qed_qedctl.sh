@@ -7,7 +7,7 @@
 require qemu-img qemu-io dd od jq blockdev
 
 ktap_print_header
-ktap_set_plan 12
+ktap_set_plan 13
 
 img="$WORK/u.qed"
 
@@ -250,4 +250,27 @@ t_partscan() {
 	return $rc
 }
 check "partscan_and_no_partscan" t_partscan
+
+# As losetup --direct-io=on|off on an attached loop device: the switch is
+# seen in list, and what was written through the page cache before it and
+# directly after it is all in the image, by QEMU.
+t_dio_switch() {
+	local dev rc=0
+	qemu-img create -q -f qed "$WORK/dio.qed" 16M
+	dev=$(qed_attach "$WORK/dio.qed") || return 1
+	dd if=/dev/urandom of="$WORK/pattern" bs=64k count=32 status=none
+	dd if="$WORK/pattern" of="$dev" bs=64k count=16 status=none || rc=1
+	"$QEDCTL" --direct-io=on "$dev" || rc=1
+	[ "$("$QEDCTL" list -n --raw -O DIO "$dev")" = 1 ] || { echo "DIO not on"; rc=1; }
+	dd if="$WORK/pattern" of="$dev" bs=64k skip=16 seek=16 count=16 oflag=direct status=none || rc=1
+	"$QEDCTL" set --direct-io=off "$dev" || rc=1
+	[ "$("$QEDCTL" list -n --raw -O DIO "$dev")" = 0 ] || { echo "DIO not off"; rc=1; }
+	cmp -n 2097152 "$dev" "$WORK/pattern" || rc=1
+	qed_detach "$dev" || return 1
+	qemu-img convert -O raw "$WORK/dio.qed" "$WORK/dio.raw" &&
+		cmp -n 2097152 "$WORK/dio.raw" "$WORK/pattern" || { echo "QEMU reads other data"; rc=1; }
+	rm -f "$WORK/dio.qed" "$WORK/dio.raw" "$WORK/pattern"
+	return $rc
+}
+check "direct_io_switched_while_attached" t_dio_switch
 ktap_finished

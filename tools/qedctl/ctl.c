@@ -376,6 +376,62 @@ int cmd_detach(int argc, char **argv)
 	return ret;
 }
 
+static void usage_set(FILE *f)
+{
+	fprintf(f, "usage: " QEDCTL_NAME " set --direct-io[=on|off] DEVICE\n"
+		   "Change an attached device, as losetup --direct-io on a loop device.\n\n"
+		   "  --direct-io[=on|off]  O_DIRECT I/O on the image file (no value: on)\n"
+		   "  -h, --help            this text\n");
+}
+
+int cmd_set(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "direct-io", optional_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct qed_set s;
+	bool on;
+	int c, ctl;
+
+	memset(&s, 0, sizeof(s));
+	s.size = sizeof(s);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			if (parse_on_off(optarg, &on))
+				die("--direct-io: '%s' is neither on nor off", optarg);
+			s.mask |= QED_ATTACH_DIRECT_IO;
+			s.flags = on ? QED_ATTACH_DIRECT_IO : 0;
+			break;
+		case 'h':
+			usage_set(stdout);
+			return 0;
+		default:
+			usage_set(stderr);
+			return 1;
+		}
+	}
+	if (optind != argc - 1 || !s.mask) {
+		fprintf(stderr, QEDCTL_NAME ": set: %s\n",
+			!s.mask ? "nothing to change (--direct-io)" : "one DEVICE");
+		usage_set(stderr);
+		return 1;
+	}
+	if (parse_device(argv[optind], &s.index))
+		die("%s: not a qed device", argv[optind]);
+	ctl = ctl_open(false);
+	if (ioctl(ctl, QED_CTL_SET, &s) < 0)
+		die("%s: setting direct I/O %s failed: %s%s", argv[optind], on ? "on" : "off",
+		    strerror(errno), errno == EINVAL && on ?
+		    " (the image's file system does not do O_DIRECT)" :
+		    errno == ENOTTY ? " (the module is older than this qedctl)" : "");
+	close(ctl);
+	return 0;
+}
+
 static void usage_resize(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " resize DEVICE [+]SIZE\n"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "qedctl.h"
 #include "qed_version.h"
@@ -42,6 +43,7 @@ void losetup_usage(FILE *f)
 		   "  " QEDCTL_NAME " -j FILE               list the devices of FILE\n"
 		   "  " QEDCTL_NAME " -d DEVICE...          detach\n"
 		   "  " QEDCTL_NAME " -D                    detach all\n"
+		   "  " QEDCTL_NAME " --direct-io[=on|off] DEVICE  switch direct I/O\n"
 		   "  " QEDCTL_NAME " -V                    print the version\n");
 }
 
@@ -107,7 +109,9 @@ int losetup_main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct args list = { 0 }, attach = { 0 }, detach = { 0 };
+	struct args list = { 0 }, attach = { 0 }, detach = { 0 }, set = { 0 };
+	struct stat st;
+	uint32_t index;
 	bool do_list = false, do_detach = false, find = false, show = false;
 	char *dio;
 	int c;
@@ -115,6 +119,7 @@ int losetup_main(int argc, char **argv)
 	push(&list, "list");
 	push(&attach, "attach");
 	push(&detach, "detach");
+	push(&set, "set");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "alj:dDfsrPb:nO:JvVh", opts, NULL)) != -1) {
 		switch (c) {
@@ -154,6 +159,7 @@ int losetup_main(int argc, char **argv)
 			if (asprintf(&dio, "--direct-io=%s", optarg ? optarg : "on") < 0)
 				die("out of memory");
 			push(&attach, dio);
+			push(&set, dio);
 			break;
 		case 'v':
 			push(&attach, "-v");
@@ -209,6 +215,12 @@ int losetup_main(int argc, char **argv)
 	if (optind != argc - 1) {
 		fprintf(stderr, QEDCTL_NAME ": one IMAGE at a time\n");
 		return 1;
+	}
+	/* "losetup --direct-io=on /dev/loop0": a device, not an image. */
+	if (set.argc > 1 && !parse_device(argv[optind], &index) &&
+	    (stat(argv[optind], &st) || S_ISBLK(st.st_mode))) {
+		push(&set, argv[optind]);
+		return cmd_set(set.argc, set.argv);
 	}
 	if (!show)
 		push(&attach, "--quiet");	/* losetup says nothing without --show */

@@ -18,6 +18,7 @@ static const struct {
 	{ "detach", cmd_detach, "detach devices" },
 	{ "list",   cmd_list,   "list attached devices" },
 	{ "resize", cmd_resize, "grow an attached image" },
+	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },
 	{ "check",  cmd_check,  "check (and with --repair, repair) an image's tables" },

@@ -99,6 +99,7 @@ uint32_t *list_indices(int ctl, uint32_t *count);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
+int cmd_set(int argc, char **argv);
 
 /* list.c */
 int cmd_list(int argc, char **argv);

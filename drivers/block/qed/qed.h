@@ -99,7 +99,7 @@ enum qed_state {
 
 struct qed_device {
 	int index;
-	u32 flags;			/* QED_ATTACH_* */
+	u32 flags;			/* QED_ATTACH_*; changed under @lock */
 	u32 block_size;			/* logical, fixed at attach */
 	char path[QED_NAME_SIZE];
 	struct qed_image top;		/* the image attached */
@@ -161,7 +161,8 @@ struct qed_device {
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */
 	/*
-	 * Serialises detach and resize of this device; held across their
+	 * Serialises detach, resize and flag changes (@flags: AUTOCLEAR by a
+	 * lazy detach, DIRECT_IO by QED_CTL_SET) of this device; held across their
 	 * I/O, so qed_ctl_mutex need not be (one stuck image must not block
 	 * every other device's control commands).
 	 */
@@ -244,6 +245,7 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds);
 int qed_detach(u32 index, u32 flags);
 int qed_get_info(struct qed_info *info);
 int qed_resize(u32 index, u64 new_size);
+int qed_set_flags(u32 index, u32 mask, u32 flags);
 int qed_list(u32 *indices, u32 room, u32 *count);
 void qed_dev_exit(void);
 

@@ -981,6 +981,52 @@ out_put:
 	return ret;
 }
 
+/*
+ * Switch direct I/O on the image file, as loop_set_dio(): dirty page cache
+ * is written back first, so that its writeback cannot land after (and over)
+ * a direct write of the same blocks, and the queue is frozen so that no
+ * request sees the flag change halfway.
+ */
+static int qed_set_direct_io(struct qed_device *qed, bool on)
+{
+	unsigned int memflags;
+	int ret = 0;
+
+	lockdep_assert_held(&qed->lock);
+	if (on == qed_direct(qed))
+		return 0;
+	if (on && !(qed->top.file->f_mode & FMODE_CAN_ODIRECT))
+		return -EINVAL;
+	if (on && !(qed->flags & QED_ATTACH_READ_ONLY))
+		ret = qed_file_flush(&qed->top);
+	if (ret)
+		return ret;
+	memflags = qed_freeze_queue(qed->disk->queue);
+	WRITE_ONCE(qed->flags, qed->flags ^ QED_ATTACH_DIRECT_IO);
+	qed_unfreeze_queue(qed->disk->queue, memflags);
+	return 0;
+}
+
+int qed_set_flags(u32 index, u32 mask, u32 flags)
+{
+	struct qed_device *qed = qed_get(index);
+	int ret;
+
+	if (!qed)
+		return -ENXIO;
+	ret = mutex_lock_killable(&qed->lock);
+	if (ret)
+		goto out_put;
+	if (qed->state != QED_BOUND)
+		ret = -ENXIO;
+	else if (mask & QED_ATTACH_DIRECT_IO)
+		ret = qed_set_direct_io(qed, flags & QED_ATTACH_DIRECT_IO);
+	mutex_unlock(&qed->lock);
+out_put:
+	qed_put(qed);
+	return ret;
+}
+
 int qed_list(u32 *indices, u32 room, u32 *count)
 {
 	struct qed_device *qed;

@@ -139,6 +139,20 @@ static long qed_ctl_resize(void __user *uarg)
 	return qed_resize(r.index, r.new_size);
 }
 
+static long qed_ctl_set(void __user *uarg)
+{
+	struct qed_set s;
+	int ret;
+
+	ret = qed_copy_arg(&s, sizeof(s), sizeof(s), uarg);
+	if (ret)
+		return ret;
+	if ((s.mask & ~QED_SET_FLAGS_ALL) || (s.flags & ~s.mask) ||
+	    !qed_all_zero(s.reserved, sizeof(s.reserved)))
+		return -EINVAL;
+	return qed_set_flags(s.index, s.mask, s.flags);
+}
+
 static long qed_ctl_list(void __user *uarg)
 {
 	struct qed_list l;
@@ -186,6 +200,8 @@ static long qed_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 		return qed_ctl_list(uarg);
 	case QED_CTL_RESIZE:
 		return qed_ctl_resize(uarg);
+	case QED_CTL_SET:
+		return qed_ctl_set(uarg);
 	}
 	return -ENOTTY;
 }

@@ -153,11 +153,31 @@ struct qed_resize {
 	__u64 reserved[4];
 };
 
+/* struct qed_set.mask: the QED_ATTACH_* flags that can change while attached */
+#define QED_SET_FLAGS_ALL	QED_ATTACH_DIRECT_IO
+
+/**
+ * struct qed_set - change an attached device, as LOOP_SET_DIRECT_IO
+ * @size:	sizeof(struct qed_set)
+ * @index:	N
+ * @mask:	the QED_ATTACH_* flags to change, within QED_SET_FLAGS_ALL
+ * @flags:	their new values
+ * @reserved:	must be zero
+ */
+struct qed_set {
+	__u32 size;
+	__u32 index;
+	__u32 mask;
+	__u32 flags;
+	__u64 reserved[4];
+};
+
 #define QED_CTL_MAGIC		0xED
 #define QED_CTL_ATTACH		_IOWR(QED_CTL_MAGIC, 0x00, struct qed_attach)
 #define QED_CTL_DETACH		_IOW(QED_CTL_MAGIC, 0x01, struct qed_detach)
 #define QED_CTL_INFO		_IOWR(QED_CTL_MAGIC, 0x02, struct qed_info)
 #define QED_CTL_LIST		_IOWR(QED_CTL_MAGIC, 0x03, struct qed_list)
 #define QED_CTL_RESIZE		_IOW(QED_CTL_MAGIC, 0x04, struct qed_resize)
+#define QED_CTL_SET		_IOW(QED_CTL_MAGIC, 0x05, struct qed_set)
 
 #endif /* _UAPI_LINUX_QED_H */
