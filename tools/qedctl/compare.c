@@ -141,8 +141,10 @@ int cmd_compare(int argc, char **argv)
 	b.path = argv[optind + 1];
 	if (reader_open(&a.r, a.path, force_share ? IMAGE_FORCE_SHARE : IMAGE_READ))
 		die_status(2, "%s", a.r.why);
-	if (reader_open(&b.r, b.path, force_share ? IMAGE_FORCE_SHARE : IMAGE_READ))
+	if (reader_open(&b.r, b.path, force_share ? IMAGE_FORCE_SHARE : IMAGE_READ)) {
+		reader_close(&a.r);
 		die_status(2, "%s", b.r.why);
+	}
 	a.size = a.r.l[0].size;
 	b.size = b.r.l[0].size;
 	buf1 = malloc(COMPARE_BUF);

@@ -82,7 +82,7 @@ static void layer_init_raw(struct layer *l, const char *path, const struct image
 	l->size = (img->file_size + 511) & ~511ull;
 }
 
-int reader_open(struct reader *r, const char *path, enum image_access access)
+static int reader_open_files(struct reader *r, const char *path, enum image_access access)
 {
 	enum qed_file_format fmt;
 	const char *why, *other;
@@ -132,6 +132,16 @@ int reader_open(struct reader *r, const char *path, enum image_access access)
 		else
 			layer_init_raw(&r->l[i + 1], f->path, &f->img);
 	}
+	return ret;
+}
+
+int reader_open(struct reader *r, const char *path, enum image_access access)
+{
+	int ret = reader_open_files(r, path, access);
+
+	/* What was opened goes; r->why stays. */
+	if (ret)
+		reader_close(r);
 	return ret;
 }
 

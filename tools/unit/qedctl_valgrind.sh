@@ -16,7 +16,7 @@ vg() {
 	tap_result $rc "$name"
 }
 echo "TAP version 13"
-echo "1..10"
+echo "1..17"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
 vg info info "$tmp/a.qed"
 vg info_json info --json "$tmp/a.qed"
@@ -29,4 +29,12 @@ head -c 1M /dev/zero >"$tmp/base.raw"
 vg create_backing create -b base.raw -F raw "$tmp/ov.qed"
 vg create_backing_probed create -b ov.qed -F qed "$tmp/ov2.qed"
 vg info_chain info --json "$tmp/ov2.qed"
+qemu-io -f qed -c 'write -P 1 0 64k' -c 'write -z 1M 64k' "$tmp/ov2.qed" >/dev/null
+vg map_chain map "$tmp/ov2.qed"
+vg map_chain_json map --output=json "$tmp/ov2.qed"
+vg map_error map "$tmp/junk.qed"
+vg compare_same compare "$tmp/ov2.qed" "$tmp/ov2.qed"
+vg compare_differ compare "$tmp/ov2.qed" "$tmp/base.raw"
+vg compare_strict compare -s "$tmp/ov.qed" "$tmp/base.raw"
+vg compare_error compare "$tmp/ov2.qed" "$tmp/missing"
 tap_totals
