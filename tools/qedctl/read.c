@@ -324,7 +324,8 @@ int reader_status_above(struct reader *r, uint64_t off, uint64_t bytes, struct e
 }
 
 /* pread() that reads zeros past the end of the file (a raw file's last sector). */
-static int pread_zeros(struct reader *r, const struct layer *l, void *buf, uint64_t len, uint64_t off)
+static int pread_zeros(struct reader *r, const struct layer *l, void *buf, uint64_t len,
+		       uint64_t off)
 {
 	uint64_t n = 0;
 	ssize_t got;

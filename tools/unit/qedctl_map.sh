@@ -104,6 +104,7 @@ t compare_raw_backing_differs cmp 1 overraw.qed over.qed
 t compare_missing_file cmp 2 scat.qed missing.qed
 # qedctl: usage errors are 2 (qemu-img says 1, as for "different"); --strict
 # is qedctl's long spelling of -s (qemu-img 7.2 has none).
-t compare_strict_long_option sh -c '"$0" compare --strict "$1" "$1" | grep -qx "Images are identical."' "$QEDCTL" "$tmp/over.qed"
+t compare_strict_long_option sh -c \
+	'"$0" compare --strict "$1" "$1" | grep -qx "Images are identical."' "$QEDCTL" "$tmp/over.qed"
 t compare_usage_error sh -c '"$0" compare only.qed 2>/dev/null; [ $? -eq 2 ]' "$QEDCTL"
 tap_totals
