@@ -22,6 +22,8 @@ static const struct {
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },
 	{ "check",  cmd_check,  "check (and with --repair, repair) an image's tables" },
+	{ "map",    cmd_map,    "show where an image's guest data lies, as qemu-img map" },
+	{ "compare", cmd_compare, "compare two images' guest contents, as qemu-img compare" },
 };
 
 static void usage(FILE *f)

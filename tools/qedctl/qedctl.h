@@ -13,6 +13,8 @@
 
 /* util.c */
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
+/* die() with another exit status: where 1 means something else (compare). */
+void __attribute__((noreturn, format(printf, 2, 3))) die_status(int status, const char *fmt, ...);
 int parse_size(const char *s, uint64_t *out);
 void format_size(uint64_t bytes, char *buf, size_t len);
 void json_string(const char *s);
@@ -86,6 +88,59 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 	       char *why, size_t whylen);
 void chain_close(struct chain *c);
 const char *chain_format_name(enum qed_file_format fmt);
+
+/*
+ * read.c: guest bytes through a chain, and where they come from.  The
+ * status bits are QEMU's BDRV_BLOCK_* bits, so that qemu-img's decisions
+ * (map's merges, compare --strict's status words) can be made on them.
+ */
+#define RS_DATA		0x01u
+#define RS_ZERO		0x02u
+#define RS_OFFSET_VALID	0x04u
+#define RS_ALLOCATED	0x10u
+#define RS_EOF		0x20u
+
+struct layer {
+	const char *path;		/* as QEMU names the file */
+	const struct image *img;	/* fd and file size; geometry if QED */
+	bool qed;
+	const struct qed_geom *g;	/* QED only */
+	uint64_t size;			/* guest bytes */
+	uint64_t file_end;		/* QED: the file's end, cluster-aligned */
+	uint64_t *l1, *l2;		/* QED: the L1 table, the last L2 read */
+	uint64_t l2_off;
+};
+
+/* A run of guest bytes with one status. */
+struct extent {
+	uint64_t len;
+	unsigned int flags;		/* RS_* */
+	uint64_t offset;		/* in layer's file, with RS_OFFSET_VALID */
+	unsigned int layer;		/* whose status this is */
+};
+
+struct reader {
+	unsigned int n;			/* layers: the image, then its backing chain */
+	struct layer l[QED_MAX_CHAIN + 1];
+	struct image top;
+	struct chain chain;
+	char why[4608];			/* what failed, naming the file */
+};
+
+/* Open a QED image with its chain, or a raw image (probed as qemu-img does). */
+int reader_open(struct reader *r, const char *path, enum image_access access);
+void reader_close(struct reader *r);
+/* Layer @i's own status at @off (QEMU's bdrv_block_status()); len 0 past its end. */
+int layer_status(struct reader *r, unsigned int i, uint64_t off, uint64_t bytes,
+		 struct extent *e);
+/* The status through the whole chain (QEMU's bdrv_block_status_above(bs, NULL)). */
+int reader_status_above(struct reader *r, uint64_t off, uint64_t bytes, struct extent *e);
+/* Guest bytes; 0 or a negative errno, with r->why saying what failed. */
+int reader_pread(struct reader *r, void *buf, uint64_t len, uint64_t off);
+
+/* map.c, compare.c */
+int cmd_map(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
 
 /* check.c */
 struct qed_check_result;

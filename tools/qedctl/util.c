@@ -13,16 +13,28 @@
 
 #include "qedctl.h"
 
+static void __attribute__((noreturn)) vdie(int status, const char *fmt, va_list ap)
+{
+	fprintf(stderr, QEDCTL_NAME ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	exit(status);
+}
+
 void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, QEDCTL_NAME ": ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
+	vdie(1, fmt, ap);
+}
+
+void die_status(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdie(status, fmt, ap);
 }
 
 /*
