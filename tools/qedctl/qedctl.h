@@ -61,8 +61,12 @@ enum image_access {
 int image_open_locked(const char *path, struct image *img, const char **why,
 		      enum image_access access);
 int image_pread(const struct image *img, void *buf, size_t len, uint64_t off);
+/* pwrite(2) until all is written: 0 or a negative errno. */
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);
+
+/* create.c */
 int cmd_create(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 

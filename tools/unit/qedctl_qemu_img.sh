@@ -59,8 +59,62 @@ t_json() {
 	return $bad
 }
 
+# qedctl creates exactly the geometries QEMU opens again: qemu-img creates
+# some it cannot open (one-cluster tables; N * N * cluster_size >= 2^64).
+t_geometries() {
+	local c t q d bad=0
+	for c in 4K 2M 4M 8M; do
+		for t in 1 2 4 16; do
+			rm -f "$tmp/g.qed" "$tmp/h.qed"
+			q=refused
+			qemu-img create -q -f qed -o "cluster_size=$c,table_size=$t" "$tmp/g.qed" 1G \
+				>/dev/null 2>&1 &&
+				qemu-io -f qed -c 'read 0 512' "$tmp/g.qed" >/dev/null 2>&1 && q=opens
+			d=refused
+			if "$QEDCTL" create -s 1G -c "$c" -t "$t" "$tmp/h.qed" >"$tmp/out" 2>&1; then
+				d=opens
+				qemu-io -f qed -c 'read 0 512' "$tmp/h.qed" >/dev/null 2>&1 ||
+					d="created, but qemu-io cannot open it"
+			elif ! grep -q "QEMU cannot open.*; .*use" "$tmp/out"; then
+				d="refused without saying why: $(cat "$tmp/out")"
+			fi
+			[ "$q" = "$d" ] || { echo "-c $c -t $t: qemu $q, qedctl $d"; bad=1; }
+		done
+	done
+	return $bad
+}
+
+# -o takes qemu-img create's options, with its messages.
+t_create_options() {
+	local o bad=0 q d
+	head -c 1M /dev/zero >"$tmp/base.raw"
+	for o in cluster_size=4K,table_size=8 table_size=16,cluster_size=128K \
+		 backing_file=base.raw,backing_fmt=raw; do
+		rm -f "$tmp/o1.qed" "$tmp/o2.qed"
+		qemu-img create -q -f qed -o "$o" "$tmp/o1.qed" 4M || return 1
+		"$QEDCTL" create -s 4M -o "$o" "$tmp/o2.qed" || { echo "-o $o refused"; bad=1; continue; }
+		same_json "$(qemu-img info --output=json "$tmp/o1.qed" | jq 'del(.filename, ."actual-size", ."dirty-flag", ."format-specific")')" \
+			"$(qemu-img info --output=json "$tmp/o2.qed")" || { echo "-o $o"; bad=1; }
+	done
+	# Two -o, and size= instead of -s.
+	"$QEDCTL" create -o cluster_size=4K -o size=2M,table_size=2 "$tmp/o3.qed" &&
+		qemu-img info "$tmp/o3.qed" | grep -q "^virtual size: 2 MiB" || { echo "two -o"; bad=1; }
+	for o in foo=1 cluster_size=64K,foo; do
+		q=$(qemu-img create -f qed -o "$o" "$tmp/o4.qed" 1M 2>&1 | sed 's/.*: //')
+		d=$("$QEDCTL" create -s 1M -o "$o" "$tmp/o4.qed" 2>&1 | sed 's/.*: //')
+		[ "$q" = "$d" ] || { echo "-o $o: qemu-img '$q', qedctl '$d'"; bad=1; }
+		[ ! -e "$tmp/o4.qed" ] || { echo "-o $o: an image was created"; bad=1; }
+	done
+	q=$(qemu-img create -f qed -o help | grep '=<')
+	d=$("$QEDCTL" create -o help | grep '=<')
+	[ "$q" = "$d" ] || { echo "-o help differs:"; diff <(echo "$q") <(echo "$d"); bad=1; }
+	return $bad
+}
+
 echo "TAP version 13"
-echo "1..2"
+echo "1..4"
 t sizes_read_as_qemu_img_reads_them t_sizes
 t json_keys_as_qemu_img t_json
+t geometries_as_qemu_opens_them t_geometries
+t create_options_as_qemu_img t_create_options
 tap_totals

@@ -16,8 +16,11 @@ vg() {
 	tap_result $rc "$name"
 }
 echo "TAP version 13"
-echo "1..10"
+echo "1..13"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
+vg create_options create -s 1G -o cluster_size=4K,table_size=2 "$tmp/o.qed"
+vg create_options_help create -o help
+vg create_refused_geometry create -s 1G -t 1 "$tmp/r.qed"
 vg info info "$tmp/a.qed"
 vg info_json info --json "$tmp/a.qed"
 vg check check "$tmp/a.qed"
