@@ -111,10 +111,81 @@ t_create_options() {
 	return $bad
 }
 
+# An image with 4 data clusters (5..8) and its L2 table (9..12) after them,
+# damaged: "leaks" zeroes the entries of clusters 6 and 8 (leaked in the
+# middle of the file), "corrupt" points the entry of cluster 6 past EOF.
+damaged() {
+	local img=$1 l2
+	qemu-img create -q -f qed "$img" 16M &&
+		qemu-io -f qed -c 'write -P 1 0 256k' "$img" >/dev/null || return 1
+	l2=$(od -An -t u8 -j 65536 -N 8 "$img" | tr -d ' ')
+	if [ "$2" = leaks ]; then
+		dd if=/dev/zero of="$img" bs=8 seek=$((l2 / 8 + 1)) count=1 conv=notrunc status=none
+		dd if=/dev/zero of="$img" bs=8 seek=$((l2 / 8 + 3)) count=1 conv=notrunc status=none
+	else
+		printf '\0\0\0\20\0\0\0\0' | dd of="$img" bs=1 seek=$((l2 + 8)) conv=notrunc status=none
+	fi
+}
+
+# check -r MODE: exit status and JSON as qemu-img check -r MODE's on the
+# same damage, describing the image after the repair.
+repair_as_qemu_img() {
+	local mode=$1 kind=$2 q d qrc drc
+	damaged "$tmp/rq.qed" "$kind" && cp "$tmp/rq.qed" "$tmp/rd.qed" || return 1
+	q=$(qemu-img check -r "$mode" --output=json "$tmp/rq.qed")
+	qrc=$?
+	d=$("$QEDCTL" check -r "$mode" --output=json "$tmp/rd.qed" 2>/dev/null)
+	drc=$?
+	[ $qrc = $drc ] || { echo "-r $mode on $kind: qemu-img exit $qrc, qedctl $drc"; return 1; }
+	same_json "$(echo "$q" | jq 'del(.filename)')" "$d" || { echo "-r $mode on $kind"; return 1; }
+}
+
+t_repair_leaks() {
+	local out rc bad=0
+	repair_as_qemu_img all leaks || bad=1
+	repair_as_qemu_img leaks leaks || bad=1
+	# Punched leaks are still leaks (for qemu-img too): never "repaired".
+	# (--repair alone, as before there were modes, means all.)
+	out=$("$QEDCTL" check --repair --output=json "$tmp/rd.qed")
+	rc=$?
+	[ $rc = 3 ] || { echo "exit $rc after a second repair"; bad=1; }
+	[ "$(echo "$out" | jq '."leaks-fixed" + ."leaks-punched"')" = 0 ] ||
+		{ echo "a second repair fixed something: $out"; bad=1; }
+	out=$("$QEDCTL" check -r "$tmp/rd.qed")
+	echo "$out" | grep -q "repaired" && { echo "says repaired: $out"; bad=1; }
+	qemu-img check "$tmp/rd.qed" >/dev/null
+	[ $? = 3 ] || { echo "qemu-img: not leaks only after the repairs"; bad=1; }
+	# Leaks at the end of the file are cut off: no longer leaks.
+	qemu-img create -q -f qed "$tmp/tail.qed" 16M && head -c 128K /dev/zero >>"$tmp/tail.qed"
+	out=$("$QEDCTL" check -r leaks "$tmp/tail.qed")
+	[ $? = 0 ] || { echo "leaks at the end remain"; bad=1; }
+	echo "$out" | grep -q "^    2 leaked clusters$" || { echo "not reported: $out"; bad=1; }
+	qemu-img check "$tmp/tail.qed" >/dev/null || { echo "qemu-img: not clean"; bad=1; }
+	return $bad
+}
+
+t_repair_corruption() {
+	local out bad=0 sum
+	repair_as_qemu_img all corrupt || bad=1
+	# -r leaks never touches a table (QEMU 7.2's QED check does).
+	damaged "$tmp/c.qed" corrupt || return 1
+	sum=$(sha256sum <"$tmp/c.qed")
+	out=$("$QEDCTL" check -r leaks --output=json "$tmp/c.qed" 2>&1)
+	[ $? = 2 ] || { echo "-r leaks on a corrupt image: exit not 2"; bad=1; }
+	[ "$(sha256sum <"$tmp/c.qed")" = "$sum" ] || { echo "-r leaks changed a corrupt image"; bad=1; }
+	out=$("$QEDCTL" check -r all "$tmp/c.qed" 2>/dev/null)
+	printf '%s\n' "$out" | diff - <(damaged "$tmp/c2.qed" corrupt &&
+		qemu-img check -r all "$tmp/c2.qed" | sed -n '1,8p') | grep '^>' &&
+		{ echo "the repair report differs from qemu-img's"; bad=1; }
+	return $bad
+}
+
 echo "TAP version 13"
-echo "1..4"
+echo "1..6"
 t sizes_read_as_qemu_img_reads_them t_sizes
 t json_keys_as_qemu_img t_json
 t geometries_as_qemu_opens_them t_geometries
 t create_options_as_qemu_img t_create_options
+t repair_leaks_as_qemu_img t_repair_leaks
+t repair_corruption_as_qemu_img t_repair_corruption
 tap_totals

@@ -16,7 +16,7 @@ vg() {
 	tap_result $rc "$name"
 }
 echo "TAP version 13"
-echo "1..13"
+echo "1..15"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
 vg create_options create -s 1G -o cluster_size=4K,table_size=2 "$tmp/o.qed"
 vg create_options_help create -o help
@@ -25,6 +25,9 @@ vg info info "$tmp/a.qed"
 vg info_json info --json "$tmp/a.qed"
 vg check check "$tmp/a.qed"
 vg check_json check --json "$tmp/a.qed"
+head -c 8K /dev/zero >>"$tmp/a.qed"
+vg check_repair_leaks check -r leaks "$tmp/a.qed"
+vg check_repair_all check --repair=all --output=json "$tmp/a.qed"
 echo junk >"$tmp/junk"
 vg info_error info "$tmp/junk"
 vg help --help
