@@ -68,6 +68,9 @@ int cmd_info(int argc, char **argv);
 
 /* create.c */
 int cmd_create(int argc, char **argv);
+
+/* resize.c: grow an image file (as qemu-img resize) */
+int image_resize(const char *path, const char *size_arg, bool shrink);
 int cmd_check(int argc, char **argv);
 
 /* chain.c: backing chains */

@@ -180,12 +180,51 @@ t_repair_corruption() {
 	return $bad
 }
 
+# resize IMAGE as qemu-img resize: grows, never shrinks, never in use.
+t_resize() {
+	local img="$tmp/r.qed" q bad=0
+	qemu-img create -q -f qed "$img" 16M &&
+		qemu-io -f qed -c 'write -P 7 0 64k' "$img" >/dev/null || return 1
+	# Stale L1 entries past the old size must never become tables.
+	printf '\377\377\377\377\377\377\377\377' |
+		dd of="$img" bs=1 seek=$((65536 + 8)) conv=notrunc status=none
+	"$QEDCTL" resize "$img" 8G >/dev/null || { echo "resize 8G failed"; return 1; }
+	[ "$(qemu-img info --output=json "$img" | jq '."virtual-size"')" = 8589934592 ] ||
+		{ echo "not 8G for qemu-img"; bad=1; }
+	qemu-img check "$img" >/dev/null || { echo "qemu-img check: not clean"; bad=1; }
+	qemu-io -f qed -c 'read -P 7 0 64k' -c 'read -P 0 2G 64k' "$img" | grep -q "Pattern verification failed" &&
+		{ echo "data changed"; bad=1; }
+	"$QEDCTL" resize "$img" +1M >/dev/null &&
+		[ "$(qemu-img info --output=json "$img" | jq '."virtual-size"')" = $((8589934592 + 1048576)) ] ||
+		{ echo "+1M"; bad=1; }
+	# Shrinks and bad sizes: refused, with qemu-img's exit status and words.
+	cp "$img" "$tmp/r2.qed"
+	for a in "1M" "--shrink 1M" "-1M" "--shrink -1M" "100T" "+1"; do
+		set -- $a
+		[ $# = 2 ] || set -- "" "$1"
+		q=$(qemu-img resize ${1:+"$1"} "$tmp/r2.qed" -- "$2" 2>&1 >/dev/null |
+			sed -n '1s/.*: //p'; echo "${PIPESTATUS[0]}")
+		d=$("$QEDCTL" resize ${1:+"$1"} "$img" "$2" 2>&1 >/dev/null |
+			sed -n '1s/.*: //p' | sed 's/ (.*//'; echo "${PIPESTATUS[0]}")
+		[ "$q" = "$d" ] || { echo "resize $a: qemu-img '$q', qedctl '$d'"; bad=1; }
+	done
+	# Never while QEMU has the image.
+	qemu_io_hold "$img" || return 1
+	"$QEDCTL" resize "$img" 9G >"$tmp/out" 2>&1 && { echo "resized under qemu-io"; bad=1; }
+	grep -q 'Failed to get "write" lock' "$tmp/out" || { cat "$tmp/out"; bad=1; }
+	qemu_io_release
+	[ "$(qemu-img info --output=json "$img" | jq '."virtual-size"')" = $((8589934592 + 1048576)) ] ||
+		{ echo "the size changed under qemu-io"; bad=1; }
+	return $bad
+}
+
 echo "TAP version 13"
-echo "1..6"
+echo "1..7"
 t sizes_read_as_qemu_img_reads_them t_sizes
 t json_keys_as_qemu_img t_json
 t geometries_as_qemu_opens_them t_geometries
 t create_options_as_qemu_img t_create_options
 t repair_leaks_as_qemu_img t_repair_leaks
 t repair_corruption_as_qemu_img t_repair_corruption
+t resize_as_qemu_img t_resize
 tap_totals

@@ -16,12 +16,14 @@ vg() {
 	tap_result $rc "$name"
 }
 echo "TAP version 13"
-echo "1..15"
+echo "1..17"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
 vg create_options create -s 1G -o cluster_size=4K,table_size=2 "$tmp/o.qed"
 vg create_options_help create -o help
 vg create_refused_geometry create -s 1G -t 1 "$tmp/r.qed"
 vg info info "$tmp/a.qed"
+vg resize_image resize "$tmp/o.qed" +1G
+vg resize_refused resize --shrink "$tmp/o.qed" 1M
 vg info_json info --json "$tmp/a.qed"
 vg check check "$tmp/a.qed"
 vg check_json check --json "$tmp/a.qed"
