@@ -3,7 +3,7 @@
 # The L2 cache: bounded by l2_cache_pages, its counters in sysfs say what
 # it did, and attaching a huge sparse image reads no table at all.
 . "$(dirname "$0")/lib.sh"
-require dd truncate blockdev du
+require qemu-img dd truncate blockdev du
 
 ktap_print_header
 ktap_set_plan 3
@@ -44,7 +44,9 @@ check huge_sparse_image_attaches_without_reading_tables t_huge_sparse
 # 4 KiB clusters, one-cluster tables: each 2 MiB of the device has an L2
 # table of one page.
 img="$WORK/cache.qed"
-"$QEDCTL" create -s 64M -c 4K -t 1 "$img" || ktap_exit_fail_msg "create failed"
+# qemu-img: qedctl creates only geometries QEMU can open again.
+qemu-img create -q -f qed -o cluster_size=4K,table_size=1 "$img" 64M ||
+	ktap_exit_fail_msg "create failed"
 d=$(qed_attach "$img") || ktap_exit_fail_msg "attach failed"
 dd if=/dev/zero of="$d" bs=1M count=64 oflag=direct status=none
 qed_detach "$d" || ktap_exit_fail_msg "detach failed"

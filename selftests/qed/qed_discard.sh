@@ -95,7 +95,8 @@ t_resize_l1() {
 	local img="$WORK/growl1.qed" dev
 	# 4 KiB clusters, one-cluster tables: an L1 entry covers 2 MiB, so
 	# growing from 4 MiB to 64 MiB needs 30 more L1 entries in memory.
-	"$QEDCTL" create -s 4M -c 4K -t 1 "$img" || return 1
+	# qemu-img: qedctl creates only geometries QEMU can open again.
+	qemu-img create -q -f qed -o cluster_size=4K,table_size=1 "$img" 4M || return 1
 	dev=$(qed_attach "$img") || return 1
 	"$QEDCTL" resize "$dev" 64M || { qed_detach "$dev"; return 1; }
 	head -c 8192 /dev/zero | tr '\0' '\143' |

@@ -10,7 +10,7 @@ require qemu-img sha256sum dd
 cases=(
 	"64k 4 64M qemu-img"
 	"4k 2 16M qedctl"
-	"4k 1 16M qedctl"
+	"4k 1 16M qemu-img"	# qedctl refuses what QEMU cannot open
 	"1M 8 256M qemu-img"
 	"64k 16 40M qedctl"
 )

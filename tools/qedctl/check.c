@@ -42,7 +42,11 @@ static int file_write(void *ctx, u64 off, const void *buf, u32 len)
 static int file_punch(void *ctx, u64 off, u64 len)
 {
 	const struct image *img = ctx;
+	off_t data = lseek(img->fd, (off_t)off, SEEK_DATA);
 
+	/* Punched by an earlier repair: that one reported it. */
+	if ((data < 0 && errno == ENXIO) || (data >= 0 && (u64)data >= off + len))
+		return 1;
 	if (fallocate(img->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 		      (off_t)off, (off_t)len) == 0)
 		return 0;
@@ -91,13 +95,16 @@ int image_check(struct image *img, struct qed_check_result *r)
 	return qed_check_image(&img->geom, img->file_size, &file_ops, img, 0, r);
 }
 
-/* Repair @img (opened read-write); clear NEED_CHECK when it comes out clean. */
-static int image_repair(struct image *img, struct qed_check_result *r)
+/*
+ * Repair @img (opened read-write) with qed_check_image() @flags; clear
+ * NEED_CHECK when it comes out clean.
+ */
+static int image_repair(struct image *img, unsigned int flags, struct qed_check_result *r)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 	int ret;
 
-	ret = qed_check_image(&img->geom, img->file_size, &file_ops, img, QED_CHECK_REPAIR, r);
+	ret = qed_check_image(&img->geom, img->file_size, &file_ops, img, flags, r);
 	if (ret)
 		return ret;
 	img->file_size = r->new_size;
@@ -116,12 +123,30 @@ static int image_repair(struct image *img, struct qed_check_result *r)
 
 static void usage_check(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " check [-r|--repair] [-U|--force-share] [--json|--output=json] IMAGE\n"
-		   "  exit status as qemu-img check: 0 clean, 2 corrupt, 3 leaked clusters only\n"
-		   "  --repair: invalid entries become unallocated, leaked clusters at the end\n"
-		   "  are cut off and the others hole-punched; never on an image in use\n"
-		   "  (QEMU's locks, as qemu-img check -r)\n"
-		   "  -U: check an image in use without QEMU's locks and without a warning\n");
+	fprintf(f, "usage: " QEDCTL_NAME " check [-r leaks|all] [-U|--force-share]"
+		   " [--json|--output=json|human] IMAGE\n"
+		   "  exit status as qemu-img check, describing the image after any repair:\n"
+		   "  0 clean, 1 the check failed, 2 corruptions, 3 leaked clusters only\n"
+		   "  -r, --repair=leaks  reclaim leaked clusters: those at the end of the file are\n"
+		   "                      cut off (and no longer leaks), the others hole-punched\n"
+		   "                      (their space is free, but they stay unreferenced: leaks\n"
+		   "                      for qemu-img check too); only in an image without\n"
+		   "                      corruption\n"
+		   "  -r, --repair=all    also make invalid table entries unallocated, then reclaim\n"
+		   "                      leaks; '-r' or '--repair' alone means all\n"
+		   "  a repair never runs on an image in use (QEMU's locks, as qemu-img check -r)\n"
+		   "  -U: check an image in use without QEMU's locks and without a warning\n"
+		   "  --json, --output=json: qemu-img check's keys, and more\n");
+}
+
+/*
+ * Leaked clusters a repair removed: those cut off the end of the file,
+ * when it reclaimed leaks at all.  Punched ones are still leaks, for
+ * qemu-img check as for ours.
+ */
+static uint64_t leaks_fixed(const struct qed_check_result *fixed)
+{
+	return qed_check_clean(fixed) ? fixed->leak_tail : 0;
 }
 
 /* JSON keys as qemu-img check's where the concept is the same. */
@@ -144,23 +169,26 @@ static void print_result(const char *path, const struct qed_check_result *r, boo
 		       (unsigned long long)r->l2_tables, (unsigned long long)r->clusters);
 		if (fixed)
 			printf(", \"corruptions-fixed\": %llu, \"leaks-fixed\": %llu"
-			       ", \"leaks-truncated\": %llu, \"leaks-punched\": %llu",
+			       ", \"leaks-punched\": %llu",
 			       (unsigned long long)fixed->repaired,
-			       (unsigned long long)(fixed->leak_tail + fixed->leaks_punched),
-			       (unsigned long long)fixed->leak_tail,
+			       (unsigned long long)leaks_fixed(fixed),
 			       (unsigned long long)fixed->leaks_punched);
 		printf("}\n");
 		return;
 	}
-	if (fixed && (fixed->repaired || fixed->leak_tail || fixed->leaks_punched))
+	/* qemu-img's words, for what no longer is an inconsistency. */
+	if (fixed && (fixed->repaired || leaks_fixed(fixed)))
 		printf("The following inconsistencies were found and repaired:\n\n"
-		       "    %llu corruptions made unallocated\n"
-		       "    %llu leaked clusters cut off the end of the file\n"
-		       "    %llu leaked clusters punched (their space is free; they stay unreferenced)\n\n"
-		       "Double checking the fixed image now...\n",
-		       (unsigned long long)fixed->repaired,
-		       (unsigned long long)fixed->leak_tail,
-		       (unsigned long long)fixed->leaks_punched);
+		       "    %llu leaked clusters\n"
+		       "    %llu corruptions\n\n"
+		       "Double checking the fixed image now...\n\n",
+		       (unsigned long long)leaks_fixed(fixed),
+		       (unsigned long long)fixed->repaired);
+	if (fixed && fixed->leaks_punched)
+		printf("%llu leaked clusters were punched: their space is free, but they stay"
+		       " unreferenced.\n", (unsigned long long)fixed->leaks_punched);
+	if (fixed && !qed_check_clean(fixed) && fixed->leaks)
+		printf("Leaked clusters are reclaimed only once no corruption remains.\n");
 	if (r->corruptions)
 		printf("%llu errors were found on the image.\n", (unsigned long long)r->corruptions);
 	if (r->leaks)
@@ -173,25 +201,36 @@ static void print_result(const char *path, const struct qed_check_result *r, boo
 	       (unsigned long long)r->l2_tables, (unsigned long long)r->clusters);
 }
 
+/* qemu-img check -r's modes, as qed_check_image() flags; -1 for another word. */
+static int repair_mode(const char *s)
+{
+	if (!strcmp(s, "leaks"))
+		return QED_CHECK_REPAIR_LEAKS;
+	if (!strcmp(s, "all"))
+		return QED_CHECK_REPAIR;
+	return -1;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "output", required_argument, NULL, 'o' },
-		{ "repair", no_argument, NULL, 'r' },
+		{ "repair", optional_argument, NULL, 'R' },
 		{ "force-share", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct qed_check_result r, fixed;
-	bool json = false, repair = false, force_share = false;
+	bool json = false, force_share = false, bare = false;
+	int repair = 0;
 	enum image_access access;
 	struct image img;
 	const char *why, *path;
 	uint64_t total;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "rUh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:Uh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
@@ -201,8 +240,24 @@ int cmd_check(int argc, char **argv)
 				return 1;
 			break;
 		case 'r':
-			repair = true;
-			break;
+		case 'R':
+			if (!optarg) {
+				/* --repair alone: all, as before there were modes. */
+				repair = QED_CHECK_REPAIR;
+				bare = true;
+				break;
+			}
+			repair = repair_mode(optarg);
+			if (repair >= 0)
+				break;
+			/* "-r IMAGE": the old -r, which took no mode. */
+			if (c == 'r' && optarg == argv[optind - 1]) {
+				optind--;
+				repair = QED_CHECK_REPAIR;
+				bare = true;
+				break;
+			}
+			die("Unknown option for -r (expecting 'leaks' or 'all'): %s", optarg);
 		case 'U':
 			force_share = true;
 			break;
@@ -214,9 +269,16 @@ int cmd_check(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* "--repair leaks IMAGE": the mode as the next word. */
+	if (bare && argc - optind == 2) {
+		repair = repair_mode(argv[optind]);
+		if (repair < 0)
+			die("Unknown option for -r (expecting 'leaks' or 'all'): %s", argv[optind]);
+		optind++;
+	}
 	if (argc - optind != 1) {
 		usage_check(stderr);
-		return 1;
+		die(argc == optind ? "missing IMAGE" : "too many arguments");
 	}
 	path = argv[optind];
 	/* As qemu-img: a repair never shares the image, whatever -U says. */
@@ -226,10 +288,11 @@ int cmd_check(int argc, char **argv)
 	if (image_open_locked(path, &img, &why, access))
 		die("%s: %s", path, why);
 	if (repair) {
-		ret = image_repair(&img, &fixed);
+		ret = image_repair(&img, (unsigned int)repair, &fixed);
 		if (ret)
 			die("%s: repair failed: %s", path, strerror(-ret));
 	}
+	/* The verdict is the repaired image's, as qemu-img's double check. */
 	ret = image_check(&img, &r);
 	total = img.geom.image_size / img.geom.cluster_size +
 		!!(img.geom.image_size % img.geom.cluster_size);

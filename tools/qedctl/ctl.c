@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "qedctl.h"
 
@@ -434,31 +435,60 @@ int cmd_set(int argc, char **argv)
 
 static void usage_resize(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " resize DEVICE [+]SIZE\n"
-		   "  grow an attached image to SIZE, or by SIZE with '+'; shrinking is refused\n");
+	fprintf(f, "usage: " QEDCTL_NAME " resize [--shrink] DEVICE|IMAGE [+]SIZE\n"
+		   "  grow an attached image (DEVICE: /dev/qedN, qedN or N) or an image file\n"
+		   "  (IMAGE, as qemu-img resize; never one in use) to SIZE, or by SIZE with '+';\n"
+		   "  SIZE a multiple of 512, up to the geometry's maximum\n"
+		   "  --shrink: accepted as by qemu-img, but QED images cannot shrink: refused\n"
+		   "  -U, --force-share: refused; a resize needs the image to itself\n");
 }
 
 int cmd_resize(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "shrink", no_argument, NULL, 's' },
+		{ "force-share", no_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct qed_resize r;
 	struct qed_info info;
 	const char *arg;
+	bool relative, shrink = false;
+	struct stat st;
 	uint64_t size;
-	bool relative;
-	int ctl;
+	int c, ctl;
 
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		usage_resize(stdout);
-		return 0;
+	/* "-1M" is a size (a shrink), not an option. */
+	while ((c = getopt_long(argc, argv, "+Uh", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			shrink = true;
+			break;
+		case 'U':
+			die("--force-share (-U) cannot go with resize: a resize needs the image"
+			    " to itself");
+		case 'h':
+			usage_resize(stdout);
+			return 0;
+		default:
+			usage_resize(stderr);
+			return 1;
+		}
 	}
-	if (argc != 3) {
+	if (argc - optind != 2) {
 		usage_resize(stderr);
-		return 1;
+		die(argc - optind < 2 ? "missing %s" : "too many arguments",
+		    argc == optind ? "DEVICE|IMAGE and SIZE" : "SIZE");
 	}
+	argv += optind - 1;
+	/* A regular file is an image; anything else names a device. */
+	if (!stat(argv[1], &st) && S_ISREG(st.st_mode))
+		return image_resize(argv[1], argv[2], shrink);
 	memset(&r, 0, sizeof(r));
 	r.size = sizeof(r);
 	if (parse_device(argv[1], &r.index))
-		die("invalid device '%s'", argv[1]);
+		die("'%s' is neither an image file nor a device (/dev/qedN, qedN, N)", argv[1]);
 	arg = argv[2];
 	relative = arg[0] == '+';
 	if (parse_size(arg + relative, &size))

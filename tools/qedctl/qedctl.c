@@ -17,7 +17,7 @@ static const struct {
 	{ "attach", cmd_attach, "attach IMAGE as a /dev/qedN device, print the device" },
 	{ "detach", cmd_detach, "detach devices" },
 	{ "list",   cmd_list,   "list attached devices" },
-	{ "resize", cmd_resize, "grow an attached image" },
+	{ "resize", cmd_resize, "grow an attached image or an image file" },
 	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },

@@ -63,9 +63,16 @@ enum image_access {
 int image_open_locked(const char *path, struct image *img, const char **why,
 		      enum image_access access);
 int image_pread(const struct image *img, void *buf, size_t len, uint64_t off);
+/* pwrite(2) until all is written: 0 or a negative errno. */
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);
+
+/* create.c */
 int cmd_create(int argc, char **argv);
+
+/* resize.c: grow an image file (as qemu-img resize) */
+int image_resize(const char *path, const char *size_arg, bool shrink);
 int cmd_check(int argc, char **argv);
 
 /* chain.c: backing chains */

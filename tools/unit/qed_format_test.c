@@ -85,6 +85,23 @@ TEST(max_image_size_never_overflows)
 	EXPECT_EQ(QED_HDR_OK, qed_geom_init(&(struct qed_geom){}, 4096, 1, GiB));
 }
 
+TEST(geometries_qemu_opens)
+{
+	/* One-cluster tables: QEMU's table offset check fails them. */
+	EXPECT_EQ(QED_HDR_QEMU_TABLE_SIZE, qed_qemu_geometry(4096, 1));
+	EXPECT_EQ(QED_HDR_OK, qed_qemu_geometry(4096, 2));
+	EXPECT_EQ(QED_HDR_OK, qed_qemu_geometry(65536, 16));
+	/* N * N * cluster_size: 2^21 * 2^21 * 2^22 = 2^64 wraps to 0. */
+	EXPECT_EQ(QED_HDR_QEMU_MAX_SIZE, qed_qemu_geometry(4u << 20, 4));
+	/* 2^20 * 2^20 * 2^22 = 2^62 does not. */
+	EXPECT_EQ(QED_HDR_OK, qed_qemu_geometry(4u << 20, 2));
+	EXPECT_EQ(QED_HDR_QEMU_MAX_SIZE, qed_qemu_geometry(2u << 20, 16));
+	EXPECT_EQ(QED_HDR_QEMU_MAX_SIZE, qed_qemu_geometry(8u << 20, 2));
+	EXPECT_EQ(QED_HDR_QEMU_MAX_SIZE, qed_qemu_geometry(64u << 20, 16));
+	/* The format itself allows them all. */
+	EXPECT_EQ(QED_HDR_OK, qed_geom_init(&(struct qed_geom){}, 4096, 1, GiB));
+}
+
 TEST(image_size_rules)
 {
 	struct qed_geom g;

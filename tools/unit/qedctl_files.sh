@@ -126,19 +126,10 @@ t_backing_needs_format() {
 # QEMU's locks: while qemu-io writes an image, nothing that would change
 # it runs, and what only reads it warns (or, with -U, stays silent).
 t_qemu_locks() {
-	local img="$tmp/locked.qed" before ino qpid bad=0
+	local img="$tmp/locked.qed" before bad=0
 	"$QEDCTL" create -s 16M "$img" || return 1
 	before=$(sha256sum <"$img")
-	mkfifo "$tmp/qemu-in" || return 1
-	qemu-io -f qed "$img" <"$tmp/qemu-in" >/dev/null 2>&1 &
-	qpid=$!
-	exec 3>"$tmp/qemu-in"
-	ino=$(stat -c %i "$img")
-	for _ in $(seq 100); do
-		grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks && break
-		sleep 0.1
-	done
-	grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks || { echo "qemu-io took no lock"; bad=1; }
+	qemu_io_hold "$img" || bad=1
 	refused 'Failed to get "write" lock' check -r "$img" || bad=1
 	echo "$out" | grep -qF "Is another process using the image [$img]? qemu-io (pid $qpid) has it open" ||
 		bad=1
@@ -146,8 +137,7 @@ t_qemu_locks() {
 	says 'warning: .*Failed to get shared "write" lock' info "$img" || bad=1
 	out=$("$QEDCTL" info -U "$img" 2>&1 >/dev/null) || bad=1
 	[ -z "$out" ] || { echo "info -U: $out"; bad=1; }
-	exec 3>&-
-	wait "$qpid"
+	qemu_io_release
 	[ "$(sha256sum <"$img")" = "$before" ] || { echo "the image changed"; bad=1; }
 	"$QEDCTL" check -r "$img" >/dev/null || { echo "the locks outlived qemu-io"; bad=1; }
 	return $bad

@@ -17,10 +17,18 @@ vg() {
 }
 echo "TAP version 13"
 vg create create -s 1G -c 4K -t 2 "$tmp/a.qed"
+vg create_options create -s 1G -o cluster_size=4K,table_size=2 "$tmp/o.qed"
+vg create_options_help create -o help
+vg create_refused_geometry create -s 1G -t 1 "$tmp/r.qed"
 vg info info "$tmp/a.qed"
+vg resize_image resize "$tmp/o.qed" +1G
+vg resize_refused resize --shrink "$tmp/o.qed" 1M
 vg info_json info --json "$tmp/a.qed"
 vg check check "$tmp/a.qed"
 vg check_json check --json "$tmp/a.qed"
+head -c 8K /dev/zero >>"$tmp/a.qed"
+vg check_repair_leaks check -r leaks "$tmp/a.qed"
+vg check_repair_all check --repair=all --output=json "$tmp/a.qed"
 echo junk >"$tmp/junk"
 vg info_error info "$tmp/junk"
 vg help --help

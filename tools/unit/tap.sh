@@ -30,6 +30,29 @@ t() {
 	tap_result $rc "$name"
 }
 
+# qemu_io_hold IMAGE: a qemu-io holding IMAGE open for writing, with its
+# locks taken, until qemu_io_release; its pid in $qpid.
+qemu_io_hold() {
+	local ino _
+	rm -f "$tmp/qemu-in"
+	mkfifo "$tmp/qemu-in" || return 1
+	qemu-io -f qed "$1" <"$tmp/qemu-in" >/dev/null 2>&1 &
+	qpid=$!
+	exec 3>"$tmp/qemu-in"
+	ino=$(stat -c %i "$1")
+	for _ in $(seq 100); do
+		grep -qE "OFDLCK.*:$ino [0-9]+ [0-9]+\$" /proc/locks && return 0
+		sleep 0.1
+	done
+	echo "qemu-io took no lock"
+	return 1
+}
+
+qemu_io_release() {
+	exec 3>&-
+	wait "$qpid"
+}
+
 tap_totals() {
 	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 	[ $fail -eq 0 ]

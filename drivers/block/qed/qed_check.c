@@ -205,9 +205,11 @@ static int qed_walk_reclaim(struct qed_walk *w, u64 nclusters, u64 file_size)
 		if (run) {
 			ret = w->ops->punch(w->ctx, (c - run) << g->cluster_shift,
 					    run << g->cluster_shift);
-			if (ret)
+			if (ret < 0)
 				return ret;
-			w->res->leaks_punched += run;
+			/* A hole from an earlier repair is no news. */
+			if (!ret)
+				w->res->leaks_punched += run;
 		}
 		run = 0;
 	}
@@ -267,7 +269,7 @@ int qed_check_image(const struct qed_geom *g, u64 file_size,
 		res->leak_tail += nclusters - mapped;
 	}
 	/* Reclaiming space is safe only in an image without corruption. */
-	if ((flags & QED_CHECK_REPAIR) && qed_check_clean(res))
+	if ((flags & (QED_CHECK_REPAIR | QED_CHECK_REPAIR_LEAKS)) && qed_check_clean(res))
 		ret = qed_walk_reclaim(&w, nclusters, file_size);
 out:
 	if (w.map)

@@ -15,7 +15,10 @@ struct qed_check_ops {
 	int (*read)(void *ctx, u64 off, void *buf, u32 len);
 	/* Repair only: write @len bytes at @off. */
 	int (*write)(void *ctx, u64 off, const void *buf, u32 len);
-	/* Repair only: give [off, off + len) back to the host; may be NULL. */
+	/*
+	 * Repair only: give [off, off + len) back to the host; may be NULL.
+	 * 0 when punched, 1 when it was a hole already, or a negative errno.
+	 */
 	int (*punch)(void *ctx, u64 off, u64 len);
 	/* Repair only: cut the file to @size bytes. */
 	int (*truncate)(void *ctx, u64 size);
@@ -39,17 +42,20 @@ struct qed_check_result {
 	u64 repaired;		/* invalid entries made unallocated */
 	u64 leaks;		/* clusters nothing refers to */
 	u64 leak_tail;		/* leaked clusters at the end of the file */
-	u64 leaks_punched;	/* repair: leaked clusters hole-punched */
+	u64 leaks_punched;	/* repair: leaked clusters hole-punched now */
 	u64 new_size;		/* repair: the file's size afterwards */
 };
 
 /* qed_check_image() flags */
-#define QED_CHECK_REPAIR	0x1u
+#define QED_CHECK_REPAIR	0x1u	/* repair invalid entries and leaks */
+#define QED_CHECK_REPAIR_LEAKS	0x2u	/* reclaim leaked clusters only */
 
 /*
  * Check the image whose header is @g and whose file is @file_size bytes.
  * With QED_CHECK_REPAIR, invalid table entries become unallocated, leaked
- * clusters at the end of the file are cut off and the others punched.
+ * clusters at the end of the file are cut off and the others punched;
+ * with QED_CHECK_REPAIR_LEAKS, only the leaks are (in an image without
+ * corruption: only there is reclaiming safe).
  * Double references are reported, never guessed at.  Returns 0 when the
  * walk completed (the result says what it found), or a negative errno when
  * I/O or an allocation failed.

@@ -20,6 +20,8 @@ static const char * const qed_header_errors[QED_HDR__COUNT] = {
 	[QED_HDR_L1_OFFSET]	= "L1 table misaligned, in the header or past EOF",
 	[QED_HDR_BACKING_NAME]	= "backing file name outside the header or invalid",
 	[QED_HDR_BACKING_FLAGS]	= "backing format flag without a backing file",
+	[QED_HDR_QEMU_TABLE_SIZE] = "QEMU cannot open an image with one-cluster tables",
+	[QED_HDR_QEMU_MAX_SIZE]	= "QEMU cannot open this geometry: its maximum size overflows",
 };
 
 const char *qed_header_strerror(enum qed_header_error err)
@@ -98,6 +100,22 @@ static enum qed_header_error qed_check_geometry(const struct qed_geom *g)
 	if (g->image_size % 512 ||
 	    g->image_size > qed_max_image_size(g->cluster_size, g->table_size))
 		return QED_HDR_IMAGE_SIZE;
+	return QED_HDR_OK;
+}
+
+/*
+ * QEMU (block/qed.c, 7.2) creates two kinds of images it cannot open again:
+ * its table offset check takes a table's last cluster equal to its first
+ * for an overflow, so one-cluster tables fail; and it computes the
+ * maximum image size N * N * cluster_size in 64 bits, which wraps to 0
+ * from 2^64 on, so that no image size is valid.
+ */
+enum qed_header_error qed_qemu_geometry(u32 cluster_size, u32 table_size)
+{
+	if (table_size < 2)
+		return QED_HDR_QEMU_TABLE_SIZE;
+	if (2 * qed_log2((u64)cluster_size * table_size / 8) + qed_log2(cluster_size) >= 64)
+		return QED_HDR_QEMU_MAX_SIZE;
 	return QED_HDR_OK;
 }
 

@@ -88,6 +88,8 @@ enum qed_header_error {
 	QED_HDR_L1_OFFSET,
 	QED_HDR_BACKING_NAME,
 	QED_HDR_BACKING_FLAGS,
+	QED_HDR_QEMU_TABLE_SIZE,
+	QED_HDR_QEMU_MAX_SIZE,
 	QED_HDR__COUNT,
 };
 
@@ -121,6 +123,12 @@ void qed_header_encode(const struct qed_geom *g, void *buf);
  */
 enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
 				    u32 table_size, u64 image_size);
+/*
+ * Would QEMU open an image with this (valid) geometry?  QED_HDR_OK, or
+ * the reason it would not.  Not a header rule: QEMU creates such images
+ * itself, and the module attaches them; only new images must avoid them.
+ */
+enum qed_header_error qed_qemu_geometry(u32 cluster_size, u32 table_size);
 /* Recompute the derived fields after image_size or table fields changed. */
 void qed_geom_derive(struct qed_geom *g);
 
