@@ -8,6 +8,7 @@ QED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 QEDCTL=${QEDCTL:-qedctl}
 command -v "$QEDCTL" >/dev/null || QEDCTL="$QED_DIR/../../tools/qedctl/qedctl"
 SCRATCH=${QED_SCRATCH:-/tmp}
+# shellcheck disable=SC2034 # for the tests that source this file
 SCRATCH_XFS=${QED_SCRATCH_XFS:-$SCRATCH}
 WORK=$(mktemp -d "$SCRATCH/qedtest.XXXXXX")
 

@@ -31,12 +31,12 @@ read -r -a ranges <<<"$ranges"
 
 t_rounds() {
 	local attached=0 refused=0
-	local r img="$WORK/bad.qed" n j rg off len d
+	local r img="$WORK/bad.qed" n rg off len d
 	RANDOM=4242
 	for r in $(seq 1 "$rounds"); do
 		cp "$good" "$img"
 		n=$((1 + RANDOM % 16))
-		for j in $(seq "$n"); do
+		for _ in $(seq "$n"); do
 			rg=${ranges[$((RANDOM % ${#ranges[@]}))]}
 			off=${rg%%:*}
 			len=${rg##*:}

@@ -29,9 +29,9 @@ faults_off() {
 
 # A workload in a process that makes itself fail.
 workload() {
-	local img=$1 i d
+	local img=$1 d
 	echo 1 >/proc/self/make-it-fail
-	for i in $(seq 1 "$2"); do
+	for _ in $(seq 1 "$2"); do
 		d=$("$QEDCTL" attach "$img" 2>/dev/null) || continue
 		dd if=/dev/urandom of="$d" bs=64k count=32 seek=$((RANDOM % 480)) oflag=direct \
 			status=none 2>/dev/null
@@ -65,7 +65,7 @@ check failslab_during_attach_io_resize_detach t_failslab
 t_fail_request() {
 	local img rc
 	# The failing requests hit only this file system.
-	small_fs_up fi 256M || return 1
+	small_fs_up "fi" 256M || return 1
 	img="$SMALL_MNT/req.qed"
 	qemu-img create -q -f qed "$img" 32M || { small_fs_down; return 1; }
 	sync

@@ -46,7 +46,7 @@ outside_sum() {
 # counts with QEMU's, repair, check again; [FROM, TO) is the guest range
 # the damage may change.
 damaged() {
-	local name=$1 fn=$2 from=$3 to=$4 img="$WORK/$1.qed" before
+	local fn=$2 from=$3 to=$4 img="$WORK/$1.qed" before
 	local qc ql oc ol rc
 	make_img "$img" || return 1
 	before=$(outside_sum "$img" "$from" "$to") || return 1

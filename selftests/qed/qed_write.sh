@@ -52,7 +52,7 @@ writer() {
 }
 
 workload() {
-	local size=$1 i
+	local size=$1
 	# Sequential, cluster-aligned and not.
 	put 0 1048576 0 || return 1
 	put 1049088 7680 4096 || return 1
@@ -62,7 +62,7 @@ workload() {
 	put $(( size - 512 )) 512 512 || return 1
 	# Random single sectors and small runs.
 	RANDOM=7
-	for i in $(seq 40); do
+	for _ in $(seq 40); do
 		put $(( (RANDOM * 32768 + RANDOM) % (size / 512 - 64) * 512 )) \
 			$(( (RANDOM % 16 + 1) * 512 )) $(( (RANDOM % 4096) * 512 )) || return 1
 	done

@@ -33,7 +33,7 @@ finish() {
 for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes; do
 	modprobe "$m" 2>/dev/null
 done
-for i in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -b /dev/vdb ] && break; sleep 0.1; done
 [ -b /dev/vda ] && [ -b /dev/vdb ] || { echo "vmtest: error: scratch disks missing"; finish 1; }
 mkdir -p /mnt/ext4 /mnt/xfs
 # qed.disks=keep: the disks hold a previous boot's data (power-cut tests).
@@ -54,7 +54,7 @@ if ! insmod /opt/qed/qedblk.ko; then
 	echo "vmtest: error: insmod qedblk.ko failed"
 	finish 1
 fi
-for i in $(seq 50); do [ -c /dev/qed-control ] && break; sleep 0.1; done
+for _ in $(seq 50); do [ -c /dev/qed-control ] && break; sleep 0.1; done
 
 export QED_SCRATCH=/mnt/ext4 QED_SCRATCH_XFS=/mnt/xfs
 mode=$(arg qed.mode)
@@ -84,7 +84,7 @@ tests=$(arg qed.tests | tr , ' ')
 cd /opt/selftests/qed || finish 1
 [ -n "$tests" ] || tests=$(cat tests.list)
 (
-	BASE_DIR=/opt/selftests
+	export BASE_DIR=/opt/selftests	# runner.sh reads it
 	. /opt/selftests/kselftest/runner.sh
 	# shellcheck disable=SC2086
 	run_many $tests

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Shared helpers for the VM test bench; sourced, not executed.
 
 QED_CACHE=${QED_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qed}
