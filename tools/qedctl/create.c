@@ -220,37 +220,12 @@ static void create_set(struct create_args *a, const char *name, const char *val,
 	}
 }
 
-/*
- * qemu-img's -o: NAME=VALUE[,NAME=VALUE]..., a comma in a value doubled.
- * @arg is modified and the values point into it.  Returns true for help.
- */
+/* qemu-img's -o, into @a; @arg is modified.  Returns true for help. */
 static bool create_parse_opts(struct create_args *a, char *arg)
 {
-	char *p = arg, *name, *val, *out;
+	char *name, *val;
 
-	while (*p) {
-		name = p;
-		val = NULL;
-		/* Unescape ",," in place up to the first single comma. */
-		for (out = p; *p; p++) {
-			if (*p == ',' && p[1] == ',') {
-				*out++ = *p++;
-				continue;
-			}
-			if (*p == ',')
-				break;
-			if (*p == '=' && !val) {
-				*out++ = '\0';
-				val = out;
-				continue;
-			}
-			*out++ = *p;
-		}
-		if (*p)
-			p++;
-		*out = '\0';
-		if (!*name)
-			continue;
+	while (opts_next(&arg, &name, &val)) {
 		if (!val && (!strcmp(name, "help") || !strcmp(name, "?")))
 			return true;
 		if (!val)

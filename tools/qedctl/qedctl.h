@@ -22,6 +22,13 @@ void json_string(const char *s);
  * Parse "[--json] [--help]" and exactly @nargs operands (from optind).
  * Returns -1 to go on, or the exit status when done (help or usage error).
  */
+/*
+ * The next item of qemu-img's -o syntax at *@p: NAME[=VALUE], items split
+ * by ',', a comma inside a name or value doubled.  Unescapes in place:
+ * *@name and *@val (NULL without '=') point into the string, and *@p moves
+ * past the item.  Empty items are skipped; false at the end.
+ */
+bool opts_next(char **p, char **name, char **val);
 /* qemu-img's --output=json|human: 0, or -EINVAL with a message. */
 int parse_output(const char *fmt, bool *json);
 int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bool *json,

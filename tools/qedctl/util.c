@@ -241,6 +241,39 @@ void json_string(const char *str)
  * NULL, -U/--force-share; then @nargs arguments.  Returns -1 to go on, or
  * the exit status.
  */
+bool opts_next(char **p, char **name, char **val)
+{
+	char *s, *out;
+
+	for (;;) {
+		if (!**p)
+			return false;
+		s = *p;
+		*name = s;
+		*val = NULL;
+		/* Unescape ",," in place up to the first single comma. */
+		for (out = s; *s; s++) {
+			if (*s == ',' && s[1] == ',') {
+				*out++ = *s++;
+				continue;
+			}
+			if (*s == ',')
+				break;
+			if (*s == '=' && !*val) {
+				*out++ = '\0';
+				*val = out;
+				continue;
+			}
+			*out++ = *s;
+		}
+		*p = *s ? s + 1 : s;
+		*out = '\0';
+		/* "a,,b" is one name: an empty item in between would not survive. */
+		if (**name || *val)
+			return true;
+	}
+}
+
 /* qemu-img's --output=json|human: 0, or -EINVAL with a message. */
 int parse_output(const char *fmt, bool *json)
 {

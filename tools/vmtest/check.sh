@@ -42,13 +42,13 @@ echo "$unit_out"
 [ $unit_rc -eq 0 ] || fail "host unit tests"
 read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p += kv[2]; if (kv[1] == "fail") f += kv[2] } } END { print p + 0, f + 0 }')
 
-step "host fuzzing (libFuzzer, ${QED_FUZZ_SECONDS:-20}s a target)"
-fuzz_out=$(make -s -C "$QED_TOP/tools/fuzz" run FUZZ_SECONDS="${QED_FUZZ_SECONDS:-20}" 2>&1)
+step "host fuzzing (libFuzzer, ${QED_FUZZ_SECONDS:-15}s a target)"
+fuzz_out=$(make -s -C "$QED_TOP/tools/fuzz" run FUZZ_SECONDS="${QED_FUZZ_SECONDS:-15}" 2>&1)
 fuzz_rc=$?
 echo "$fuzz_out" | sed 's/^/    /'
 fuzz_targets=$(echo "$fuzz_out" | grep -c "^Done ")
-if [ $fuzz_rc -eq 0 ] && [ "$fuzz_targets" -eq 3 ]; then
-	unit_pass=$((unit_pass + 3))
+if [ $fuzz_rc -eq 0 ] && [ "$fuzz_targets" -eq 4 ]; then
+	unit_pass=$((unit_pass + 4))
 else
 	unit_fail=$((unit_fail + 1))
 fi
