@@ -189,8 +189,12 @@ static void print_features(uint64_t f)
 
 static void usage_info(FILE *f)
 {
-	fprintf(f, "usage: " QEDCTL_NAME " info [--json|--output=json] [-U|--force-share] IMAGE\n"
-		   "  -U: read an image in use without QEMU's locks and without a warning\n");
+	fprintf(f, "usage: " QEDCTL_NAME " info [--json|--output=json|human] [-U|--force-share]"
+		   " IMAGE\n"
+		   "  the image file's header, allocation and backing chain, as qemu-img info\n"
+		   "  --json, --output=json: qemu-img info's keys, and more (default: human)\n"
+		   "  -U: read an image in use without QEMU's locks and without a warning\n"
+		   "      (by default a warning is printed when a writer holds the image)\n");
 }
 
 int cmd_info(int argc, char **argv)
