@@ -194,7 +194,12 @@ $dev2 true false 512" ] || { echo "$out"; rc=1; }
 		rc=1
 	fi
 	[ -z "$("$QEDCTL" list)" ] || { echo "-d stopped at the bad device"; "$QEDCTL" -D; rc=1; }
-	rm -f "$WORK/hardlink.qed" "$WORK/copy.qed" "$WORK/by-link"
+	# attach --verbose names the chain it resolved.
+	"$QEDCTL" create -b u.qed -F qed "$WORK/over.qed" || rc=1
+	out=$("$QEDCTL" attach -r -v "$WORK/over.qed" 2>&1 >/dev/null)
+	[ "$out" = "$WORK/over.qed: backing file 1: $img (qed)" ] || { echo "-v: '$out'"; rc=1; }
+	"$QEDCTL" -D || rc=1
+	rm -f "$WORK/hardlink.qed" "$WORK/copy.qed" "$WORK/by-link" "$WORK/over.qed"
 	return $rc
 }
 check "losetup_dialect" t_losetup
