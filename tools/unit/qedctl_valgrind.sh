@@ -47,6 +47,9 @@ vg compare_same compare "$tmp/ov2.qed" "$tmp/ov2.qed"
 vg compare_differ compare "$tmp/ov2.qed" "$tmp/base.raw"
 vg compare_strict compare -s "$tmp/ov.qed" "$tmp/base.raw"
 vg compare_error compare "$tmp/ov2.qed" "$tmp/missing"
+vg convert_chain_qed convert -p -O qed -o cluster_size=4k "$tmp/ov2.qed" "$tmp/conv.qed"
+vg convert_chain_raw convert "$tmp/ov2.qed" "$tmp/conv.raw"
+vg convert_error convert -O qed "$tmp/missing" "$tmp/conv2.qed"
 # The plan at the end (TAP allows it): a case added is counted by itself.
 echo "1..$n"
 tap_totals

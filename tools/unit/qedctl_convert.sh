@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# qedctl convert, rebase and commit, checked against qemu-img on the same
+# images: the guest contents (qemu-img compare), the tables (qemu-img
+# check), the header (qemu-img info), and what stays sparse (qemu-img map).
+# Images are built with qemu-img and qemu-io, small.
+set -u
+SUITE=qedctl_convert
+# shellcheck source=tap.sh
+. "$(dirname "$0")/tap.sh"
+
+qio() {
+	local img=$1
+	shift
+	qemu-io -f qed "$@" "$img" >/dev/null
+}
+
+# A QED chain with 4 KiB and 64 KiB clusters, data, zero writes, partial
+# clusters and a second L2 table; a raw base with holes.
+setup() {
+	(
+		cd "$tmp" || exit 1
+		qemu-img create -q -f qed base.qed 8M &&
+		qio base.qed -c 'write -P 5 64k 64k' -c 'write -z 256k 64k' -c 'write -P 6 512k 4k' \
+			-c 'write -P 4 1M 1M' &&
+		qemu-img create -q -f qed -o cluster_size=4k -b base.qed -F qed over.qed 16M &&
+		qio over.qed -c 'write -P 7 0 64k' -c 'write -P 8 600k 4k' -c 'write -z 1280k 64k' \
+			-c 'write -P 9 1600k 5000' -c 'write -P 0 3M 8k' -c 'write -P 3 12M 4k' &&
+		qemu-img create -q -f raw base.raw 4M &&
+		qemu-io -f raw -c 'write -P 5 64k 64k' -c 'write -P 6 512k 4k' -c 'write -P 2 3M 1M' \
+			base.raw >/dev/null &&
+		qemu-img create -q -f qed -b base.raw -F raw overraw.qed 8M &&
+		qio overraw.qed -c 'write -P 7 0 64k' -c 'write -z 3M 128k' -c 'write -P 1 6M 4k'
+	)
+}
+
+# Guest contents the same, as qemu-img compare says.
+same() {
+	qemu-img compare "$1" "$2"
+}
+
+clean() {
+	qemu-img check "$1"
+}
+
+# qemu-img map --output=json without the offsets, runs of the same kind
+# merged: where each image has data, zeros and nothing, whatever its layout.
+map_runs() {
+	qemu-img map --output=json "$1" | sed 's/"offset": [0-9]*//' | awk '
+		match($0, /"length": [0-9]+/) {
+			len = substr($0, RSTART + 10, RLENGTH - 10)
+			kind = $0
+			sub(/.*"depth"/, "", kind)
+			if (kind == last) { total += len; next }
+			if (last != "") print total, last
+			last = kind; total = len
+		}
+		END { print total, last }'
+}
+
+same_map() {
+	diff <(map_runs "$1") <(map_runs "$2")
+}
+
+no_temp() {
+	local f
+	for f in "$tmp"/.qedctl-new-*; do
+		[ ! -e "$f" ] || { echo "a temporary file is left: $f"; return 1; }
+	done
+}
+
+# convert SRC to qed as qemu-img does: same contents, clean, as sparse.
+conv_qed() {
+	local src=$1 name=$2
+	shift 2
+	"$QEDCTL" convert -O qed "$@" "$tmp/$src" "$tmp/$name.qed" || return 1
+	qemu-img convert -O qed "$@" "$tmp/$src" "$tmp/$name.ref.qed" || return 1
+	clean "$tmp/$name.qed" && same "$tmp/$src" "$tmp/$name.qed" &&
+		same_map "$tmp/$name.qed" "$tmp/$name.ref.qed" || return 1
+	# Flattened: no backing file.
+	! qemu-img info "$tmp/$name.qed" | grep -q '^backing file' ||
+		{ echo "the output has a backing file"; return 1; }
+	no_temp
+}
+
+conv_raw() {
+	local src=$1 name=$2
+	"$QEDCTL" convert "$tmp/$src" "$tmp/$name.raw" || return 1
+	qemu-img convert -O raw "$tmp/$src" "$tmp/$name.ref.raw" || return 1
+	same "$tmp/$src" "$tmp/$name.raw" || return 1
+	cmp "$tmp/$name.raw" "$tmp/$name.ref.raw" || return 1
+	# qemu-img allocates a new raw file's first 4 KiB (to probe the
+	# alignment); qedctl leaves a hole there when the data is zero.
+	[ -n "$(head -c 4096 "$tmp/$name.ref.raw" | tr -d '\0')" ] ||
+		fallocate -p -o 0 -l 4096 "$tmp/$name.ref.raw" || return 1
+	# The holes where qemu-img makes them.
+	same_map "$tmp/$name.raw" "$tmp/$name.ref.raw"
+}
+
+t_geometry() {
+	"$QEDCTL" convert -O qed -o cluster_size=16k,table_size=2 "$tmp/over.qed" "$tmp/g.qed" &&
+		clean "$tmp/g.qed" && same "$tmp/over.qed" "$tmp/g.qed" || return 1
+	qemu-img info "$tmp/g.qed" | grep -q 'cluster_size: 16384' ||
+		{ qemu-img info "$tmp/g.qed"; return 1; }
+	"$QEDCTL" convert -O qed -c 8K -t 8 "$tmp/overraw.qed" "$tmp/g2.qed" &&
+		clean "$tmp/g2.qed" && same "$tmp/overraw.qed" "$tmp/g2.qed" || return 1
+	"$QEDCTL" info --json "$tmp/g2.qed" | grep -q '"cluster-size": 8192, "table-size": 8'
+}
+
+t_progress() {
+	local out
+	"$QEDCTL" convert -p -O qed "$tmp/over.qed" "$tmp/p.qed" >"$tmp/progress" || return 1
+	# As qemu-img -p: from 0.00 to 100.00, one \r-ended update each, a newline last.
+	[ "$(tail -c 2 "$tmp/progress" | od -An -c | tr -d ' ')" = '\r\n' ] ||
+		{ od -c "$tmp/progress"; return 1; }
+	out=$(tr '\r' '\n' <"$tmp/progress")
+	printf '%s\n' "$out" | head -1 | grep -qx '    (0.00/100%)' &&
+		printf '%s\n' "$out" | grep -v '^$' | tail -1 | grep -qx '    (100.00/100%)' &&
+		! printf '%s\n' "$out" | grep -v '^$' | grep -vqE '^    \([0-9]+\.[0-9]{2}/100%\)$' ||
+		{ printf '%s\n' "$out"; return 1; }
+}
+
+t_declared_format() {
+	# A raw file that starts with QED's header is raw when -f raw says so.
+	"$QEDCTL" convert -f raw "$tmp/over.qed" "$tmp/asraw.raw" &&
+		cmp "$tmp/over.qed" "$tmp/asraw.raw" || return 1
+	! "$QEDCTL" convert -f qed "$tmp/base.raw" "$tmp/x.qed" 2>&1 | tee /dev/stderr |
+		grep -q . && return 1
+	[ ! -e "$tmp/x.qed" ] || { echo "DST made from a failed convert"; return 1; }
+}
+
+t_failure_leaves_nothing() {
+	local size
+	# The last data cluster cut off: the read fails half-way.
+	qemu-img create -q -f qed -o cluster_size=4k "$tmp/cut.qed" 8M &&
+		qio "$tmp/cut.qed" -c 'write -P 1 0 4k' -c 'write -P 2 4M 4k' || return 1
+	size=$(stat -c %s "$tmp/cut.qed")
+	truncate -s $((size - 4096)) "$tmp/cut.qed" || return 1
+	echo old >"$tmp/keep.qed"
+	if "$QEDCTL" convert -O qed "$tmp/cut.qed" "$tmp/keep.qed" ||
+	   "$QEDCTL" convert -O qed "$tmp/cut.qed" "$tmp/new.qed"; then
+		echo "convert succeeded"
+		return 1
+	fi
+	[ "$(cat "$tmp/keep.qed")" = old ] || { echo "the old DST changed"; return 1; }
+	[ ! -e "$tmp/new.qed" ] || { echo "DST made from a failed convert"; return 1; }
+	no_temp
+}
+
+t_dst_in_use() {
+	local before out
+	qemu-img create -q -f qed "$tmp/busy.qed" 1M || return 1
+	before=$(sha256sum <"$tmp/busy.qed")
+	qemu_io_hold "$tmp/busy.qed" || return 1
+	out=$("$QEDCTL" convert -O qed "$tmp/over.qed" "$tmp/busy.qed" 2>&1)
+	rc=$?
+	qemu_io_release
+	echo "$out"
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'write.* lock' || return 1
+	[ "$(sha256sum <"$tmp/busy.qed")" = "$before" ] || { echo "DST changed"; return 1; }
+	no_temp
+}
+
+usage_error() {
+	local want=$1 out
+	shift
+	out=$("$QEDCTL" "$@" 2>&1) && { echo "succeeded"; return 1; }
+	echo "$out" | grep -q "$want" || { echo "$out"; echo "no '$want'"; return 1; }
+}
+
+echo "TAP version 13"
+setup || { echo "Bail out! cannot build the images"; exit 1; }
+
+t convert_qed_chain_to_qed conv_qed over.qed chain
+t convert_raw_backing_to_qed conv_qed overraw.qed chainraw
+t convert_raw_to_qed conv_qed base.raw fromraw
+t convert_qed_to_qed_4k conv_qed base.qed base4k -o cluster_size=4k
+t convert_qed_chain_to_raw conv_raw over.qed chain
+t convert_raw_backing_to_raw conv_raw overraw.qed chainraw
+t convert_raw_to_raw conv_raw base.raw raw
+t convert_geometry t_geometry
+t convert_progress t_progress
+t convert_declared_format t_declared_format
+t convert_failure_leaves_nothing t_failure_leaves_nothing
+t convert_dst_in_use t_dst_in_use
+t convert_missing_dst usage_error "missing DST" convert "$tmp/over.qed"
+t convert_options_need_qed usage_error "need -O qed" convert -c 4k "$tmp/over.qed" "$tmp/y.raw"
+t convert_help sh -c '"$0" convert --help | grep -q -- "-O FMT"' "$QEDCTL"
+
+echo "1..$n"
+tap_totals
