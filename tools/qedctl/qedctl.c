@@ -25,6 +25,7 @@ static const struct {
 	{ "map",    cmd_map,    "show where an image's guest data lies, as qemu-img map" },
 	{ "compare", cmd_compare, "compare two images' guest contents, as qemu-img compare" },
 	{ "convert", cmd_convert, "copy an image into a new raw or QED image, as qemu-img convert" },
+	{ "rebase", cmd_rebase, "change an image's backing file, as qemu-img rebase" },
 };
 
 static void usage(FILE *f)

@@ -225,6 +225,7 @@ void progress_end(void);
 int cmd_map(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_rebase(int argc, char **argv);
 
 /* check.c */
 struct qed_check_result;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# qedctl convert, rebase and commit, checked against qemu-img on the same
+# qedctl convert and rebase, checked against qemu-img on the same
 # images: the guest contents (qemu-img compare), the tables (qemu-img
 # check), the header (qemu-img info), and what stays sparse (qemu-img map).
 # Images are built with qemu-img and qemu-io, small.
@@ -56,6 +56,19 @@ map_runs() {
 			last = kind; total = len
 		}
 		END { print total, last }'
+}
+
+# The ranges an image holds itself (data or zero clusters), merged.
+own_ranges() {
+	qemu-img map --output=json "$1" | awk '
+		match($0, /"start": [0-9]+/) { start = substr($0, RSTART + 9, RLENGTH - 9) }
+		match($0, /"length": [0-9]+/) { len = substr($0, RSTART + 10, RLENGTH - 10) }
+		/"depth": 0/ {
+			if (have && start == end) { end += len; next }
+			if (have) print first, end
+			first = start; end = start + len; have = 1
+		}
+		END { if (have) print first, end }'
 }
 
 same_map() {
@@ -165,7 +178,73 @@ usage_error() {
 	local want=$1 out
 	shift
 	out=$("$QEDCTL" "$@" 2>&1) && { echo "succeeded"; return 1; }
-	echo "$out" | grep -q "$want" || { echo "$out"; echo "no '$want'"; return 1; }
+	echo "$out" | grep -q -- "$want" || { echo "$out"; echo "no '$want'"; return 1; }
+}
+
+# rebase IMAGE (a copy of SRC) as qemu-img rebase does on another copy:
+# the guest contents unchanged, clean, the new backing file in the header,
+# no more clusters copied than qemu-img copies.
+rebase_safe() {
+	local src=$1 name=$2
+	shift 2
+	cp "$tmp/$src" "$tmp/$name.qed" && cp "$tmp/$src" "$tmp/$name.ref.qed" || return 1
+	qemu-img convert -O raw "$tmp/$src" "$tmp/$name.before.raw" || return 1
+	"$QEDCTL" rebase "$@" "$tmp/$name.qed" || return 1
+	qemu-img rebase "$@" "$tmp/$name.ref.qed" || return 1
+	same "$tmp/$name.qed" "$tmp/$name.before.raw" && clean "$tmp/$name.qed" || return 1
+	same "$tmp/$name.ref.qed" "$tmp/$name.before.raw" || return 1
+	diff <(qemu-img info "$tmp/$name.qed" | grep '^backing') \
+	     <(qemu-img info "$tmp/$name.ref.qed" | grep '^backing') || return 1
+	# The same clusters copied (qedctl makes zero clusters where qemu-img
+	# writes zeros as data).
+	diff <(own_ranges "$tmp/$name.qed") <(own_ranges "$tmp/$name.ref.qed")
+}
+
+# A rebase that fails half-way (the new backing file's last cluster cut
+# off) leaves the old backing file in the header and the guest contents as
+# they were, and nothing qemu-img check cannot repair.
+t_rebase_failure() {
+	local size rc
+	cp "$tmp/over.qed" "$tmp/rfail.qed" || return 1
+	qemu-img create -q -f qed -o cluster_size=4k "$tmp/cutbase.qed" 16M &&
+		qio "$tmp/cutbase.qed" -c 'write -P 2 64k 64k' -c 'write -P 2 8M 4k' || return 1
+	size=$(stat -c %s "$tmp/cutbase.qed")
+	truncate -s $((size - 4096)) "$tmp/cutbase.qed" || return 1
+	qemu-img convert -O raw "$tmp/rfail.qed" "$tmp/rfail.before.raw" || return 1
+	! "$QEDCTL" rebase -b cutbase.qed -F qed "$tmp/rfail.qed" || { echo "succeeded"; return 1; }
+	qemu-img info "$tmp/rfail.qed" | grep -q '^backing file: base.qed ' ||
+		{ qemu-img info "$tmp/rfail.qed"; return 1; }
+	same "$tmp/rfail.qed" "$tmp/rfail.before.raw" || return 1
+	# Clusters copied whose entries were not written yet are leaks (exit 3),
+	# never corruptions; qedctl check -r leaks cuts them off.
+	qemu-img check "$tmp/rfail.qed"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 3 ] || return 1
+	"$QEDCTL" check -r leaks "$tmp/rfail.qed" && clean "$tmp/rfail.qed" &&
+		same "$tmp/rfail.qed" "$tmp/rfail.before.raw"
+}
+
+# -u: the header exactly as qemu-img rebase -u writes it.
+rebase_unsafe() {
+	local src=$1 name=$2
+	shift 2
+	cp "$tmp/$src" "$tmp/$name.qed" && cp "$tmp/$src" "$tmp/$name.ref.qed" || return 1
+	"$QEDCTL" rebase -u "$@" "$tmp/$name.qed" || return 1
+	qemu-img rebase -u "$@" "$tmp/$name.ref.qed" || return 1
+	cmp "$tmp/$name.qed" "$tmp/$name.ref.qed" && clean "$tmp/$name.qed"
+}
+
+t_rebase_in_use() {
+	local before out
+	cp "$tmp/over.qed" "$tmp/rbusy.qed" || return 1
+	before=$(sha256sum <"$tmp/rbusy.qed")
+	qemu_io_hold "$tmp/rbusy.qed" || return 1
+	out=$("$QEDCTL" rebase -b newbase.qed -F qed "$tmp/rbusy.qed" 2>&1)
+	rc=$?
+	qemu_io_release
+	echo "$out"
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'write.* lock' || return 1
+	[ "$(sha256sum <"$tmp/rbusy.qed")" = "$before" ] || { echo "IMAGE changed"; return 1; }
 }
 
 echo "TAP version 13"
@@ -186,6 +265,32 @@ t convert_dst_in_use t_dst_in_use
 t convert_missing_dst usage_error "missing DST" convert "$tmp/over.qed"
 t convert_options_need_qed usage_error "need -O qed" convert -c 4k "$tmp/over.qed" "$tmp/y.raw"
 t convert_help sh -c '"$0" convert --help | grep -q -- "-O FMT"' "$QEDCTL"
+
+(
+	cd "$tmp" &&
+	qemu-img create -q -f qed newbase.qed 12M &&
+	qio newbase.qed -c 'write -P 5 64k 32k' -c 'write -P 4 1M 512k' -c 'write -P 1 3M 1M' &&
+	qemu-img create -q -f raw newbase.raw 2M &&
+	qemu-io -f raw -c 'write -P 7 0 64k' -c 'write -P 5 64k 64k' newbase.raw >/dev/null &&
+	mkdir -p sub && cp newbase.qed sub/nb.qed
+) || { echo "Bail out! cannot build the rebase images"; exit 1; }
+t rebase_qed_onto_qed rebase_safe over.qed rq -b newbase.qed -F qed
+t rebase_qed_onto_raw rebase_safe over.qed rr -b newbase.raw -F raw
+t rebase_raw_backing_onto_qed rebase_safe overraw.qed rrq -b newbase.qed -F qed
+t rebase_relative_name rebase_safe over.qed rsub -b sub/nb.qed -F qed
+t rebase_remove_backing rebase_safe over.qed rnone -b ""
+t rebase_progress sh -c 'cp "$1/over.qed" "$1/rp.qed" &&
+	"$0" rebase -p -b "" "$1/rp.qed" | tr "\r" "\n" | grep -qx "    (100.00/100%)"' \
+	"$QEDCTL" "$tmp"
+t rebase_unsafe_qed rebase_unsafe over.qed uq -b newbase.qed -F qed
+t rebase_unsafe_raw rebase_unsafe over.qed ur -b newbase.raw -F raw
+t rebase_unsafe_remove rebase_unsafe over.qed unone -b ""
+t rebase_in_use t_rebase_in_use
+t rebase_failure_keeps_contents t_rebase_failure
+t rebase_format_needs_backing usage_error "-F needs -b" rebase -F qed "$tmp/over.qed"
+t rebase_backing_needs_format usage_error "-b needs -F" rebase -b x.qed "$tmp/over.qed"
+t rebase_missing_backing usage_error "missing -b" rebase "$tmp/over.qed"
+t rebase_help sh -c '"$0" rebase --help | grep -q -- "-u "' "$QEDCTL"
 
 echo "1..$n"
 tap_totals

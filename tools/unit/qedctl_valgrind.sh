@@ -50,6 +50,11 @@ vg compare_error compare "$tmp/ov2.qed" "$tmp/missing"
 vg convert_chain_qed convert -p -O qed -o cluster_size=4k "$tmp/ov2.qed" "$tmp/conv.qed"
 vg convert_chain_raw convert "$tmp/ov2.qed" "$tmp/conv.raw"
 vg convert_error convert -O qed "$tmp/missing" "$tmp/conv2.qed"
+cp "$tmp/ov2.qed" "$tmp/rb.qed"
+vg rebase_safe rebase -p -b base.raw -F raw "$tmp/rb.qed"
+vg rebase_remove rebase -b "" "$tmp/rb.qed"
+vg rebase_unsafe rebase -u -b ov.qed -F qed "$tmp/rb.qed"
+vg rebase_error rebase -b missing.qed -F qed "$tmp/rb.qed"
 # The plan at the end (TAP allows it): a case added is counted by itself.
 echo "1..$n"
 tap_totals
