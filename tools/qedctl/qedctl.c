@@ -26,6 +26,7 @@ static const struct {
 	{ "compare", cmd_compare, "compare two images' guest contents, as qemu-img compare" },
 	{ "convert", cmd_convert, "copy an image into a new raw or QED image, as qemu-img convert" },
 	{ "rebase", cmd_rebase, "change an image's backing file, as qemu-img rebase" },
+	{ "commit", cmd_commit, "write an image into its backing file, as qemu-img commit" },
 };
 
 static void usage(FILE *f)

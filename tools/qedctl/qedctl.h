@@ -110,6 +110,12 @@ void newfile_abort(struct newfile *nf);
 
 /* resize.c: grow an image file (as qemu-img resize) */
 int image_resize(const char *path, const char *size_arg, bool shrink);
+/*
+ * Grow the QED image open as @fd (@g, updated) to @size, in that order: its
+ * new L1 entries zeroed and synced, then the header; on error *what says
+ * which step failed.
+ */
+int image_grow(int fd, struct qed_geom *g, uint64_t size, const char **what);
 int cmd_check(int argc, char **argv);
 
 /* chain.c: backing chains */
@@ -226,6 +232,7 @@ int cmd_map(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_rebase(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
 
 /* check.c */
 struct qed_check_result;

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# qedctl convert and rebase, checked against qemu-img on the same
+# qedctl convert, rebase and commit, checked against qemu-img on the same
 # images: the guest contents (qemu-img compare), the tables (qemu-img
 # check), the header (qemu-img info), and what stays sparse (qemu-img map).
 # Images are built with qemu-img and qemu-io, small.
@@ -247,6 +247,78 @@ t_rebase_in_use() {
 	[ "$(sha256sum <"$tmp/rbusy.qed")" = "$before" ] || { echo "IMAGE changed"; return 1; }
 }
 
+# commit OVERLAY into its backing file, and qemu-img commit copies of both:
+# the backing file reads what the overlay read, is clean, the overlay is
+# left as it was (as qemu-img 7.2 leaves a QED overlay).
+commit_case() {
+	local base=$1 fmt=$2 name=$3 sum
+	shift 3
+	(
+		cd "$tmp" || exit 1
+		mkdir -p "$name" "$name.ref" && cp "$base" "$name/b.$fmt" &&
+			cp "$base" "$name.ref/b.$fmt" &&
+			qemu-img create -q -f qed -o cluster_size=4k -b "b.$fmt" -F "$fmt" \
+				"$name/o.qed" 16M &&
+			qio "$name/o.qed" -c 'write -P 7 0 6k' -c 'write -P 8 600k 4k' \
+				-c 'write -z 1280k 64k' -c 'write -P 9 1600k 5000' \
+				-c 'write -z 260k 4k' -c 'write -P 3 12M 4k' &&
+			cp "$name/o.qed" "$name.ref/o.qed" &&
+			qemu-img convert -O raw "$name/o.qed" "$name.before.raw"
+	) || return 1
+	sum=$(sha256sum <"$tmp/$name/o.qed")
+	"$QEDCTL" commit "$@" "$tmp/$name/o.qed" >"$tmp/$name.out" || return 1
+	grep -q '^Image committed.$' "$tmp/$name.out" || { cat "$tmp/$name.out"; return 1; }
+	qemu-img commit -q "$tmp/$name.ref/o.qed" || return 1
+	[ "$(sha256sum <"$tmp/$name/o.qed")" = "$sum" ] || { echo "the overlay changed"; return 1; }
+	same "$tmp/$name/o.qed" "$tmp/$name.before.raw" || return 1
+	if [ "$fmt" = raw ]; then
+		cmp "$tmp/$name/b.raw" "$tmp/$name.ref/b.raw" || return 1
+		same "$tmp/$name/b.raw" "$tmp/$name.before.raw"
+	else
+		clean "$tmp/$name/b.qed" && same "$tmp/$name/b.qed" "$tmp/$name.before.raw" &&
+			same "$tmp/$name/b.qed" "$tmp/$name.ref/b.qed" || return 1
+		# Grown as qemu-img grows it.
+		diff <(qemu-img info "$tmp/$name/b.qed" | grep '^virtual size') \
+		     <(qemu-img info "$tmp/$name.ref/b.qed" | grep '^virtual size')
+	fi
+}
+
+# A commit that fails half-way (the overlay's last cluster cut off) leaves
+# what the overlay shows as it was, and a backing file QEMU opens: leaks at
+# most, no corruption.
+t_commit_failure() {
+	local size rc
+	mkdir -p "$tmp/cfail" && cp "$tmp/base.qed" "$tmp/cfail/b.qed" &&
+		qemu-img create -q -f qed -o cluster_size=4k -b b.qed -F qed "$tmp/cfail/o.qed" &&
+		qio "$tmp/cfail/o.qed" -c 'write -P 1 64k 8k' -c 'write -P 2 6M 4k' || return 1
+	size=$(stat -c %s "$tmp/cfail/o.qed")
+	truncate -s $((size - 4096)) "$tmp/cfail/o.qed" || return 1
+	qemu-img convert -O raw "$tmp/cfail/b.qed" "$tmp/cfail.before.raw" || return 1
+	! "$QEDCTL" commit "$tmp/cfail/o.qed" || { echo "succeeded"; return 1; }
+	qemu-img check "$tmp/cfail/b.qed"
+	rc=$?
+	[ $rc -eq 0 ] || [ $rc -eq 3 ] || return 1
+	# The base changed where the overlay hides it (64k): nowhere else.
+	qemu-img compare "$tmp/cfail/b.qed" "$tmp/cfail.before.raw" && return 1
+	qemu-io -f raw -c 'write -P 1 64k 8k' "$tmp/cfail.before.raw" >/dev/null &&
+		same "$tmp/cfail/b.qed" "$tmp/cfail.before.raw"
+}
+
+t_commit_in_use() {
+	local before out
+	mkdir -p "$tmp/cbusy" && cp "$tmp/base.qed" "$tmp/cbusy/b.qed" &&
+		qemu-img create -q -f qed -b b.qed -F qed "$tmp/cbusy/o.qed" &&
+		qio "$tmp/cbusy/o.qed" -c 'write -P 1 0 64k' || return 1
+	before=$(sha256sum <"$tmp/cbusy/b.qed")
+	qemu_io_hold "$tmp/cbusy/b.qed" || return 1
+	out=$("$QEDCTL" commit "$tmp/cbusy/o.qed" 2>&1)
+	rc=$?
+	qemu_io_release
+	echo "$out"
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'write.* lock' || return 1
+	[ "$(sha256sum <"$tmp/cbusy/b.qed")" = "$before" ] || { echo "the base changed"; return 1; }
+}
+
 echo "TAP version 13"
 setup || { echo "Bail out! cannot build the images"; exit 1; }
 
@@ -291,6 +363,14 @@ t rebase_format_needs_backing usage_error "-F needs -b" rebase -F qed "$tmp/over
 t rebase_backing_needs_format usage_error "-b needs -F" rebase -b x.qed "$tmp/over.qed"
 t rebase_missing_backing usage_error "missing -b" rebase "$tmp/over.qed"
 t rebase_help sh -c '"$0" rebase --help | grep -q -- "-u "' "$QEDCTL"
+t commit_into_qed commit_case base.qed qed cq
+t commit_into_qed_progress commit_case base.qed qed cqp -p
+t commit_into_raw commit_case base.raw raw cr
+t commit_into_smaller_raw commit_case newbase.raw raw csr
+t commit_in_use t_commit_in_use
+t commit_failure_keeps_contents t_commit_failure
+t commit_no_backing usage_error "no backing file" commit "$tmp/g.qed"
+t commit_help sh -c '"$0" commit --help | grep -q -- "-p "' "$QEDCTL"
 
 echo "1..$n"
 tap_totals

@@ -55,6 +55,9 @@ vg rebase_safe rebase -p -b base.raw -F raw "$tmp/rb.qed"
 vg rebase_remove rebase -b "" "$tmp/rb.qed"
 vg rebase_unsafe rebase -u -b ov.qed -F qed "$tmp/rb.qed"
 vg rebase_error rebase -b missing.qed -F qed "$tmp/rb.qed"
+vg commit_into_qed commit -p "$tmp/ov2.qed"
+vg commit_into_raw commit "$tmp/ov.qed"
+vg commit_error commit "$tmp/a.qed"
 # The plan at the end (TAP allows it): a case added is counted by itself.
 echo "1..$n"
 tap_totals
