@@ -8,6 +8,7 @@
  * complete (newfile.c): a failed convert leaves no new DST.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,8 @@ static void usage_convert(FILE *f)
 		   "  -c SIZE  -O qed only: cluster size, as create -c (default 64K)\n"
 		   "  -t N     -O qed only: table size, as create -t (default 4)\n"
 		   "  -p       show progress, as qemu-img -p: \"    (NN.NN/100%%)\" on stdout\n"
-		   "  -U       read SRC without QEMU's locks (even while in use)\n"
+		   "  -U       read SRC without QEMU's locks (default: refused while a VM or\n"
+		   "           another program writes it, as qemu-img convert)\n"
 		   "  note: -c and -t are create's (qemu-img convert's -c compresses and\n"
 		   "  -t sets a cache mode)\n");
 }
@@ -103,7 +105,7 @@ int cmd_convert(int argc, char **argv)
 	};
 	enum qed_file_format in_fmt, out_fmt = QED_FMT_RAW;
 	bool have_in_fmt = false, geometry = false, progress = false, force_share = false;
-	const char *src, *dst;
+	const char *src, *dst, *why;
 	struct output o = { 0 };
 	struct stat sst, dst_st;
 	struct reader r;
@@ -111,7 +113,7 @@ int cmd_convert(int argc, char **argv)
 	struct qed_geom g;
 	unsigned char *buf;
 	uint64_t size, off = 0, n;
-	int c, ret;
+	int c, ret, src_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "pUf:O:o:c:t:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -167,9 +169,22 @@ int cmd_convert(int argc, char **argv)
 	    sst.st_ino == dst_st.st_ino)
 		die("%s: SRC and DST are the same file", dst);
 
-	if (reader_open_as(&r, src, force_share ? IMAGE_FORCE_SHARE : IMAGE_READ,
-			   have_in_fmt ? &in_fmt : NULL))
+	/*
+	 * As qemu-img convert without -U: a copy of an image being written is
+	 * no copy, so a writer makes it fail (not just warn, as map does).
+	 * The lock lives on this descriptor until the end.
+	 */
+	if (!force_share) {
+		src_fd = open_regular(src, O_RDONLY, &why);
+		if (src_fd < 0)
+			die("%s: %s", src, why);
+		image_lock_or_die(src_fd, src, false);
+	}
+	if (reader_open_as(&r, src, IMAGE_FORCE_SHARE, have_in_fmt ? &in_fmt : NULL)) {
+		if (src_fd >= 0)
+			close(src_fd);
 		die("%s", r.why);
+	}
 	size = r.l[0].size;
 	if (out_fmt == QED_FMT_QED)
 		create_geom(&a, size, &g);
@@ -211,6 +226,8 @@ int cmd_convert(int argc, char **argv)
 	}
 	free(buf);
 	reader_close(&r);
+	if (src_fd >= 0)
+		close(src_fd);
 	if (o.qed)
 		writer_close(&o.w);
 	ret = newfile_commit(&o.nf);

@@ -174,6 +174,22 @@ t_dst_in_use() {
 	no_temp
 }
 
+# As qemu-img convert: a source being written is refused, unless -U.
+t_src_in_use() {
+	local out urc
+	cp "$tmp/over.qed" "$tmp/sbusy.qed" || return 1
+	qemu_io_hold "$tmp/sbusy.qed" || return 1
+	out=$("$QEDCTL" convert "$tmp/sbusy.qed" "$tmp/sbusy.raw" 2>&1)
+	rc=$?
+	"$QEDCTL" convert -U "$tmp/sbusy.qed" "$tmp/sbusy-U.raw"
+	urc=$?
+	qemu_io_release
+	echo "$out"
+	[ $rc -ne 0 ] && echo "$out" | grep -q 'write.* lock' || return 1
+	[ ! -e "$tmp/sbusy.raw" ] || { echo "DST made"; return 1; }
+	[ $urc -eq 0 ] && same "$tmp/over.qed" "$tmp/sbusy-U.raw"
+}
+
 usage_error() {
 	local want=$1 out
 	shift
@@ -334,6 +350,7 @@ t convert_progress t_progress
 t convert_declared_format t_declared_format
 t convert_failure_leaves_nothing t_failure_leaves_nothing
 t convert_dst_in_use t_dst_in_use
+t convert_src_in_use t_src_in_use
 t convert_missing_dst usage_error "missing DST" convert "$tmp/over.qed"
 t convert_options_need_qed usage_error "need -O qed" convert -c 4k "$tmp/over.qed" "$tmp/y.raw"
 t convert_help sh -c '"$0" convert --help | grep -q -- "-O FMT"' "$QEDCTL"
