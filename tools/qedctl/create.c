@@ -62,88 +62,39 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 }
 
 /*
- * Write a new image for @g into a temporary file next to @path and move it
- * into place only once it is complete and synced: a failed create leaves
- * what was there, and nothing but our own temporary file is ever removed.
+ * Write a new image for @g in a temporary file next to @path (newfile.c).
  * Without @force an existing @path is kept (link() fails with EEXIST).
  */
 static int create_file(const char *path, bool force, const struct qed_geom *g,
 		       const char *backing)
 {
-	unsigned char hdr[QED_HEADER_BYTES];
-	char tmp[4096], dir[4096];
-	struct stat st;
-	bool exists;
-	mode_t um;
-	int fd, dfd, old, ret = 0;
+	struct newfile nf;
+	int ret;
 
-	exists = stat(path, &st) == 0;
-	if (exists && !force)
-		return -EEXIST;
-	if (exists && !S_ISREG(st.st_mode))
-		die("%s: not a regular file; create replaces only regular files", path);
-	if (!exists && errno != ENOENT)
-		return -errno;
-	/* Never replace an image a VM or a device uses: QEMU's locks say. */
-	old = exists ? open_regular(path, O_RDONLY, NULL) : -1;
-	if (old >= 0)
-		image_lock_or_die(old, path, true);
-	/* Over a symlink, the file it points to is replaced, not the link. */
-	if (!exists || !realpath(path, dir))
-		snprintf(dir, sizeof(dir), "%s", path);
-	snprintf(tmp, sizeof(tmp), "%s", dir);
-	snprintf(dir, sizeof(dir), "%s", dirname(tmp));
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.qedctl-create-XXXXXX", dir) >= sizeof(tmp))
-		ret = -ENAMETOOLONG;
-	fd = ret ? -1 : mkstemp(tmp);
-	if (fd < 0) {
-		ret = ret ? ret : -errno;
-		if (old >= 0)
-			close(old);
+	ret = newfile_begin(&nf, path, force);
+	if (ret)
+		return ret;
+	ret = create_write_header(nf.fd, g, backing);
+	if (ret) {
+		newfile_abort(&nf);
 		return ret;
 	}
-	um = umask(0);
-	umask(um);
-	if (fchmod(fd, exists ? (st.st_mode & 07777) : (0666 & ~um)) < 0)
-		ret = -errno;
-	if (!ret && exists && getuid() == 0 && fchown(fd, st.st_uid, st.st_gid) < 0)
-		ret = -errno;
+	return newfile_commit(&nf);
+}
+
+int create_write_header(int fd, const struct qed_geom *g, const char *backing)
+{
+	unsigned char hdr[QED_HEADER_BYTES];
+	int ret;
+
 	qed_header_encode(g, hdr);
-	if (!ret)
-		ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
 	if (!ret && backing)
 		ret = pwrite_full(fd, backing, g->backing_name_size, g->backing_name_offset);
 	/* The L1 table is zeros: a hole, however large the table. */
 	if (!ret && ftruncate(fd, (off_t)(g->l1_table_offset + g->table_bytes)) < 0)
 		ret = -errno;
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	if (close(fd) < 0 && !ret)
-		ret = -errno;
-	if (!ret) {
-		if (!exists) {
-			if (link(tmp, path) < 0)
-				ret = -errno;
-		} else {
-			snprintf(dir, sizeof(dir), "%s", path);
-			if (!realpath(path, dir) || rename(tmp, dir) < 0)
-				ret = -errno;
-		}
-	}
-	if (unlink(tmp) < 0 && errno != ENOENT && !ret)
-		ret = -errno;
-	if (old >= 0)
-		close(old);
-	if (ret)
-		return ret;
-	/* The new name must survive a crash too. */
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	dfd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return 0;
+	return ret;
 }
 
 static void usage_create(FILE *f)
@@ -169,7 +120,7 @@ static void usage_create(FILE *f)
 }
 
 /* As qemu-img create -f qed -o help lists them. */
-static void usage_create_opts(void)
+void usage_create_opts(void)
 {
 	printf("Supported qed options:\n"
 	       "  backing_file=<str>     - File name of a base image\n"
@@ -179,17 +130,11 @@ static void usage_create_opts(void)
 	       "  table_size=<size>      - L1/L2 table size (in clusters)\n");
 }
 
-struct create_args {
-	uint64_t size, cluster, table;
-	bool have_size;
-	const char *backing, *bfmt;
-};
-
 /*
  * Apply one setting, from a flag (@flag: "-c") or from -o (@flag NULL:
  * the messages are qemu-img's).
  */
-static void create_set(struct create_args *a, const char *name, const char *val,
+void create_set(struct create_args *a, const char *name, const char *val,
 		       const char *flag)
 {
 	uint64_t v;
@@ -221,7 +166,7 @@ static void create_set(struct create_args *a, const char *name, const char *val,
 }
 
 /* qemu-img's -o, into @a; @arg is modified.  Returns true for help. */
-static bool create_parse_opts(struct create_args *a, char *arg)
+bool create_parse_opts(struct create_args *a, char *arg)
 {
 	char *name, *val;
 
@@ -267,6 +212,18 @@ static void __attribute__((noreturn)) create_refuse_geometry(u32 cluster, u32 ta
 	    advice);
 }
 
+void create_geom(const struct create_args *a, uint64_t size, struct qed_geom *g)
+{
+	enum qed_header_error err;
+
+	err = qed_geom_init(g, (uint32_t)a->cluster, (uint32_t)a->table, size);
+	if (err)
+		die("%s", qed_header_strerror(err));
+	err = qed_qemu_geometry(g->cluster_size, g->table_size);
+	if (err)
+		create_refuse_geometry(g->cluster_size, g->table_size, err);
+}
+
 int cmd_create(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -283,7 +240,6 @@ int cmd_create(int argc, char **argv)
 	struct create_args a = {
 		.cluster = QED_DEFAULT_CLUSTER_SIZE, .table = QED_DEFAULT_TABLE_SIZE,
 	};
-	enum qed_header_error err;
 	bool force = false;
 	const char *backing, *bfmt;
 	uint64_t size;
@@ -358,12 +314,7 @@ int cmd_create(int argc, char **argv)
 	if (size > UINT64_MAX - 511)
 		die("invalid size");
 	size = (size + 511) & ~511ull;
-	err = qed_geom_init(&g, (uint32_t)a.cluster, (uint32_t)a.table, size);
-	if (err)
-		die("%s", qed_header_strerror(err));
-	err = qed_qemu_geometry(g.cluster_size, g.table_size);
-	if (err)
-		create_refuse_geometry(g.cluster_size, g.table_size, err);
+	create_geom(&a, size, &g);
 	if (backing) {
 		/* Where QEMU puts it: right after the header fields. */
 		g.features |= QED_F_BACKING_FILE;

@@ -16,7 +16,7 @@
 #include "qedctl.h"
 #include "qed_check.h"
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	while (len) {
 		ssize_t n = pread(fd, buf, len, (off_t)off);

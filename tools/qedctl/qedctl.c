@@ -24,6 +24,9 @@ static const struct {
 	{ "check",  cmd_check,  "check (and with --repair, repair) an image's tables" },
 	{ "map",    cmd_map,    "show where an image's guest data lies, as qemu-img map" },
 	{ "compare", cmd_compare, "compare two images' guest contents, as qemu-img compare" },
+	{ "convert", cmd_convert, "copy an image into a new raw or QED image, as qemu-img convert" },
+	{ "rebase", cmd_rebase, "change an image's backing file, as qemu-img rebase" },
+	{ "commit", cmd_commit, "write an image into its backing file, as qemu-img commit" },
 };
 
 static void usage(FILE *f)

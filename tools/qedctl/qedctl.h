@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <linux/qed.h>
 
 #include "qed_format.h"
@@ -70,16 +71,58 @@ enum image_access {
 int image_open_locked(const char *path, struct image *img, const char **why,
 		      enum image_access access);
 int image_pread(const struct image *img, void *buf, size_t len, uint64_t off);
+/* pread(2) until all is read (-EIO at the end of the file): 0 or a negative errno. */
+int pread_full(int fd, void *buf, size_t len, uint64_t off);
 /* pwrite(2) until all is written: 0 or a negative errno. */
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 void image_close(struct image *img);
 int cmd_info(int argc, char **argv);
 
-/* create.c */
+/* create.c: create, and its -o options and geometry rules for convert */
+struct create_args {
+	uint64_t size, cluster, table;
+	bool have_size;
+	const char *backing, *bfmt;
+};
+
 int cmd_create(int argc, char **argv);
+/* One setting, from a flag (@flag: "-c") or from -o (@flag NULL). */
+void create_set(struct create_args *a, const char *name, const char *val, const char *flag);
+/* qemu-img's -o list (modified in place); true for "help". */
+bool create_parse_opts(struct create_args *a, char *arg);
+void usage_create_opts(void);
+/* @g for a new image of @size with @a's geometry, or die saying why not. */
+void create_geom(const struct create_args *a, uint64_t size, struct qed_geom *g);
+/* The header, backing name and an empty L1 table of a new image into @fd. */
+int create_write_header(int fd, const struct qed_geom *g, const char *backing);
+
+/* newfile.c: a new file written aside and moved into place when complete */
+struct newfile {
+	const char *path;
+	char tmp[4096];
+	int fd;			/* the temporary file, read-write */
+	int old;		/* the file replaced, holding its lock */
+	bool exists;
+	struct stat st;
+};
+
+/*
+ * Start @path's replacement (refused with -EEXIST without @force when it
+ * exists; die()s when it is in use).  The temporary file goes on exit.
+ */
+int newfile_begin(struct newfile *nf, const char *path, bool force);
+/* Sync, and move into place: 0 or a negative errno (nothing left behind). */
+int newfile_commit(struct newfile *nf);
+void newfile_abort(struct newfile *nf);
 
 /* resize.c: grow an image file (as qemu-img resize) */
 int image_resize(const char *path, const char *size_arg, bool shrink);
+/*
+ * Grow the QED image open as @fd (@g, updated) to @size, in that order: its
+ * new L1 entries zeroed and synced, then the header; on error *what says
+ * which step failed.
+ */
+int image_grow(int fd, struct qed_geom *g, uint64_t size, const char **what);
 int cmd_check(int argc, char **argv);
 
 /* chain.c: backing chains */
@@ -149,12 +192,54 @@ int layer_status(struct reader *r, unsigned int i, uint64_t off, uint64_t bytes,
 		 struct extent *e);
 /* The status through the whole chain (QEMU's bdrv_block_status_above(bs, NULL)). */
 int reader_status_above(struct reader *r, uint64_t off, uint64_t bytes, struct extent *e);
+/* As reader_open(), the format given (-f), not probed; NULL probes. */
+int reader_open_as(struct reader *r, const char *path, enum image_access access,
+		   const enum qed_file_format *fmt);
 /* Guest bytes; 0 or a negative errno, with r->why saying what failed. */
 int reader_pread(struct reader *r, void *buf, uint64_t len, uint64_t off);
+/* Guest bytes as the chain from layer @first down reads them. */
+int reader_pread_from(struct reader *r, unsigned int first, void *buf, uint64_t len,
+		      uint64_t off);
+
+/* write.c: write guest bytes into a QED image file (die()s on errors) */
+struct writer {
+	const char *path;
+	int fd;
+	struct qed_geom g;		/* as on disk, NEED_CHECK while allocating */
+	uint64_t *l1, *l2;		/* CPU order: L1, the L2 table in hand */
+	uint64_t l2_index;		/* the L1 index of the one in hand */
+	uint64_t l2_from, l2_to;	/* its entries changed in memory */
+	uint64_t file_end;		/* where the next cluster goes */
+	void *tbuf, *cbuf;		/* a table's and a cluster's worth */
+	bool durable;			/* sync between the steps (in place) */
+	bool dirty;			/* NEED_CHECK set on disk by us */
+	/* What unallocated clusters read (NULL: zeros): layers from below_layer. */
+	struct reader *below;
+	unsigned int below_layer;
+	char why[256];
+};
+
+/* Start writing into @fd (QED image @path, of @g); -errno and w->why on error. */
+int writer_open(struct writer *w, const char *path, int fd, const struct qed_geom *g,
+		uint64_t file_size, bool durable);
+void writer_pwrite(struct writer *w, const void *buf, uint64_t len, uint64_t off);
+/* Zeros; whole clusters not allocated become zero clusters. */
+void writer_zero(struct writer *w, uint64_t len, uint64_t off);
+/* Write the tables in hand, sync, clear NEED_CHECK; frees @w. */
+void writer_close(struct writer *w);
+void writer_free(struct writer *w);
+
+/* util.c: qemu-img's -p progress on stdout */
+void progress_start(bool on);
+void progress_update(uint64_t done, uint64_t total);
+void progress_end(void);
 
 /* map.c, compare.c */
 int cmd_map(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_rebase(int argc, char **argv);
+int cmd_commit(int argc, char **argv);
 
 /* check.c */
 struct qed_check_result;

@@ -82,7 +82,8 @@ static void layer_init_raw(struct layer *l, const char *path, const struct image
 	l->size = (img->file_size + 511) & ~511ull;
 }
 
-static int reader_open_files(struct reader *r, const char *path, enum image_access access)
+static int reader_open_files(struct reader *r, const char *path, enum image_access access,
+			     const enum qed_file_format *want)
 {
 	enum qed_file_format fmt;
 	const char *why, *other;
@@ -100,6 +101,9 @@ static int reader_open_files(struct reader *r, const char *path, enum image_acce
 	close(fd);
 	if (ret)
 		return reader_fail(r, ret, "%s: %s", path, strerror(-ret));
+	/* Declared (-f): a raw file that starts like an image is still raw. */
+	if (want)
+		fmt = *want;
 	if (fmt == QED_FMT_OTHER)
 		return reader_fail(r, -EINVAL, "%s: a %s image; only QED and raw images are read",
 				   path, other);
@@ -137,7 +141,13 @@ static int reader_open_files(struct reader *r, const char *path, enum image_acce
 
 int reader_open(struct reader *r, const char *path, enum image_access access)
 {
-	int ret = reader_open_files(r, path, access);
+	return reader_open_as(r, path, access, NULL);
+}
+
+int reader_open_as(struct reader *r, const char *path, enum image_access access,
+		   const enum qed_file_format *fmt)
+{
+	int ret = reader_open_files(r, path, access, fmt);
 
 	/* What was opened goes; r->why stays. */
 	if (ret)
@@ -351,6 +361,12 @@ static int pread_zeros(struct reader *r, const struct layer *l, void *buf, uint6
 
 int reader_pread(struct reader *r, void *buf, uint64_t len, uint64_t off)
 {
+	return reader_pread_from(r, 0, buf, len, off);
+}
+
+int reader_pread_from(struct reader *r, unsigned int first, void *buf, uint64_t len,
+		      uint64_t off)
+{
 	struct extent e;
 	unsigned int i;
 	uint64_t n;
@@ -358,7 +374,7 @@ int reader_pread(struct reader *r, void *buf, uint64_t len, uint64_t off)
 
 	while (len) {
 		n = len;
-		for (i = 0; ; i++) {
+		for (i = first; ; i++) {
 			if (i == r->n) {
 				memset(buf, 0, n);
 				break;

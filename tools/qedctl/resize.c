@@ -34,15 +34,47 @@ static uint64_t resize_target(const char *path, const char *size_arg, uint64_t o
 	return size;
 }
 
-int image_resize(const char *path, const char *size_arg, bool shrink)
+int image_grow(int fd, struct qed_geom *geom, uint64_t size, const char **what)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
-	struct qed_geom g;
-	struct image img;
-	const char *why;
-	uint64_t size, from, to;
+	struct qed_geom g = *geom;
+	uint64_t from, to;
 	void *zeros;
 	int ret = 0;
+
+	g.image_size = size;
+	qed_geom_derive(&g);
+	from = geom->l1_entries_used * 8;
+	to = g.l1_entries_used * 8;
+	if (to > from) {
+		*what = "zeroing the new L1 entries";
+		/* At most one table: 64 MiB * 16, but usually 256 KiB. */
+		zeros = calloc(1, to - from);
+		if (!zeros)
+			return -ENOMEM;
+		ret = pwrite_full(fd, zeros, to - from, g.l1_table_offset + from);
+		free(zeros);
+		if (!ret && fsync(fd) < 0)
+			ret = -errno;
+		if (ret)
+			return ret;
+	}
+	*what = "writing the header";
+	qed_header_encode(&g, hdr);
+	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
+	if (!ret && fsync(fd) < 0)
+		ret = -errno;
+	if (!ret)
+		*geom = g;
+	return ret;
+}
+
+int image_resize(const char *path, const char *size_arg, bool shrink)
+{
+	struct image img;
+	const char *why, *what;
+	uint64_t size;
+	int ret;
 
 	if (image_open_locked(path, &img, &why, IMAGE_WRITE))
 		die("%s: %s", path, why);
@@ -52,29 +84,9 @@ int image_resize(const char *path, const char *size_arg, bool shrink)
 		    " for this geometry)", path,
 		    (unsigned long long)qed_max_image_size(img.geom.cluster_size,
 							   img.geom.table_size));
-	g = img.geom;
-	g.image_size = size;
-	qed_geom_derive(&g);
-	from = img.geom.l1_entries_used * 8;
-	to = g.l1_entries_used * 8;
-	if (to > from) {
-		/* At most one table: 64 MiB * 16, but usually 256 KiB. */
-		zeros = calloc(1, to - from);
-		if (!zeros)
-			die("%s: %s", path, strerror(ENOMEM));
-		ret = pwrite_full(img.fd, zeros, to - from, g.l1_table_offset + from);
-		free(zeros);
-		if (!ret && fsync(img.fd) < 0)
-			ret = -errno;
-		if (ret)
-			die("%s: zeroing the new L1 entries failed: %s", path, strerror(-ret));
-	}
-	qed_header_encode(&g, hdr);
-	ret = pwrite_full(img.fd, hdr, sizeof(hdr), 0);
-	if (!ret && fsync(img.fd) < 0)
-		ret = -errno;
+	ret = image_grow(img.fd, &img.geom, size, &what);
 	if (ret)
-		die("%s: writing the header failed: %s", path, strerror(-ret));
+		die("%s: %s failed: %s", path, what, strerror(-ret));
 	image_close(&img);
 	printf("Image resized.\n");
 	return 0;

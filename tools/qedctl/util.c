@@ -330,3 +330,49 @@ int parse_json_args(int argc, char **argv, int nargs, void (*usage)(FILE *f), bo
 	}
 	return -1;
 }
+
+/*
+ * qemu-img's -p (util/qemu-progress.c): "    (NN.NN/100%)\r" on stdout,
+ * whether or not it is a terminal, each time another whole percent is
+ * done, and a newline at the end.
+ */
+static struct {
+	bool on;
+	double last;
+} progress;
+
+static void progress_print(double pct)
+{
+	printf("    (%3.2f/100%%)\r", pct);
+	fflush(stdout);
+	progress.last = pct;
+}
+
+void progress_start(bool on)
+{
+	progress.on = on;
+	if (on)
+		progress_print(0.0);
+}
+
+void progress_update(uint64_t done, uint64_t total)
+{
+	double pct;
+
+	if (!progress.on)
+		return;
+	pct = total ? (double)done * 100.0 / (double)total : 100.0;
+	if (pct > 100.0)
+		pct = 100.0;
+	if (pct - progress.last >= 1.0)
+		progress_print(pct);
+}
+
+void progress_end(void)
+{
+	if (!progress.on)
+		return;
+	progress_print(100.0);
+	printf("\n");
+	progress.on = false;
+}

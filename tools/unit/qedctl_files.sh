@@ -60,7 +60,7 @@ t_replace() {
 	[ "$(stat -c %i "$tmp/r.qed")" != "$ino" ] || { echo "written in place"; return 1; }
 	[ "$(stat -c %a "$tmp/r.qed")" = 600 ] || { echo "mode not kept"; return 1; }
 	"$QEDCTL" info "$tmp/r.qed" | grep -q '(33554432 bytes)' || return 1
-	for f in "$tmp"/.qedctl-create-*; do
+	for f in "$tmp"/.qedctl-new-*; do
 		[ ! -e "$f" ] || { echo "a temporary file is left: $f"; return 1; }
 	done
 }
