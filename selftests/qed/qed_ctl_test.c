@@ -403,6 +403,63 @@ TEST_F(ctl, resize_abi)
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 }
 
+/* What the ABI gained after its first version: block_size, QED_CTL_SET. */
+TEST_F(ctl, block_size_and_set_abi)
+{
+	struct qed_set st = { .size = sizeof(st) };
+	struct qed_info info;
+	struct qed_attach a;
+	struct stat sb;
+	uint32_t bad[] = { 256, 768, 8192 };
+	unsigned int i;
+	int fd = open(self->img, O_RDWR);
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &sb));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		init_attach(&a, fd, self->img);
+		a.block_size = bad[i];
+		EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+		EXPECT_EQ(EINVAL, errno);
+	}
+	init_attach(&a, fd, self->img);
+	a.block_size = 4096;
+	a.flags = QED_ATTACH_NO_PARTSCAN;
+	ASSERT_EQ(0, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
+	EXPECT_EQ(4096, info.block_size);
+	EXPECT_TRUE(info.dev_flags & QED_INFO_NO_PARTSCAN);
+	/* As loop_info64's lo_device and lo_inode: the file, whatever its name. */
+	EXPECT_EQ(sb.st_ino, info.image_ino);
+	EXPECT_EQ(sb.st_dev, info.image_dev);
+
+	st.index = a.index;
+	st.mask = QED_ATTACH_AUTOCLEAR;		/* not changeable */
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(EINVAL, errno);
+	st.mask = QED_ATTACH_DIRECT_IO;
+	st.flags = QED_ATTACH_DIRECT_IO | QED_ATTACH_READ_ONLY;	/* outside the mask */
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(EINVAL, errno);
+	st.flags = QED_ATTACH_DIRECT_IO;
+	st.reserved[2] = 1;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(EINVAL, errno);
+	st.reserved[2] = 0;
+	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_SET, &st));
+	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
+	EXPECT_TRUE(info.dev_flags & QED_INFO_DIRECT_IO);
+	st.flags = 0;
+	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_SET, &st));
+	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
+	EXPECT_FALSE(info.dev_flags & QED_INFO_DIRECT_IO);
+	EXPECT_EQ(0, detach(self->ctl, a.index, 0));
+	st.index = a.index;
+	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(ENXIO, errno);
+	close(fd);
+}
+
 TEST_F(ctl, unknown_flag_and_reserved)
 {
 	struct qed_attach a;

@@ -78,6 +78,24 @@ t_dio_misaligned() {
 			dd if="$WORK/a.raw" bs=512 skip=3 count=1 status=none |
 			cmp - "$WORK/sector" || rc=1
 	fi
+	# Switched on later, direct I/O needs blocks as big as the host's, as
+	# lo_can_use_dio() decides: refused on 512-byte blocks, taken on 4 KiB.
+	if dev=$(qed_attach "$img"); then
+		if "$QEDCTL" set --direct-io=on "$dev" 2>/dev/null; then
+			echo "direct I/O switched on for 512-byte blocks on a 4 KiB-sector host"
+			rc=1
+		fi
+		qed_detach "$dev" || rc=1
+	else
+		rc=1
+	fi
+	if dev=$(qed_attach "$img" -b 4096); then
+		"$QEDCTL" set --direct-io=on "$dev" || rc=1
+		[ "$("$QEDCTL" list -n --raw -O DIO "$dev")" = 1 ] || rc=1
+		qed_detach "$dev" || rc=1
+	else
+		rc=1
+	fi
 	small_fs_down
 	return $rc
 }

@@ -101,6 +101,9 @@ struct qed_device {
 	int index;
 	u32 flags;			/* QED_ATTACH_*; changed under @lock */
 	u32 block_size;			/* logical, fixed at attach */
+	/* The image file as stat(2) names it, taken at attach (loop_get_status()). */
+	u64 image_dev;
+	u64 image_ino;
 	char path[QED_NAME_SIZE];
 	struct qed_image top;		/* the image attached */
 	struct qed_image *chain;	/* nr_backing files below it, nearest first */
@@ -232,7 +235,7 @@ struct qed_map {
 /* Guest data goes to the image file with O_DIRECT (attach --direct-io). */
 static inline bool qed_direct(const struct qed_device *qed)
 {
-	return qed->flags & QED_ATTACH_DIRECT_IO;
+	return READ_ONCE(qed->flags) & QED_ATTACH_DIRECT_IO;
 }
 
 /* qed_main.c */

@@ -636,6 +636,41 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 }
 
 /*
+ * The image file's device and inode as stat(2) reports them, for
+ * QED_CTL_INFO: taken once, as the file may be gone by the time INFO races
+ * with a detach.  vfs_getattr(), as loop_get_status(): i_sb->s_dev and
+ * i_ino are not what stat(2) says on btrfs subvolumes, overlayfs or NFS.
+ * Left 0 ("unknown") if the file system will not say.
+ */
+static void qed_stat_image(struct qed_device *qed)
+{
+	struct kstat st;
+
+	if (vfs_getattr(&qed->top.file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
+		return;
+	qed->image_dev = huge_encode_dev(st.dev);
+	qed->image_ino = st.ino;
+}
+
+/*
+ * The smallest direct I/O the image's file system takes, as
+ * loop_query_min_dio_size(): STATX_DIOALIGN, or the logical block size of
+ * the file system's device.
+ */
+static u32 qed_min_dio_size(struct file *file)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct kstat st;
+
+	if (!vfs_getattr(&file->f_path, &st, STATX_DIOALIGN, AT_STATX_SYNC_AS_STAT) &&
+	    (st.result_mask & STATX_DIOALIGN) && st.dio_offset_align)
+		return st.dio_offset_align;
+	if (sb->s_bdev)
+		return bdev_logical_block_size(sb->s_bdev);
+	return SECTOR_SIZE;
+}
+
+/*
  * As loop_configure(): our own file, then the claim on the image before
  * any write to it, then the repair, and the disk last.  qed_ctl_mutex is
  * held only to look at and change the index, never across I/O.
@@ -667,6 +702,7 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		fput(file);
 		return -ENOMEM;
 	}
+	qed_stat_image(qed);
 	/* As QEMU: the locks before the first read, so nothing read is stale. */
 	ret = qed_lock_image(&qed->top, rw);
 	if (ret)
@@ -848,9 +884,12 @@ void qed_dev_exit(void)
 int qed_get_info(struct qed_info *info)
 {
 	struct qed_device *qed = qed_get(info->index);
+	u32 flags;
 
 	if (!qed)
 		return -ENXIO;
+	/* One snapshot: @flags changes under qed->lock, not taken here. */
+	flags = READ_ONCE(qed->flags);
 	mutex_lock(&qed->alloc_lock);
 	info->cluster_size = qed->top.geom.cluster_size;
 	info->table_size = qed->top.geom.table_size;
@@ -861,21 +900,20 @@ int qed_get_info(struct qed_info *info)
 	info->autoclear_features = qed->top.geom.autoclear_features;
 	info->file_size = qed->top.file_end;
 	info->dev_flags = 0;
-	if (qed->flags & QED_ATTACH_READ_ONLY)
+	if (flags & QED_ATTACH_READ_ONLY)
 		info->dev_flags |= QED_INFO_READ_ONLY;
-	if (qed->flags & QED_ATTACH_AUTOCLEAR)
+	if (flags & QED_ATTACH_AUTOCLEAR)
 		info->dev_flags |= QED_INFO_AUTOCLEAR;
-	if (qed->flags & QED_ATTACH_DIRECT_IO)
+	if (flags & QED_ATTACH_DIRECT_IO)
 		info->dev_flags |= QED_INFO_DIRECT_IO;
+	if (flags & QED_ATTACH_NO_PARTSCAN)
+		info->dev_flags |= QED_INFO_NO_PARTSCAN;
 	if (qed->need_check_on_disk)
 		info->dev_flags |= QED_INFO_DIRTY;
 	mutex_unlock(&qed->alloc_lock);
-	if (qed->flags & QED_ATTACH_NO_PARTSCAN)
-		info->dev_flags |= QED_INFO_NO_PARTSCAN;
 	info->block_size = qed->block_size;
-	/* As loop_get_status(): the file is ours until detach. */
-	info->image_dev = huge_encode_dev(file_inode(qed->top.file)->i_sb->s_dev);
-	info->image_ino = file_inode(qed->top.file)->i_ino;
+	info->image_dev = qed->image_dev;
+	info->image_ino = qed->image_ino;
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
 	qed_put(qed);
@@ -982,10 +1020,13 @@ out_put:
 }
 
 /*
- * Switch direct I/O on the image file, as loop_set_dio(): dirty page cache
- * is written back first, so that its writeback cannot land after (and over)
- * a direct write of the same blocks, and the queue is frozen so that no
- * request sees the flag change halfway.
+ * Switch direct I/O on the image file, as loop_set_dio().  Refused, as
+ * lo_can_use_dio() refuses it, where the device's blocks are smaller than
+ * the file system's direct I/O: every request would go buffered anyway.
+ * Dirty page cache is written back first, so that little is left for the
+ * direct writes to wait on (the VFS writes back and invalidates what they
+ * overlap), and the queue is frozen so that no request sees the flag
+ * change halfway.
  */
 static int qed_set_direct_io(struct qed_device *qed, bool on)
 {
@@ -995,14 +1036,18 @@ static int qed_set_direct_io(struct qed_device *qed, bool on)
 	lockdep_assert_held(&qed->lock);
 	if (on == qed_direct(qed))
 		return 0;
-	if (on && !(qed->top.file->f_mode & FMODE_CAN_ODIRECT))
+	if (on && (!(qed->top.file->f_mode & FMODE_CAN_ODIRECT) ||
+		   qed->block_size < qed_min_dio_size(qed->top.file)))
 		return -EINVAL;
 	if (on && !(qed->flags & QED_ATTACH_READ_ONLY))
 		ret = qed_file_flush(&qed->top);
 	if (ret)
 		return ret;
 	memflags = qed_freeze_queue(qed->disk->queue);
-	WRITE_ONCE(qed->flags, qed->flags ^ QED_ATTACH_DIRECT_IO);
+	if (on)
+		WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_DIRECT_IO);
+	else
+		WRITE_ONCE(qed->flags, qed->flags & ~QED_ATTACH_DIRECT_IO);
 	qed_unfreeze_queue(qed->disk->queue, memflags);
 	return 0;
 }

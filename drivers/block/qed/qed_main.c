@@ -11,7 +11,7 @@
 #include <linux/uaccess.h>
 #include <linux/capability.h>
 #include <linux/slab.h>
-#include <linux/log2.h>
+#include <linux/blkdev.h>
 #include <linux/sizes.h>
 
 #include "qed.h"
@@ -77,7 +77,7 @@ static long qed_ctl_attach(void __user *uarg)
 	/* As loop_validate_block_size(), but no larger than losetup offers. */
 	if (!a.block_size)
 		a.block_size = SECTOR_SIZE;
-	if (a.block_size < SECTOR_SIZE || a.block_size > SZ_4K || !is_power_of_2(a.block_size))
+	if (blk_validate_block_size(a.block_size) || a.block_size > SZ_4K)
 		return -EINVAL;
 	if (a.nr_backing > QED_MAX_CHAIN)
 		return -ELOOP;

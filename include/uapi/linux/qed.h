@@ -99,8 +99,9 @@ struct qed_detach {
  * @block_size:	out: logical block size of the device (0 from kernels
  *		before it was reported: 512)
  * @path:	out: the path given at attach
- * @image_dev:	out: the image file's device, as loop_info64.lo_device
- *		(huge_encode_dev(), which makedev() decodes); 0 if unknown
+ * @image_dev:	out: the image file's device as stat(2) gives it, as
+ *		loop_info64.lo_device (huge_encode_dev(): major() and minor()
+ *		decode it); 0 if unknown
  * @image_ino:	out: the image file's inode number; 0 if unknown
  * @reserved:	zero
  */
