@@ -9,7 +9,8 @@
  *                                     flushed: every sector must hold its
  *                                     initial data or that of a write begun
  *   qed_crash points DMLOG N          print N replay points of a dm-log-writes
- *                                     log: every FLUSH entry, N others
+ *                                     log: every FLUSH entry, N others, all
+ *                                     after its first MARK if it has one
  *   qed_crash replay DMLOG DEV FROM TO   replay entries [FROM, TO) onto DEV
  *
  * Every 512-byte sector written carries a stamp: the write's sequence number
@@ -401,20 +402,28 @@ static int cmd_points(const char *path, unsigned long extra)
 {
 	struct dmlog l;
 	struct dmlog_entry e;
-	uint64_t i;
+	uint64_t i, start = 0;
 
 	dmlog_open(&l, path);
 	while (l.cur < l.nr) {
 		i = l.cur;
 		dmlog_next(&l, &e);
 		l.pos += dmlog_data_bytes(&l, &e);
+		/*
+		 * What comes before the first mark (the host file system's
+		 * mkfs, say) is set-up, not the test: a cut there leaves no
+		 * file system to mount, whatever qed does.
+		 */
+		if ((e.flags & DMLOG_MARK) && !start)
+			start = i + 1;
 		/* Replaying up to and including a flush: a point the disk may stop at. */
-		if (e.flags & DMLOG_FLUSH)
+		if ((e.flags & DMLOG_FLUSH) && i + 1 > start)
 			printf("%llu flush\n", (unsigned long long)(i + 1));
 	}
 	srandom((unsigned int)l.nr);
-	for (i = 0; i < extra && l.nr; i++)
-		printf("%llu between\n", (unsigned long long)(1 + random() % l.nr));
+	for (i = 0; i < extra && l.nr > start; i++)
+		printf("%llu between\n",
+		       (unsigned long long)(start + 1 + random() % (l.nr - start)));
 	printf("%llu end\n", (unsigned long long)l.nr);
 	close(l.fd);
 	return 0;

@@ -47,6 +47,8 @@ esac
 echo "$initial" >"$mnt/initial"
 dd if=/dev/zero of="$wlog" bs=1M count=1 oflag=direct status=none
 sync
+# Replay points start here: a cut inside mkfs leaves nothing to mount.
+dmsetup message lw 0 mark ready || { echo "crash: error: dm-log-writes mark"; exit 1; }
 dev=$(qedctl attach "$img") || exit 1
 timeout "$secs" qed_crash write "$dev" "$wlog" "$seed" >/dev/null
 qedctl detach "$dev"
