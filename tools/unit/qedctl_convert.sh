@@ -9,12 +9,6 @@ SUITE=qedctl_convert
 # shellcheck source=tap.sh
 . "$(dirname "$0")/tap.sh"
 
-qio() {
-	local img=$1
-	shift
-	qemu-io -f qed "$@" "$img" >/dev/null
-}
-
 # A QED chain with 4 KiB and 64 KiB clusters, data, zero writes, partial
 # clusters and a second L2 table; a raw base with holes.
 setup() {

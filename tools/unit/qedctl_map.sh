@@ -8,12 +8,6 @@ SUITE=qedctl_map
 # shellcheck source=tap.sh
 . "$(dirname "$0")/tap.sh"
 
-qio() {
-	local img=$1
-	shift
-	qemu-io -f qed "$@" "$img" >/dev/null
-}
-
 # The images of every case; relative backing names, as users write them.
 setup() {
 	(

@@ -30,6 +30,14 @@ t() {
 	tap_result $rc "$name"
 }
 
+# qio IMAGE COMMAND-OPTIONS...: qemu-io on a QED image, quietly (the
+# images the tests build).
+qio() {
+	local img=$1
+	shift
+	qemu-io -f qed "$@" "$img" >/dev/null
+}
+
 # qemu_io_hold IMAGE: a qemu-io holding IMAGE open for writing, with its
 # locks taken, until qemu_io_release; its pid in $qpid.
 qemu_io_hold() {
