@@ -69,6 +69,13 @@ qed_detach() {
 	"$QEDCTL" detach "$1"
 }
 
+# sysfs_is DEV ATTR VALUE: /sys/block/qedN/qed/ATTR holds VALUE, or say what it holds.
+sysfs_is() {
+	local v
+	v=$(cat "/sys/block/${1#/dev/}/qed/$2") || return 1
+	[ "$v" = "$3" ] || { echo "$1 qed/$2: '$v', expected '$3'"; return 1; }
+}
+
 # The image's guest content, by QEMU.
 qemu_raw_sum() {
 	local raw="$WORK/convert.raw"

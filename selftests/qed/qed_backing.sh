@@ -68,10 +68,10 @@ t_probe() {
 		{ echo "the raw base is not shown as declared raw"; return 1; }
 	same_as_qemu "$B/probed.qed" || return 1
 	dev=$(qed_attach "$B/probed.qed" -r) || return 1
-	chain=$(cat "/sys/block/${dev#/dev/}/qed/backing_chain")
+	chain=$(cat "/sys/block/${dev#/dev/}/qed/base_chain")
 	qed_detach "$dev"
 	[ "$chain" = "qed $(realpath "$B/sub/mid.qed")
-raw $(realpath "$B/base.raw")" ] || { echo "backing_chain: $chain"; return 1; }
+raw $(realpath "$B/base.raw")" ] || { echo "base_chain: $chain"; return 1; }
 }
 check probed_qed_base_and_sysfs_chain t_probe
 
@@ -85,10 +85,10 @@ t_create() {
 	qemu-img info "$B/created.qed" | grep -q "^backing file format: raw" || return 1
 	qemu-img check -q "$B/created.qed" || return 1
 	dev=$(qed_attach "$B/created.qed") || return 1
-	bf=$(cat "/sys/block/${dev#/dev/}/qed/backing_file")
+	bf=$(cat "/sys/block/${dev#/dev/}/qed/base_file")
 	cmp "$dev" "$B/base.raw" || { qed_detach "$dev"; return 1; }
 	qed_detach "$dev" || return 1
-	[ "$bf" = "$(realpath "$B/base.raw")" ] || { echo "backing_file: $bf"; return 1; }
+	[ "$bf" = "$(realpath "$B/base.raw")" ] || { echo "base_file: $bf"; return 1; }
 }
 check qedctl_create_overlay_qemu_accepts t_create
 

@@ -7,7 +7,7 @@
 require qemu-img qemu-io dd od jq blockdev
 
 ktap_print_header
-ktap_set_plan 13
+ktap_set_plan 15
 
 img="$WORK/u.qed"
 
@@ -23,11 +23,54 @@ t_list() {
 	[ "$(echo "$out" | jq -c '.qeddevices[0]')" = \
 	  "{\"name\":\"$dev\",\"size\":67108864,\"cluster\":65536,\"ro\":false,\"back-file\":\"$img\"}" ] ||
 		{ echo "$out"; qed_detach "$dev"; return 1; }
-	[ "$(cat "/sys/block/${dev#/dev/}/qed/image_path")" = "$img" ] || { qed_detach "$dev"; return 1; }
-	[ "$(cat "/sys/block/${dev#/dev/}/qed/cluster_size")" = 65536 ] || { qed_detach "$dev"; return 1; }
+	sysfs_is "$dev" backing_file "$img" && sysfs_is "$dev" cluster_size 65536 &&
+		sysfs_is "$dev" backing_inode "$(stat -c %i "$img")" &&
+		sysfs_is "$dev" base_file "" && sysfs_is "$dev" base_chain "" &&
+		sysfs_is "$dev" autoclear 0 && sysfs_is "$dev" dio 0 &&
+		sysfs_is "$dev" read_only 0 && sysfs_is "$dev" partscan 1 &&
+		sysfs_is "$dev" dirty 0 || { qed_detach "$dev"; return 1; }
+	# st_dev in hex is major then minor (two digits of minor).
+	sysfs_is "$dev" backing_dev "$(stat -c '%d' "$img" | awk '{ printf "%d:%d", int($1 / 256), $1 % 256 }')" ||
+		{ qed_detach "$dev"; return 1; }
 	qed_detach "$dev" && ! "$QEDCTL" list | grep -q "$dev"
 }
 check "list_json_and_sysfs" t_list
+
+# backing_file comes from the open file, as loop's: it follows a rename,
+# and a path longer than the ABI's name field is not cut.
+t_backing_file_follows_rename() {
+	local dev top long rc=0
+	top="$WORK/$(printf 'd%.0s' $(seq 200))"
+	long="$top/$(printf 'e%.0s' $(seq 200))"
+	mkdir -p "$long" || return 1
+	"$QEDCTL" create -s 1M "$long/i.qed" || return 1
+	dev=$(qed_attach "$long/i.qed") || return 1
+	sysfs_is "$dev" backing_file "$long/i.qed" || rc=1
+	mv "$long/i.qed" "$long/renamed.qed"
+	sysfs_is "$dev" backing_file "$long/renamed.qed" || rc=1
+	qed_detach "$dev"
+	rm -rf "$top"
+	return $rc
+}
+check backing_file_follows_rename t_backing_file_follows_rename
+
+# -r, -P, --direct-io and a dirty image, one attribute each.
+t_sysfs_flags() {
+	local dev rc=0
+	dev=$(qed_attach "$img" -r --no-partscan) || return 1
+	sysfs_is "$dev" read_only 1 && sysfs_is "$dev" partscan 0 && sysfs_is "$dev" dio 0 || rc=1
+	qed_detach "$dev"
+	dev=$(qed_attach "$img" --direct-io) || return 1
+	sysfs_is "$dev" dio 1 && sysfs_is "$dev" read_only 0 && sysfs_is "$dev" partscan 1 || rc=1
+	"$QEDCTL" set --direct-io=off "$dev" || rc=1
+	sysfs_is "$dev" dio 0 || rc=1
+	# The first allocating write sets NEED_CHECK on disk.
+	dd if=/dev/urandom of="$dev" bs=64k count=1 seek=100 oflag=direct status=none || rc=1
+	sysfs_is "$dev" dirty 1 || rc=1
+	qed_detach "$dev"
+	return $rc
+}
+check sysfs_flags_one_value_a_file t_sysfs_flags
 
 # NEED_CHECK is on disk while allocation is recent, and gone after detach.
 t_dirty() {

@@ -6,7 +6,7 @@
 require rmmod
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 6
 
 # An attached device, even closed, pins the module.
 t_pinned() {
@@ -30,6 +30,25 @@ t_unload() {
 }
 check "rmmod_after_detach" t_unload
 check "control_device_gone" test ! -e /dev/qed-control
+
+# As loop-control: a fixed misc minor and a devname alias, so kmod makes
+# /dev/qed-control at boot and its first open loads the module.
+t_on_demand() {
+	local aliases rc=0
+	aliases=$(modinfo -F alias qedblk) || return 1
+	echo "$aliases" | grep -qx 'devname:qed-control' &&
+		echo "$aliases" | grep -qx 'char-major-10-249' || { echo "aliases: $aliases"; return 1; }
+	mknod "$WORK/qed-control" c 10 249 || return 1
+	# Opening the node is what loads the module (request_module()).
+	: <"$WORK/qed-control" || { echo "opening 10:249 did not load qedblk"; rc=1; }
+	rm -f "$WORK/qed-control"
+	grep -q '^qedblk ' /proc/modules || rc=1
+	[ "$(cat /sys/class/misc/qed-control/dev 2>/dev/null)" = 10:249 ] || rc=1
+	"$QEDCTL" list >/dev/null || rc=1
+	return $rc
+}
+check "control_device_loads_module_on_demand" t_on_demand
+check "rmmod_again" rmmod qedblk
 # The reports themselves, not every line that names a leak: a debug
 # kernel announces kmemleak at boot, and the repair at attach logs the
 # leaked clusters it reclaimed.

@@ -61,7 +61,7 @@ t_races() {
 	(
 		while [ $SECONDS -lt $end ]; do
 			"$QEDCTL" list --json >/dev/null
-			cat /sys/block/qed*/qed/image_path >/dev/null 2>&1
+			cat /sys/block/qed*/qed/backing_file >/dev/null 2>&1
 		done
 	) &
 	pids+=($!)

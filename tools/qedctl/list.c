@@ -184,7 +184,10 @@ static int add_line(struct libscols_table *tb, const int *cols, size_t ncols,
 			snprintf(buf, sizeof(buf), "%u", info->block_size ? info->block_size : 512);
 			break;
 		case COL_BACK_FILE:
-			v = info->path;
+			/* As losetup: the kernel's view, which follows renames. */
+			sysfs_line(info->index, "qed/backing_file", buf, sizeof(buf));
+			if (!buf[0])
+				v = info->path;
 			break;
 		case COL_MAJMIN:
 			sysfs_line(info->index, "dev", buf, sizeof(buf));
@@ -206,7 +209,7 @@ static int add_line(struct libscols_table *tb, const int *cols, size_t ncols,
 			snprintf(buf, sizeof(buf), "%u", info->nr_backing);
 			break;
 		case COL_BACKING:
-			sysfs_line(info->index, "qed/backing_file", buf, sizeof(buf));
+			sysfs_line(info->index, "qed/base_file", buf, sizeof(buf));
 			break;
 		}
 		if (scols_line_set_data(ln, i, v))

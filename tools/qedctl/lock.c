@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "qedctl.h"
 
@@ -70,35 +71,50 @@ int image_lock(int fd, bool write, char *why, size_t len)
 	return ret;
 }
 
+/* One line of /sys/block/@name/qed/@attr, or "". */
+static void qed_attr(const char *name, const char *attr, char *buf, size_t len)
+{
+	char path[300];
+	FILE *f;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/sys/block/%s/qed/%s", name, attr);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, (int)len, f))
+		buf[strcspn(buf, "\n")] = 0;
+	fclose(f);
+}
+
+/*
+ * The device that has @fd's file attached, by the device and inode the
+ * kernel took at attach: no path is looked up, so a renamed image is
+ * still found and nothing can block on a stale one.
+ */
 void image_holder(int fd, char *out, size_t len)
 {
-	char attr[300], path[4096];
-	struct stat st, ist;
+	char ino[32], dev[32], want[64];
+	struct stat st;
 	struct dirent *d;
-	FILE *f;
 	DIR *dir;
 
 	out[0] = 0;
 	if (fstat(fd, &st) < 0)
 		return;
+	snprintf(want, sizeof(want), "%u:%u", major(st.st_dev), minor(st.st_dev));
 	dir = opendir("/sys/block");
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
 		if (strncmp(d->d_name, "qed", 3))
 			continue;
-		snprintf(attr, sizeof(attr), "/sys/block/%s/qed/image_path", d->d_name);
-		f = fopen(attr, "re");
-		if (!f)
-			continue;
-		if (fgets(path, sizeof(path), f)) {
-			path[strcspn(path, "\n")] = 0;
-			if (!stat(path, &ist) && ist.st_dev == st.st_dev && ist.st_ino == st.st_ino)
-				snprintf(out, len, "/dev/%s", d->d_name);
-		}
-		fclose(f);
-		if (out[0])
+		qed_attr(d->d_name, "backing_inode", ino, sizeof(ino));
+		qed_attr(d->d_name, "backing_dev", dev, sizeof(dev));
+		if (!strcmp(dev, want) && strtoull(ino, NULL, 10) == (unsigned long long)st.st_ino) {
+			snprintf(out, len, "/dev/%s", d->d_name);
 			break;
+		}
 	}
 	closedir(dir);
 }

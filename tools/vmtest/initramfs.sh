@@ -77,6 +77,10 @@ for m in virtio_pci virtio_blk loop nbd xfs dm_mod dm_log_writes dm_snapshot dm_
 		done
 done
 cp "$kroot/lib/modules/$release"/modules.{order,builtin,builtin.modinfo} "$mods/" 2>/dev/null || true
+# qedblk where modprobe finds it too: opening /dev/qed-control's fixed
+# minor loads it on demand (qed_rmmod.sh).
+mkdir -p "$mods/updates"
+cp "$ko" "$mods/updates/qedblk.ko"
 depmod -b "$root" "$release"
 
 # The project: module, tool, selftests and the kselftest runner.

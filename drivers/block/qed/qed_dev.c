@@ -142,13 +142,6 @@ static struct qed_device *dev_to_qed(struct device *dev)
 	return dev_to_disk(dev)->private_data;
 }
 
-static ssize_t image_path_show(struct device *dev, struct device_attribute *attr,
-			       char *buf)
-{
-	return sysfs_emit(buf, "%s\n", dev_to_qed(dev)->path);
-}
-static DEVICE_ATTR_RO(image_path);
-
 /* @img's path as the kernel sees it, as loop's backing_file; "" without one. */
 static int qed_image_path(const struct qed_image *img, char *buf, int size, const char **path)
 {
@@ -164,8 +157,7 @@ static int qed_image_path(const struct qed_image *img, char *buf, int size, cons
 	return 0;
 }
 
-static ssize_t backing_file_show(struct device *dev, struct device_attribute *attr,
-				 char *buf)
+static ssize_t qed_show_path(const struct qed_image *img, char *buf)
 {
 	const char *path;
 	char *tmp;
@@ -174,17 +166,52 @@ static ssize_t backing_file_show(struct device *dev, struct device_attribute *at
 	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!tmp)
 		return -ENOMEM;
-	ret = qed_image_path(dev_to_qed(dev)->top.backing, tmp, PATH_MAX, &path);
+	ret = qed_image_path(img, tmp, PATH_MAX, &path);
 	if (!ret)
 		ret = sysfs_emit(buf, "%s\n", path);
 	kfree(tmp);
 	return ret;
 }
+
+/*
+ * The attached image, from the open file as loop_attr_backing_file_show():
+ * it follows renames and is never cut at QED_NAME_SIZE.
+ */
+static ssize_t backing_file_show(struct device *dev, struct device_attribute *attr,
+				 char *buf)
+{
+	return qed_show_path(&dev_to_qed(dev)->top, buf);
+}
 static DEVICE_ATTR_RO(backing_file);
 
-/* The whole chain below the image, nearest first: "FORMAT PATH" a line. */
-static ssize_t backing_chain_show(struct device *dev, struct device_attribute *attr,
+/* Where the attached image lives, for udev's by-qed-inode link. */
+static ssize_t backing_dev_show(struct device *dev, struct device_attribute *attr,
+				char *buf)
+{
+	dev_t d = huge_decode_dev(dev_to_qed(dev)->image_dev);
+
+	return sysfs_emit(buf, "%u:%u\n", MAJOR(d), MINOR(d));
+}
+static DEVICE_ATTR_RO(backing_dev);
+
+static ssize_t backing_inode_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
+{
+	return sysfs_emit(buf, "%llu\n", dev_to_qed(dev)->image_ino);
+}
+static DEVICE_ATTR_RO(backing_inode);
+
+/* The image's own backing file; "" without one. */
+static ssize_t base_file_show(struct device *dev, struct device_attribute *attr,
+			      char *buf)
+{
+	return qed_show_path(dev_to_qed(dev)->top.backing, buf);
+}
+static DEVICE_ATTR_RO(base_file);
+
+/* The whole chain below the image, nearest first: "FORMAT PATH" a line. */
+static ssize_t base_chain_show(struct device *dev, struct device_attribute *attr,
+			       char *buf)
 {
 	struct qed_device *qed = dev_to_qed(dev);
 	const struct qed_image *img;
@@ -205,7 +232,7 @@ static ssize_t backing_chain_show(struct device *dev, struct device_attribute *a
 	kfree(tmp);
 	return ret ? ret : len;
 }
-static DEVICE_ATTR_RO(backing_chain);
+static DEVICE_ATTR_RO(base_chain);
 
 static ssize_t cluster_size_show(struct device *dev, struct device_attribute *attr,
 				 char *buf)
@@ -221,13 +248,34 @@ static ssize_t table_size_show(struct device *dev, struct device_attribute *attr
 }
 static DEVICE_ATTR_RO(table_size);
 
-static ssize_t autoclear_show(struct device *dev, struct device_attribute *attr,
-			      char *buf)
+/* One QED_ATTACH_* flag as 0 or 1, as loop's autoclear, partscan and dio. */
+#define QED_FLAG_ATTR(name, flag, set)						\
+static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
+			   char *buf)						\
+{										\
+	bool on = READ_ONCE(dev_to_qed(dev)->flags) & (flag);			\
+										\
+	return sysfs_emit(buf, "%d\n", on == (set));				\
+}										\
+static DEVICE_ATTR_RO(name)
+
+QED_FLAG_ATTR(autoclear, QED_ATTACH_AUTOCLEAR, true);
+QED_FLAG_ATTR(dio, QED_ATTACH_DIRECT_IO, true);
+QED_FLAG_ATTR(read_only, QED_ATTACH_READ_ONLY, true);
+QED_FLAG_ATTR(partscan, QED_ATTACH_NO_PARTSCAN, false);
+
+/* NEED_CHECK is set on disk: the image needs a check if the host dies now. */
+static ssize_t dirty_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%d\n",
-			  !!(READ_ONCE(dev_to_qed(dev)->flags) & QED_ATTACH_AUTOCLEAR));
+	struct qed_device *qed = dev_to_qed(dev);
+	bool dirty;
+
+	mutex_lock(&qed->alloc_lock);
+	dirty = qed->need_check_on_disk;
+	mutex_unlock(&qed->alloc_lock);
+	return sysfs_emit(buf, "%d\n", dirty);
 }
-static DEVICE_ATTR_RO(autoclear);
+static DEVICE_ATTR_RO(dirty);
 
 /* The attached image's L2 cache, one number a file as sysfs wants. */
 #define QED_CACHE_ATTR(name, expr)						\
@@ -247,12 +295,18 @@ QED_CACHE_ATTR(misses, atomic64_read(&c->misses));
 QED_CACHE_ATTR(evictions, atomic64_read(&c->evictions));
 
 static struct attribute *qed_attrs[] = {
-	&dev_attr_image_path.attr,
 	&dev_attr_backing_file.attr,
-	&dev_attr_backing_chain.attr,
+	&dev_attr_backing_dev.attr,
+	&dev_attr_backing_inode.attr,
+	&dev_attr_base_file.attr,
+	&dev_attr_base_chain.attr,
 	&dev_attr_cluster_size.attr,
 	&dev_attr_table_size.attr,
 	&dev_attr_autoclear.attr,
+	&dev_attr_dio.attr,
+	&dev_attr_read_only.attr,
+	&dev_attr_partscan.attr,
+	&dev_attr_dirty.attr,
 	&dev_attr_cache_pages.attr,
 	&dev_attr_cache_max_pages.attr,
 	&dev_attr_cache_hits.attr,

@@ -214,8 +214,15 @@ static const struct file_operations qed_ctl_fops = {
 	.llseek		= noop_llseek,
 };
 
+/*
+ * A fixed minor, as loop-control's LOOP_CTRL_MINOR, so that kmod can create
+ * /dev/qed-control at boot (the devname alias below) and its first open
+ * loads the module.  244-254 are reserved for local use in devices.txt.
+ */
+#define QED_CTRL_MINOR	249
+
 static struct miscdevice qed_misc = {
-	.minor		= MISC_DYNAMIC_MINOR,
+	.minor		= QED_CTRL_MINOR,
 	.name		= "qed-control",
 	.nodename	= "qed-control",
 	.mode		= 0600,
@@ -241,6 +248,13 @@ static int __init qed_init(void)
 		goto err_wq;
 	}
 	ret = misc_register(&qed_misc);
+	if (ret == -EBUSY) {
+		/* Another local driver took the minor: work, but not on demand. */
+		pr_warn("qed: misc minor %d is taken; /dev/qed-control gets a dynamic one\n",
+			QED_CTRL_MINOR);
+		qed_misc.minor = MISC_DYNAMIC_MINOR;
+		ret = misc_register(&qed_misc);
+	}
 	if (ret)
 		goto err_blkdev;
 	pr_info("qed: QED image block driver loaded\n");
@@ -269,5 +283,8 @@ module_init(qed_init);
 module_exit(qed_exit);
 
 MODULE_DESCRIPTION("QED (QEMU Enhanced Disk) image block devices");
+MODULE_AUTHOR("The qed maintainers");
 MODULE_LICENSE("GPL");
 MODULE_VERSION(QED_VERSION);
+MODULE_ALIAS_MISCDEV(QED_CTRL_MINOR);
+MODULE_ALIAS("devname:qed-control");
