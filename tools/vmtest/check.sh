@@ -127,6 +127,16 @@ if [ -z "${QED_NO_EXTRAS:-}" ]; then
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
 fi
 
+# Where the time went: the slowest selftest files of every lane.
+slow=$(for k in "${kernels[@]}"; do
+	awk -v k="$k" '/^vmtest: time / { t = $4; sub(/s$/, "", t); print t, k, $3 }' "$build/$k/console.log" 2>/dev/null
+done | sort -rn | head -n 12)
+if [ -n "$slow" ]; then
+	echo
+	echo "slowest selftests (seconds, kernel, test):"
+	echo "$slow" | awk '{ printf "  %6d  %-6s %s\n", $1, $2, $3 }'
+fi
+
 echo
 echo "$table"
 if [ "$total_skip" -gt 0 ]; then
