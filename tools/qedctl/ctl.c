@@ -65,11 +65,45 @@ int device_info(int ctl, uint32_t index, struct qed_info *info)
 	return ioctl(ctl, QED_CTL_INFO, info) < 0 ? -errno : 0;
 }
 
+bool info_is_file(const struct qed_info *info, const struct stat *st)
+{
+	struct stat img;
+
+	if (info->image_ino)
+		return info->image_ino == st->st_ino && info->image_dev == st->st_dev;
+	/* A kernel from before image_ino: the name given at attach. */
+	return stat(info->path, &img) == 0 && img.st_ino == st->st_ino &&
+	       img.st_dev == st->st_dev;
+}
+
+int find_attached(int ctl, const struct stat *st, uint32_t *index)
+{
+	struct qed_info info;
+	uint32_t n, i, *idx;
+	int found = 0;
+
+	idx = list_indices(ctl, &n);
+	for (i = 0; i < n && !found; i++) {
+		if (device_info(ctl, idx[i], &info))
+			continue;	/* detached meanwhile */
+		if (info_is_file(&info, st)) {
+			*index = idx[i];
+			found = 1;
+		}
+	}
+	free(idx);
+	return found;
+}
+
 static void usage_attach(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " attach [OPTIONS] IMAGE\n"
+		   "       " QEDCTL_NAME " attach --all [--qedtab FILE] [-v] [-q]\n"
+		   "       " QEDCTL_NAME " attach --qedtab-entry [--qedtab FILE] [-v] [-q] IMAGE\n"
 		   "Attach IMAGE (and its backing chain) as the first free /dev/qedN and print\n"
-		   "the device.\n\n"
+		   "the device.  --all attaches every entry of " QEDTAB_PATH " (but noauto ones)\n"
+		   "that is not attached yet; --qedtab-entry attaches IMAGE's entry, as its\n"
+		   "boot unit does (see '" QEDCTL_NAME " qedtab --help' for the file).\n\n"
 		   "  -r, --read-only        a read-only device (default: read-write, or\n"
 		   "                         read-only when IMAGE may not be written)\n"
 		   "      --autoclear        detach by itself at the last close\n"
@@ -81,6 +115,11 @@ static void usage_attach(FILE *f)
 		   "      --show             print the device (the default; for losetup users)\n"
 		   "  -v, --verbose          print the backing chain resolved\n"
 		   "  -q, --quiet            do not print the device\n"
+		   "      --all              every qedtab entry not attached (prints DEVICE IMAGE\n"
+		   "                         for each it attached)\n"
+		   "      --qedtab-entry     IMAGE's qedtab entry (prints its device, attached\n"
+		   "                         now or before)\n"
+		   "      --qedtab FILE      read FILE, not " QEDTAB_PATH "\n"
 		   "  -h, --help             this text\n");
 }
 
@@ -98,6 +137,101 @@ static int parse_on_off(const char *arg, bool *on)
 	return -EINVAL;
 }
 
+/*
+ * Attach @path with @a's flags, index and block size: 0 with a->index set,
+ * or -1 after saying why (on stderr), so that one of several attaches may
+ * fail and the others go on.
+ */
+int attach_image(const char *path, struct qed_attach *a, bool verbose)
+{
+	int32_t fds[QED_MAX_CHAIN];
+	struct image img;
+	struct chain chain;
+	const char *path_why = NULL, *fwhy;
+	char abs[PATH_MAX], why[PATH_MAX + 256];
+	unsigned int i;
+	int fd, ctl, ret = 0;
+
+	a->size = sizeof(*a);
+	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
+	fd = open_regular(path, (a->flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
+	if (fd < 0 && !(a->flags & QED_ATTACH_READ_ONLY) && (errno == EROFS || errno == EACCES)) {
+		/* As losetup does: a file we may not write is attached read-only. */
+		fd = open_regular(path, O_RDONLY, &fwhy);
+		if (fd >= 0) {
+			fprintf(stderr, QEDCTL_NAME ": %s: write access denied, attaching read-only\n",
+				path);
+			a->flags |= QED_ATTACH_READ_ONLY;
+		}
+	}
+	if (fd < 0) {
+		errmsg("%s: %s", path, fwhy);
+		return -1;
+	}
+	a->fd = fd;
+
+	/*
+	 * The backing chain is resolved here, by name; the kernel only ever
+	 * sees the descriptors.  It validates the headers again itself.
+	 */
+	memset(&chain, 0, sizeof(chain));
+	if (!image_open(path, &img, &path_why)) {
+		if (chain_open(path, &img, &chain, why, sizeof(why))) {
+			errmsg("%s: %s", path, why);
+			ret = -1;
+		} else if (a->block_size && img.geom.image_size % a->block_size) {
+			errmsg("%s: the image size (%llu bytes) is not a multiple of the %u-byte sector size",
+			       path, (unsigned long long)img.geom.image_size, a->block_size);
+			ret = -1;
+		}
+		image_close(&img);
+		if (ret)
+			goto out;
+	}
+	/* else: no chain to resolve; the kernel says what is wrong. */
+	for (i = 0; i < chain.n; i++) {
+		fds[i] = chain.f[i].img.fd;
+		if (verbose)
+			fprintf(stderr, "%s: backing file %u: %s (%s)\n", path, i + 1,
+				chain.f[i].path, chain_format_name(chain.f[i].format));
+	}
+	a->nr_backing = chain.n;
+	if (chain.n)
+		a->backing_fds = (uintptr_t)fds;
+
+	if (!realpath(path, abs))
+		snprintf(abs, sizeof(abs), "%s", path);
+	/* Kept for display only: a long path is cut, never refused. */
+	memset(a->path, 0, sizeof(a->path));
+	memcpy(a->path, abs, strnlen(abs, sizeof(a->path) - 1));
+
+	ctl = ctl_open(false);
+	if (ioctl(ctl, QED_CTL_ATTACH, a) < 0) {
+		int err = errno;
+		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
+				 err == ENAMETOOLONG || err == ELOOP;
+
+		ret = -1;
+		if (err == EBUSY) {
+			image_holder_words(fd, path, why, sizeof(why));
+			errmsg("%s: attach failed: %s: %s", path, strerror(err), why);
+		} else if (err == EEXIST && (a->flags & QED_ATTACH_WANT_INDEX)) {
+			errmsg("%s: attach failed: /dev/qed%u is taken", path, a->index);
+		} else if (explained && path_why) {
+			/* What the kernel logs, userspace read from the same header. */
+			errmsg("%s: attach failed: %s: %s", path, strerror(err), path_why);
+		} else {
+			errmsg("%s: attach failed: %s%s", path, strerror(err),
+			       explained ? " (see the kernel log for why)" : "");
+		}
+	}
+	close(ctl);
+out:
+	close(fd);
+	chain_close(&chain);
+	return ret;
+}
+
 int cmd_attach(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -112,24 +246,23 @@ int cmd_attach(int argc, char **argv)
 		{ "find", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "all", no_argument, NULL, 'A' },
+		{ "qedtab", required_argument, NULL, 'T' },
+		{ "qedtab-entry", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int32_t fds[QED_MAX_CHAIN];
 	struct qed_attach a;
-	struct image img;
-	struct chain chain;
-	const char *path, *path_why = NULL, *fwhy;
-	char abs[PATH_MAX], why[PATH_MAX + 256];
-	unsigned int i;
+	const char *qedtab = NULL;
 	uint64_t bs;
-	bool on, verbose = false, quiet = false;
-	int c, fd, ctl;
+	bool on, verbose = false, quiet = false, all = false, entry = false, other = false;
+	int c;
 
 	memset(&a, 0, sizeof(a));
-	a.size = sizeof(a);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "rb:Pfvqh", opts, NULL)) != -1) {
+		/* qedtab's entries bring their own settings. */
+		other |= !strchr("sfvqATEh", c);
 		switch (c) {
 		case 'r':
 			a.flags |= QED_ATTACH_READ_ONLY;
@@ -167,6 +300,15 @@ int cmd_attach(int argc, char **argv)
 				die("invalid index '%s'", optarg);
 			a.flags |= QED_ATTACH_WANT_INDEX;
 			break;
+		case 'A':
+			all = true;
+			break;
+		case 'T':
+			qedtab = optarg;
+			break;
+		case 'E':
+			entry = true;
+			break;
 		case 'h':
 			usage_attach(stdout);
 			return 0;
@@ -175,77 +317,29 @@ int cmd_attach(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (all || entry || qedtab) {
+		const char *why = all && entry ? "--all and --qedtab-entry exclude each other" :
+				  other ? "the options of a qedtab entry come from the qedtab" :
+				  !all && !entry ? "--qedtab goes with --all or --qedtab-entry" :
+				  all && optind != argc ? "--all takes no IMAGE" :
+				  entry && optind != argc - 1 ? "--qedtab-entry takes one IMAGE" : NULL;
+
+		if (why) {
+			fprintf(stderr, QEDCTL_NAME ": attach: %s\n", why);
+			usage_attach(stderr);
+			return 1;
+		}
+		return all ? qedtab_attach_all(qedtab, verbose, quiet) :
+			     qedtab_attach_entry(qedtab, argv[optind], verbose, quiet);
+	}
 	if (optind != argc - 1) {
 		fprintf(stderr, QEDCTL_NAME ": attach: %s\n",
 			optind == argc ? "missing IMAGE" : "one IMAGE at a time");
 		usage_attach(stderr);
 		return 1;
 	}
-	path = argv[optind];
-
-	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
-	fd = open_regular(path, (a.flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
-	if (fd < 0 && !(a.flags & QED_ATTACH_READ_ONLY) && (errno == EROFS || errno == EACCES)) {
-		/* As losetup does: a file we may not write is attached read-only. */
-		fd = open_regular(path, O_RDONLY, &fwhy);
-		if (fd >= 0) {
-			fprintf(stderr, QEDCTL_NAME ": %s: write access denied, attaching read-only\n",
-				path);
-			a.flags |= QED_ATTACH_READ_ONLY;
-		}
-	}
-	if (fd < 0)
-		die("%s: %s", path, fwhy);
-	a.fd = fd;
-
-	/*
-	 * The backing chain is resolved here, by name; the kernel only ever
-	 * sees the descriptors.  It validates the headers again itself.
-	 */
-	memset(&chain, 0, sizeof(chain));
-	if (!image_open(path, &img, &path_why)) {
-		if (chain_open(path, &img, &chain, why, sizeof(why)))
-			die("%s: %s", path, why);
-		if (a.block_size && img.geom.image_size % a.block_size)
-			die("%s: the image size (%llu bytes) is not a multiple of the %u-byte sector size",
-			    path, (unsigned long long)img.geom.image_size, a.block_size);
-		image_close(&img);
-	}
-	/* else: no chain to resolve; the kernel says what is wrong. */
-	for (i = 0; i < chain.n; i++) {
-		fds[i] = chain.f[i].img.fd;
-		if (verbose)
-			fprintf(stderr, "%s: backing file %u: %s (%s)\n", path, i + 1,
-				chain.f[i].path, chain_format_name(chain.f[i].format));
-	}
-	a.nr_backing = chain.n;
-	if (chain.n)
-		a.backing_fds = (uintptr_t)fds;
-
-	if (!realpath(path, abs))
-		snprintf(abs, sizeof(abs), "%s", path);
-	/* Kept for display only: a long path is cut, never refused. */
-	memcpy(a.path, abs, strnlen(abs, sizeof(a.path) - 1));
-
-	ctl = ctl_open(false);
-	if (ioctl(ctl, QED_CTL_ATTACH, &a) < 0) {
-		int err = errno;
-		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
-				 err == ENAMETOOLONG || err == ELOOP;
-
-		if (err == EBUSY) {
-			image_holder_words(fd, path, why, sizeof(why));
-			die("%s: attach failed: %s: %s", path, strerror(err), why);
-		}
-		/* What the kernel logs, userspace read from the same header. */
-		if (explained && path_why)
-			die("%s: attach failed: %s: %s", path, strerror(err), path_why);
-		die("%s: attach failed: %s%s", path, strerror(err),
-		    explained ? " (see the kernel log for why)" : "");
-	}
-	close(ctl);
-	close(fd);
-	chain_close(&chain);
+	if (attach_image(argv[optind], &a, verbose))
+		return 1;
 	if (!quiet)
 		printf("/dev/qed%u\n", a.index);
 	return 0;
@@ -255,7 +349,7 @@ int cmd_attach(int argc, char **argv)
  * 0, or 1 after saying why @name could not be detached.  With @gone_ok, a
  * device detached meanwhile (ENXIO) is no failure: --all races with others.
  */
-static int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok)
+int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok)
 {
 	struct qed_detach d;
 	int err;
@@ -304,11 +398,15 @@ uint32_t *list_indices(int ctl, uint32_t *count)
 static void usage_detach(FILE *f)
 {
 	fprintf(f, "usage: " QEDCTL_NAME " detach [--lazy] DEVICE... | --all\n"
+		   "       " QEDCTL_NAME " detach --qedtab-entry IMAGE\n"
 		   "Detach each DEVICE (/dev/qedN, qedN, N or a symlink to one), going on\n"
 		   "past a failure; the exit status is 1 if any failed.\n\n"
-		   "  -a, --all   every attached device\n"
-		   "  -l, --lazy  a busy device detaches itself at its last close\n"
-		   "  -h, --help  this text\n");
+		   "  -a, --all           every attached device\n"
+		   "  -l, --lazy          a busy device detaches itself at its last close\n"
+		   "      --qedtab-entry  the devices of IMAGE (a qedtab entry's image, or any),\n"
+		   "                      lazily, as its boot unit does at shutdown; none\n"
+		   "                      attached is no error\n"
+		   "  -h, --help          this text\n");
 }
 
 int cmd_detach(int argc, char **argv)
@@ -317,11 +415,12 @@ int cmd_detach(int argc, char **argv)
 		{ "all", no_argument, NULL, 'a' },
 		{ "detach-all", no_argument, NULL, 'a' },
 		{ "lazy", no_argument, NULL, 'l' },
+		{ "qedtab-entry", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint32_t flags = 0;
-	bool all = false;
+	bool all = false, entry = false;
 	uint32_t index, n, i, *idx;
 	char name[32];
 	int c, ctl, ret = 0;
@@ -336,6 +435,9 @@ int cmd_detach(int argc, char **argv)
 		case 'l':
 			flags |= QED_DETACH_DEFERRED;
 			break;
+		case 'E':
+			entry = true;
+			break;
 		case 'h':
 			usage_detach(stdout);
 			return 0;
@@ -343,6 +445,15 @@ int cmd_detach(int argc, char **argv)
 			usage_detach(stderr);
 			return 1;
 		}
+	}
+	if (entry) {
+		if (all || optind != argc - 1) {
+			fprintf(stderr, QEDCTL_NAME ": detach: --qedtab-entry takes one IMAGE%s\n",
+				all ? ", not --all" : "");
+			usage_detach(stderr);
+			return 1;
+		}
+		return qedtab_detach_entry(argv[optind]);
 	}
 	if (all == (optind < argc)) {
 		fprintf(stderr, QEDCTL_NAME ": detach: %s\n",

@@ -218,18 +218,6 @@ static int add_line(struct libscols_table *tb, const int *cols, size_t ncols,
 	return 0;
 }
 
-/* As losetup -j: the same file, by device and inode, whatever its name. */
-static bool associated(const struct qed_info *info, const struct stat *st)
-{
-	struct stat img;
-
-	if (info->image_ino)
-		return info->image_ino == st->st_ino && info->image_dev == st->st_dev;
-	/* A kernel from before image_ino: the name given at attach. */
-	return stat(info->path, &img) == 0 && img.st_ino == st->st_ino &&
-	       img.st_dev == st->st_dev;
-}
-
 int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -336,7 +324,7 @@ int cmd_list(int argc, char **argv)
 				ret = 1;
 				continue;
 			}
-			if ((!assoc || associated(&info, &st)) &&
+			if ((!assoc || info_is_file(&info, &st)) &&
 			    add_line(tb, cols, ncols, &info, bytes))
 				die("out of memory");
 		}
@@ -348,7 +336,7 @@ int cmd_list(int argc, char **argv)
 				continue;	/* detached meanwhile */
 			if (err)
 				die("/dev/qed%u: %s", idx[i], strerror(-err));
-			if ((!assoc || associated(&info, &st)) &&
+			if ((!assoc || info_is_file(&info, &st)) &&
 			    add_line(tb, cols, ncols, &info, bytes))
 				die("out of memory");
 		}

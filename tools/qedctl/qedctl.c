@@ -19,6 +19,7 @@ static const struct {
 	{ "list",   cmd_list,   "list attached devices" },
 	{ "resize", cmd_resize, "grow an attached image or an image file" },
 	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
+	{ "qedtab", cmd_qedtab, "check " QEDTAB_PATH " (the images attached at boot)" },
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },
 	{ "check",  cmd_check,  "check (and with --repair, repair) an image's tables" },
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 
 	fprintf(f, "usage: " QEDCTL_NAME " COMMAND [OPTIONS] ...\n\ncommands:\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\n'" QEDCTL_NAME " COMMAND --help' describes a command.\n");
 	losetup_usage(f);
 }

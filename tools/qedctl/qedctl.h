@@ -11,11 +11,17 @@
 #include "qed_format.h"
 
 #define QEDCTL_NAME "qedctl"
+/* Where the images attached at boot are listed (qedtab.c). */
+#define QEDTAB_PATH "/etc/qedtab"
 
 /* util.c */
 void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...);
 /* die() with another exit status: where 1 means something else (compare). */
 void __attribute__((noreturn, format(printf, 2, 3))) die_status(int status, const char *fmt, ...);
+/* A message as die() words it, without the exit: one failure of several. */
+void __attribute__((format(printf, 1, 2))) errmsg(const char *fmt, ...);
+/* The well-formed UTF-8 sequence at @s: its length, or 0. */
+size_t utf8_len(const unsigned char *s);
 int parse_size(const char *s, uint64_t *out);
 void format_size(uint64_t bytes, char *buf, size_t len);
 void json_string(const char *s);
@@ -250,6 +256,12 @@ int ctl_open(bool quiet);
 int parse_device(const char *s, uint32_t *index);
 int device_info(int ctl, uint32_t index, struct qed_info *info);
 uint32_t *list_indices(int ctl, uint32_t *count);
+/* As losetup -j: @info's image is the file @st, by device and inode. */
+bool info_is_file(const struct qed_info *info, const struct stat *st);
+/* The device @st is attached as: 1 with *@index set, or 0. */
+int find_attached(int ctl, const struct stat *st, uint32_t *index);
+int attach_image(const char *path, struct qed_attach *a, bool verbose);
+int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
@@ -257,6 +269,55 @@ int cmd_set(int argc, char **argv);
 
 /* list.c */
 int cmd_list(int argc, char **argv);
+
+/* qedtab.c: the images attached at boot */
+struct qedtab_entry {
+	unsigned int line;
+	char *image;		/* absolute, normalized; NULL if unreadable */
+	char *error;		/* why the line is refused; NULL if it is good */
+	struct qed_attach attach; /* flags, index and block size it asks for */
+	bool nofail;		/* a failure is no failure of the boot */
+	bool netdev;		/* the image needs the network: after remote-fs-pre */
+	bool noauto;		/* attached only when asked (--qedtab-entry) */
+};
+
+struct qedtab {
+	const char *path;
+	size_t n;
+	struct qedtab_entry *e;
+	unsigned int bad;	/* lines refused */
+};
+
+/* QEDCTL_QEDTAB from the environment (for tests), or QEDTAB_PATH. */
+const char *qedtab_default_path(void);
+/*
+ * Read @path (NULL: the default; then a missing file is an empty table):
+ * 0, or -1 after saying why it could not be read.  Bad lines are kept,
+ * with their error, in order.
+ */
+int qedtab_read(const char *path, struct qedtab *t);
+void qedtab_free(struct qedtab *t);
+/* "FILE:LINE: why" for each bad line. */
+void qedtab_report(const struct qedtab *t);
+/* @image's entry, good or bad, or NULL. */
+const struct qedtab_entry *qedtab_find(const struct qedtab *t, const char *image);
+/* Collapse "//" and drop a trailing '/': true, or false for '.' or '..' in it. */
+bool path_normalize(char *path);
+/* @s with the blanks, '\\' and control characters a qedtab field cannot hold as \NNN. */
+void qedtab_print_escaped(FILE *f, const char *s);
+int cmd_qedtab(int argc, char **argv);
+
+/* qedtab_attach.c: the commands boot units run */
+int qedtab_attach_all(const char *path, bool verbose, bool quiet);
+int qedtab_attach_entry(const char *path, const char *image, bool verbose, bool quiet);
+int qedtab_detach_entry(const char *image);
+
+/* generator.c: systemd units for qedtab's entries */
+int cmd_generate_units(int argc, char **argv);
+
+/* mount.c: mount -o loop for images */
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 /* losetup.c: losetup's options at the top level */
 int losetup_main(int argc, char **argv);

@@ -37,6 +37,17 @@ void die_status(int status, const char *fmt, ...)
 	vdie(status, fmt, ap);
 }
 
+void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, QEDCTL_NAME ": ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
 /*
  * Open a file an image names or a user gives as an image: never blocks
  * (a FIFO, a tty) and accepts only regular files on real file systems.
@@ -182,7 +193,7 @@ void format_size(uint64_t bytes, char *buf, size_t len)
  * The length of the well-formed UTF-8 sequence at @s (RFC 3629: no overlong
  * forms, no surrogates, nothing above U+10FFFF), or 0.
  */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_len(const unsigned char *s)
 {
 	size_t n, i;
 	uint32_t cp;
