@@ -20,6 +20,8 @@ static const struct {
 	{ "resize", cmd_resize, "grow an attached image or an image file" },
 	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
 	{ "qedtab", cmd_qedtab, "check " QEDTAB_PATH " (the images attached at boot)" },
+	{ "generate-units", cmd_generate_units,
+	  "systemd units for " QEDTAB_PATH " (the generator's work)" },
 	{ "info",   cmd_info,   "show an image file's header and allocation" },
 	{ "create", cmd_create, "create an empty image" },
 	{ "check",  cmd_check,  "check (and with --repair, repair) an image's tables" },
