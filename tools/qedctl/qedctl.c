@@ -19,6 +19,8 @@ static const struct {
 	{ "list",   cmd_list,   "list attached devices" },
 	{ "resize", cmd_resize, "grow an attached image or an image file" },
 	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
+	{ "mount",  cmd_mount,  "attach IMAGE and mount it on DIR, as mount -o loop" },
+	{ "umount", cmd_umount, "unmount a qed device's file system and detach the device" },
 	{ "qedtab", cmd_qedtab, "check " QEDTAB_PATH " (the images attached at boot)" },
 	{ "generate-units", cmd_generate_units,
 	  "systemd units for " QEDTAB_PATH " (the generator's work)" },
