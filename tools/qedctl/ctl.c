@@ -31,6 +31,16 @@ int ctl_open(bool quiet)
 	return fd;
 }
 
+int ctl_try_open(void)
+{
+	int fd = open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		errmsg("%s: %s%s", QED_CTL_DEVICE, strerror(errno),
+		       errno == ENOENT ? " (is the qedblk module loaded?)" : "");
+	return fd;
+}
+
 /*
  * "/dev/qed3", "qed3" or "3"; a path is resolved first, so that symlinks
  * such as /dev/disk/by-id/... name their device as they do for losetup.
@@ -205,7 +215,11 @@ int attach_image(const char *path, struct qed_attach *a, bool verbose)
 	memset(a->path, 0, sizeof(a->path));
 	memcpy(a->path, abs, strnlen(abs, sizeof(a->path) - 1));
 
-	ctl = ctl_open(false);
+	ctl = ctl_try_open();
+	if (ctl < 0) {
+		ret = -1;
+		goto out;
+	}
 	if (ioctl(ctl, QED_CTL_ATTACH, a) < 0) {
 		int err = errno;
 		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||

@@ -145,24 +145,15 @@ int cmd_mount(int argc, char **argv)
 	if (!S_ISDIR(st.st_mode))
 		die("%s: not a directory", dir);
 
-	mnt_init_debug(0);
-	cxt = mnt_new_context();
-	if (!cxt)
-		die("out of memory");
-	if ((options && mnt_context_set_options(cxt, options)) ||
-	    (fstype && mnt_context_set_fstype(cxt, fstype)) ||
-	    mnt_context_set_target(cxt, dir))
-		die("mount: invalid -o or -t");
-	if (mnt_context_get_mflags(cxt, &mflags))
-		die("mount: invalid -o '%s'", options ? options : "");
+	if (options && mnt_optstr_get_flags(options, &mflags,
+					    mnt_get_builtin_optmap(MNT_LINUX_MAP)))
+		die("mount: invalid -o '%s'", options);
 	if (ro || (mflags & MS_RDONLY))
 		a.flags |= QED_ATTACH_READ_ONLY;
 	/* As mount -o loop: the file system is the whole device. */
 	a.flags |= QED_ATTACH_NO_PARTSCAN;
-	if (attach_image(image, &a, verbose)) {
-		mnt_free_context(cxt);
+	if (attach_image(image, &a, verbose))
 		return 1;
-	}
 	snprintf(dev, sizeof(dev), "/dev/qed%u", a.index);
 	ctl = ctl_open(false);
 	if (device_info(ctl, a.index, &info))
@@ -175,13 +166,23 @@ int cmd_mount(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 		detach_quietly(ctl, a.index, info.image_ino);
-		mnt_free_context(cxt);
 		close(ctl);
 		return 1;
 	}
-	if (a.flags & QED_ATTACH_READ_ONLY)
-		mnt_context_set_mflags(cxt, mflags | MS_RDONLY);
+
+	mnt_init_debug(0);
+	cxt = mnt_new_context();
+	if (!cxt)
+		die("out of memory");
+	mnt_context_set_target(cxt, dir);
 	mnt_context_set_source(cxt, dev);
+	if (options)
+		mnt_context_set_options(cxt, options);
+	if (fstype)
+		mnt_context_set_fstype(cxt, fstype);
+	/* -r, or attached read-only as the file could not be written. */
+	if ((a.flags & QED_ATTACH_READ_ONLY) && !(mflags & MS_RDONLY))
+		mnt_context_append_options(cxt, "ro");
 	rc = mnt_context_mount(cxt);
 	ex = mnt_context_get_excode(cxt, rc, msg, sizeof(msg));
 	if (*msg)

@@ -253,6 +253,8 @@ int image_check(struct image *img, struct qed_check_result *r);
 
 /* ctl.c: /dev/qed-control */
 int ctl_open(bool quiet);
+/* ctl_open() for a caller with things to free: -1 after saying why. */
+int ctl_try_open(void);
 int parse_device(const char *s, uint32_t *index);
 int device_info(int ctl, uint32_t index, struct qed_info *info);
 uint32_t *list_indices(int ctl, uint32_t *count);

@@ -63,7 +63,11 @@ int qedtab_attach_all(const char *path, bool verbose, bool quiet)
 			continue;
 		/* Only now: a qedtab of noauto entries needs no module. */
 		if (ctl < 0)
-			ctl = ctl_open(false);
+			ctl = ctl_try_open();
+		if (ctl < 0) {
+			ret = 1;
+			break;
+		}
 		if (attach_entry(ctl, e, verbose, &index, &before)) {
 			if (e->nofail)
 				fprintf(stderr, QEDCTL_NAME ": %s: not attached (nofail)\n", e->image);
@@ -102,8 +106,7 @@ int qedtab_attach_entry(const char *path, const char *image, bool verbose, bool 
 		errmsg("%s: not listed in %s", image, t.path);
 	} else if (e->error) {
 		errmsg("%s:%u: %s", t.path, e->line, e->error);
-	} else {
-		ctl = ctl_open(false);
+	} else if ((ctl = ctl_try_open()) >= 0) {
 		if (!attach_entry(ctl, e, verbose, &index, &before)) {
 			if (before)
 				fprintf(stderr, QEDCTL_NAME ": %s: attached already\n", e->image);
