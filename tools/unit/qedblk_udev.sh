@@ -26,8 +26,8 @@ trap 'losetup -d "$loop"; rm -rf "$tmp"' EXIT
 lmaj=$(( 0x$(stat -c %t "$loop") ))
 lmin=$(( 0x$(stat -c %T "$loop") ))
 
-# The sysfs of a qed0 attached from "/srv/my disk/a-b.qed" (a blank and a
-# '-' in the path), with a partition qed0p1.  Its numbers are the loop
+# The sysfs of a qed0 attached from "/srv/my disk/a-b,c$[1].qed" (a blank,
+# a '-' and characters udev replaces in the path), with a partition qed0p1.  Its numbers are the loop
 # device's, so that /dev/qed0 reads the ext4 file system.
 sys=$tmp/sys
 d=$sys/devices/virtual/block/qed0
@@ -35,7 +35,7 @@ mkdir -p "$d/qed" "$d/qed0p1" "$sys/class/block" "$sys/dev/block"
 printf 'MAJOR=%s\nMINOR=%s\nDEVNAME=qed0\nDEVTYPE=disk\nDISKSEQ=42\n' "$lmaj" "$lmin" >"$d/uevent"
 echo "$lmaj:$lmin" >"$d/dev"
 echo 32768 >"$d/size"
-echo "/srv/my disk/a-b.qed" >"$d/qed/backing_file"
+echo '/srv/my disk/a-b,c$[1].qed' >"$d/qed/backing_file"
 echo 254:1 >"$d/qed/backing_dev"
 echo 1234 >"$d/qed/backing_inode"
 ln -s ../../../../class/block "$d/subsystem"
@@ -85,12 +85,12 @@ echo "1..5"
 t_disk_links() {
 	udevadm_test "$RULES" add || return 1
 	has ID_FS_TYPE=ext4 && has ID_FS_UUID=5a1c0ffe-0000-4000-8000-00000000beef &&
-		has ID_FS_LABEL=qedlabel && has "ID_QED_BACKING_FILE=/srv/my disk/a-b.qed" &&
+		has ID_FS_LABEL=qedlabel && has 'ID_QED_BACKING_FILE=/srv/my disk/a-b,c$_1_.qed' &&
 		has ID_QED_BACKING_DEVICE=254:1 && has ID_QED_BACKING_INODE=1234 || return 1
 	diff -u <(links 1) - <<'EOF'
 /dev/disk/by-diskseq/42
 /dev/disk/by-label/qedlabel
-/dev/disk/by-qed-image/srv/my_disk/a-b.qed
+/dev/disk/by-qed-image/srv/my_disk/a-b_c__1_.qed
 /dev/disk/by-qed-inode/254:1-1234
 /dev/disk/by-uuid/5a1c0ffe-0000-4000-8000-00000000beef
 EOF
@@ -102,7 +102,7 @@ t_partition_links() {
 	udevadm_test "$RULES" add || return 1
 	[ "$(grep -c '^ID_QED_BACKING_INODE=1234$' "$tmp/out")" = 2 ] || { cat "$tmp/out"; return 1; }
 	diff -u <(links 2) - <<'EOF'
-/dev/disk/by-qed-image/srv/my_disk/a-b.qed-part1
+/dev/disk/by-qed-image/srv/my_disk/a-b_c__1_.qed-part1
 /dev/disk/by-qed-inode/254:1-1234-part1
 EOF
 }
@@ -125,7 +125,7 @@ t stock_rules_give_nothing t_stock_rules_bare
 # The generator's blockdev@ ordering is on the link the rules make.
 t_generator_agrees() {
 	udevadm_test "$RULES" add || return 1
-	printf '/srv/my\\040disk/a-b.qed\n' >"$tmp/qedtab"
+	printf '%s\n' '/srv/my\040disk/a-b,c$[1].qed' >"$tmp/qedtab"
 	mkdir -p "$tmp/gen"
 	QEDCTL_QEDTAB=$tmp/qedtab LIBMOUNT_FSTAB=/dev/null "$QEDCTL" generate-units "$tmp/gen" || return 1
 	unit=$(systemd-escape -p "$(links 1 | grep by-qed-image)")

@@ -58,6 +58,24 @@ vg rebase_error rebase -b missing.qed -F qed "$tmp/rb.qed"
 vg commit_into_qed commit -p "$tmp/ov2.qed"
 vg commit_into_raw commit "$tmp/ov.qed"
 vg commit_error commit "$tmp/a.qed"
+printf '/var/lib/a.qed\n/srv/b\\040c.qed 3 ro,sector-size=4096,nofail\n/d.qed - bogus\n/e.qed - noauto\n' \
+	>"$tmp/qedtab"
+printf '/dev/vda / ext4 defaults 0 1\n/dev/vdb /srv ext4 defaults 0 2\n' >"$tmp/fstab"
+vg qedtab qedtab --qedtab "$tmp/qedtab"
+vg qedtab_missing qedtab --qedtab "$tmp/nonexistent"
+mkdir -p "$tmp/gen"
+QEDCTL_QEDTAB=$tmp/qedtab LIBMOUNT_FSTAB=$tmp/fstab vg generate_units generate-units "$tmp/gen"
+vg attach_all_no_module attach --all --qedtab "$tmp/qedtab"
+printf "/e.qed - noauto\n" >"$tmp/noauto"
+vg attach_all_noauto attach --all --qedtab "$tmp/noauto"
+vg attach_entry_bad attach --qedtab-entry --qedtab "$tmp/qedtab" /d.qed
+vg attach_entry_missing attach --qedtab-entry --qedtab "$tmp/qedtab" /x.qed
+vg detach_entry detach --qedtab-entry /var/lib/a.qed
+vg mount_no_dir mount "$tmp/a.qed" "$tmp/nodir"
+vg mount_loop_refused mount -o loop "$tmp/a.qed" "$tmp"
+vg mount_no_module mount -o ro,noatime -t ext4 "$tmp/a.qed" "$tmp"
+vg umount_not_qed umount /proc
+vg umount_not_mounted umount "$tmp"
 # The plan at the end (TAP allows it): a case added is counted by itself.
 echo "1..$n"
 tap_totals

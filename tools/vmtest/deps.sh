@@ -43,6 +43,11 @@ fi
 # qedctl's list is printed by util-linux's libsmartcols, as losetup's is.
 [ -e /usr/include/libsmartcols/libsmartcols.h ] || missing+=(libsmartcols-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
+# libmount: qedctl mount and umount, and the generator's reading of fstab.
+[ -e /usr/include/libmount/libmount.h ] || missing+=(libmount-dev)
+# The host test of the udev rules runs udevadm test (systemd-analyze, for
+# the generator's units, comes with systemd where there is one; else skipped).
+command -v udevadm >/dev/null || missing+=(udev)
 # libFuzzer's runtime (make fuzz) is not pulled in by clang.
 ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
 	missing+=(libclang-rt-14-dev)
