@@ -138,6 +138,9 @@ static bool on_separate_mount(struct libmnt_table *fstab, const char *image, boo
 			die("out of memory");
 		path_normalize(target);
 		len = strlen(target);
+		/* systemd keeps /usr mounted throughout, as '/': no ordering to keep. */
+		if (!strcmp(target, "/usr"))
+			len = 0;
 		if (len > 1 && len > best && !strncmp(image, target, len) && image[len] == '/') {
 			best = len;
 			*remote = mnt_fs_is_netfs(fs) ||
@@ -170,7 +173,7 @@ static void blockdev_deps(FILE *f, const char *dev)
 	char *target = unit_name("blockdev@", dev, ".target");
 
 	/*
-	 * Mounts of @dev come after blockdev@@dev.target (systemd adds it),
+	 * Mounts of @dev come after blockdev@<dev>.target (systemd adds it),
 	 * so at shutdown they are unmounted before this unit detaches.
 	 */
 	if (target)

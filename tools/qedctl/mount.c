@@ -260,6 +260,7 @@ int cmd_umount(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct libmnt_context *cxt;
+	struct libmnt_cache *cache;
 	struct libmnt_table *tb;
 	struct libmnt_fs *fs;
 	struct qed_info info;
@@ -288,8 +289,12 @@ int cmd_umount(int argc, char **argv)
 	arg = argv[optind];
 	mnt_init_debug(0);
 	tb = mnt_new_table_from_file("/proc/self/mountinfo");
-	if (!tb)
+	cache = mnt_new_cache();
+	if (!tb || !cache)
 		die("/proc/self/mountinfo: cannot read it");
+	/* Symlinks (/dev/disk/by-*) and DIR/ resolved, as umount(8) resolves them. */
+	mnt_table_set_cache(tb, cache);
+	mnt_unref_cache(cache);
 	/* The last mount on DIR, or of DEVICE, as umount(8) picks it. */
 	fs = mnt_table_find_target(tb, arg, MNT_ITER_BACKWARD);
 	if (!fs)

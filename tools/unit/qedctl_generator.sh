@@ -136,6 +136,16 @@ EOF
 }
 t image_on_separate_mount t_separate
 
+# /usr stays mounted throughout, as '/' does: an image there is on '/'.
+t_usr() {
+	printf '/dev/vda / ext4 defaults 0 1\n/dev/vdd /usr ext4 defaults 0 2\n' >"$tmp/fstab-usr"
+	printf '/usr/share/u.qed\n' >"$tmp/qedtab-usr"
+	gen "$tmp/qedtab-usr" "$tmp/fstab-usr" "$tmp/gen-usr" "$tmp/gen-usr" &&
+		grep -qx "Before=local-fs-pre.target local-fs.target" \
+			"$tmp/gen-usr/qed-attach@usr-share-u.qed.service.d/50-qedtab.conf"
+}
+t image_on_usr_as_on_root t_usr
+
 # _netdev, or a network file system (nfs; _netdev in fstab): as remote mounts.
 t_remote() {
 	local u
