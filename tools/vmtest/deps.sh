@@ -26,6 +26,10 @@ need=(
 	"make make"
 	"clang clang"
 	"jq jq"
+	"shellcheck shellcheck"
+	"rst2man python3-docutils"
+	"groff groff-base"
+	"man man-db"
 )
 missing=()
 for n in "${need[@]}"; do
