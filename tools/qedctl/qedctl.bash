@@ -10,8 +10,9 @@
 # The command and option lists follow tools/qedctl/*.c; the host test
 # tools/unit/qedctl_completion.sh fails when they drift apart.
 
-_qedctl_commands='attach detach list resize set info create check map compare
-	convert rebase commit mount umount help version'
+_qedctl_commands='attach detach list resize set mount umount qedtab
+	generate-units info create check map compare convert rebase commit help
+	version'
 
 # list -O: the columns of 'qedctl list --help'.
 _qedctl_columns='NAME SIZE AUTOCLEAR RO DIO DIRTY LOG-SEC BACK-FILE PARTSCAN
@@ -95,8 +96,10 @@ _qedctl_options()
 	case $1 in
 	attach) echo '-r --read-only --autoclear --direct-io --direct-io=
 		-b --sector-size -P --partscan --no-partscan --index --show -f
-		--find -v --verbose -q --quiet --all -h --help' ;;
-	detach) echo '-a --all --detach-all -l --lazy -h --help' ;;
+		--find -v --verbose -q --quiet --all --qedtab-entry --qedtab
+		-h --help' ;;
+	detach) echo '-a --all --detach-all -l --lazy --qedtab-entry -h
+		--help' ;;
 	list) echo '-a --all -l --list -j --associated -O --output --output-all
 		-n --noheadings --raw -J --json --bytes -h --help' ;;
 	resize) echo '--shrink -h --help' ;;
@@ -111,8 +114,11 @@ _qedctl_options()
 	convert) echo '-p -U --force-share -f -O -o --options -c -t -h --help' ;;
 	rebase) echo '-u -U --force-share -p -b -F -h --help' ;;
 	commit) echo '-p -d -h --help' ;;
-	mount) echo '-r -t -o -h --help' ;;
+	mount) echo '-r --read-only -t --types -o --options --direct-io -v
+		--verbose -h --help' ;;
 	umount) echo '-h --help' ;;
+	qedtab) echo '--qedtab -h --help' ;;
+	generate-units) echo '-h --help' ;;
 	-) echo '-a --all -l --list -j --associated -d --detach -D --detach-all
 		-f --find -s --show -r --read-only -P --partscan -b --sector-size
 		--direct-io --direct-io= -n --noheadings --raw -O --output
@@ -124,7 +130,7 @@ _qedctl_options()
 _qedctl_takes_arg()
 {
 	case $1 in
-	attach) echo '-b --sector-size --index' ;;
+	attach) echo '-b --sector-size --index --qedtab' ;;
 	list) echo '-j --associated -O --output' ;;
 	info | map) echo '--output' ;;
 	create) echo '-s --size -c --cluster-size -t --table-size -b --backing
@@ -132,7 +138,8 @@ _qedctl_takes_arg()
 	check) echo '-r --output' ;;
 	convert) echo '-f -O -o --options -c -t' ;;
 	rebase) echo '-b -F' ;;
-	mount) echo '-t -o' ;;
+	mount) echo '-t --types -o --options' ;;
+	qedtab) echo '--qedtab' ;;
 	-) echo '-j --associated -b --sector-size -O --output' ;;
 	esac
 }
@@ -150,7 +157,7 @@ _qedctl_value()
 	list:-O | list:--output | -:-O | -:--output)
 		_qedctl_add_list "$_qedctl_columns" '' ;;
 	list:-j | list:--associated | -:-j | -:--associated | create:-b | \
-	create:--backing | rebase:-b)
+	create:--backing | rebase:-b | attach:--qedtab | qedtab:--qedtab)
 		_qedctl_files ;;
 	info:--output | map:--output | check:--output)
 		_qedctl_add 'json human' ;;
@@ -167,9 +174,9 @@ _qedctl_value()
 			backing_fmt= help' '' ;;
 	convert:-o | convert:--options)
 		_qedctl_add_list 'cluster_size= table_size= help' '' ;;
-	mount:-t)
+	mount:-t | mount:--types)
 		_qedctl_add_lines < <(_qedctl_fstypes) ;;
-	create:-s | create:--size | mount:-o) ;;
+	create:-s | create:--size | mount:-o | mount:--options) ;;
 	*) return 1 ;;
 	esac
 	return 0
@@ -216,7 +223,7 @@ _qedctl()
 # The completion itself, on words/cur/prev of _qedctl().
 _qedctl_complete()
 {
-	local cmd opts args nargs=0 i first=2 w skip=false mode=image
+	local cmd opts args nargs=0 i first=2 w skip=false mode=image entry=false
 
 	cmd=${words[1]}
 	if [[ $cmd == -* ]]; then
@@ -261,6 +268,7 @@ _qedctl_complete()
 		case $w in
 		-*)
 			[[ $w != *=* && $args == *" $w "* ]] && skip=true
+			[[ $w == --qedtab-entry ]] && entry=true
 			[[ $cmd == - ]] || continue
 			# losetup -a, -l, -d, -D: the operands are devices;
 			# --direct-io: a device to switch, or an image to attach.
@@ -278,7 +286,14 @@ _qedctl_complete()
 	case $cmd in
 	attach | info | check | map | compare | convert | rebase | commit)
 		_qedctl_files ;;
-	detach | list | set)
+	detach)
+		# --qedtab-entry IMAGE: the image of a qedtab entry.
+		if $entry; then
+			((nargs == 0)) && _qedctl_files
+		else
+			_qedctl_add_lines < <(_qedctl_devices)
+		fi ;;
+	list | set)
 		_qedctl_add_lines < <(_qedctl_devices) ;;
 	resize)
 		((nargs == 0)) || return
@@ -292,6 +307,9 @@ _qedctl_complete()
 		elif ((nargs == 1)); then
 			_qedctl_files -d
 		fi ;;
+	generate-units)
+		# systemd's normal, early and late directories.
+		((nargs < 3)) && _qedctl_files -d ;;
 	umount)
 		((nargs == 0)) || return
 		_qedctl_add_lines < <(_qedctl_mountpoints)

@@ -97,6 +97,10 @@ mount_args() {
 }
 t mount_image_then_directory mount_args
 t umount_mountpoint_or_device comp_is '/srv/data /dev/qed0 /dev/qed7' qedctl umount ''
+t mount_options comp_is '--read-only' qedctl mount --r
+t qedtab_entry_is_an_image comp_is 'a.qed' qedctl detach --qedtab-entry a
+t qedtab_file comp_is 'b.raw' qedctl attach --all --qedtab b
+t generate_units_directories comp_is 'mnt' qedctl generate-units m
 t help_takes_nothing comp_is '' qedctl help ''
 t losetup_options comp_is '--detach --detach-all --direct-io --direct-io=' qedctl --d
 t losetup_detach_devices comp_is '/dev/qed0 /dev/qed7' qedctl -d ''
@@ -108,9 +112,30 @@ t losetup_output_columns comp_is 'BACK-FILE BACK-INO BACK-MAJ:MIN BACKING' qedct
 
 # --- drift: qedctl, qedctl(8) and the completion ---------------------------
 
-# The options a --help text names: -x and --long-name, wherever they stand.
+# The options a --help text offers: those of its usage lines ("usage:
+# qedctl ..." and the lines that go on with "qedctl ..."), and those an
+# option line begins with ("  -r, --repair=leaks  ...", "  -U: ...");
+# not the options of other commands that its prose mentions.
 help_options() {
-	grep -oE "(^|[] ,(|'\"[])--?[A-Za-z][A-Za-z-]*" | sed -E "s/^[] ,(|'\"[]//" | sort -u
+	awk '/^(usage:| +qedctl )/ {
+		line = $0
+		while (match(line, /(^|[] ,(|[])--?[A-Za-z][A-Za-z-]*/)) {
+			opt = substr(line, RSTART, RLENGTH)
+			sub(/^[] ,(|[]/, "", opt)
+			print opt
+			line = substr(line, RSTART + RLENGTH)
+		}
+		next
+	}
+	match($0, /^ +-[^ :]*(, -[^ :]*)*/) {
+		n = split(substr($0, RSTART, RLENGTH), opts, ", ")
+		for (i = 1; i <= n; i++) {
+			opt = opts[i]
+			sub(/^ +/, "", opt)
+			sub(/[=[].*/, "", opt)
+			print opt
+		}
+	}' | sort -u
 }
 
 # In qedctl(8) an option is bold: **-x**, **--long**, **--long=...**,

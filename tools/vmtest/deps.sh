@@ -19,6 +19,11 @@ need=(
 	"sparse sparse"
 	"perl perl"
 	"valgrind valgrind"
+	# the host test of qedctl's completion and manual pages
+	"shellcheck shellcheck"
+	"rst2man python3-docutils"
+	"groff groff-base"
+	"man man-db"
 	"debootstrap debootstrap"
 	"unshare util-linux"
 	"xz xz-utils"
@@ -26,10 +31,6 @@ need=(
 	"make make"
 	"clang clang"
 	"jq jq"
-	"shellcheck shellcheck"
-	"rst2man python3-docutils"
-	"groff groff-base"
-	"man man-db"
 )
 missing=()
 for n in "${need[@]}"; do
