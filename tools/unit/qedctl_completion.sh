@@ -53,16 +53,7 @@ mkdir mnt
 echo "TAP version 13"
 commands=$("$QEDCTL" help | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
 t commands_listed sh -c '[ $(echo "$1" | wc -w) -ge 13 ]' - "$commands"
-# Each command of 'qedctl help', help and version (and the commands
-# qedctl(8) documents that 'qedctl help' may not list yet).
-first_word() {
-	local c got
-	got=$(comp qedctl '')
-	for c in $commands help version; do
-		printf '%s\n' "$got" | grep -qx -- "$c" || { echo "'$c' is not offered"; return 1; }
-	done
-}
-t first_word_is_a_command first_word
+t first_word_is_a_command comp_is "$commands help version" qedctl ''
 t command_prefix comp_is 'compare convert commit' qedctl co
 t attach_options_by_prefix comp_is '--direct-io --direct-io=' qedctl attach --dir
 t attach_image_is_a_file comp_is 'a.qed b.raw mnt' qedctl attach ''
@@ -163,6 +154,18 @@ drift() {
 for c in $commands; do
 	t "drift_$c" drift "$c"
 done
+
+# No command in qedctl(8) that qedctl does not have: each subsection of
+# COMMANDS but "help, version" is one of 'qedctl help'.
+man_commands() {
+	local c extra=
+	for c in $(awk '/^COMMANDS$/ { on = 1 } /^[A-Z ]+$/ && !/^COMMANDS$/ { on = 0 }
+		on && prev ~ /^[a-z][a-z-]*$/ && /^-+$/ { print prev } { prev = $0 }' "$man8"); do
+		printf '%s\n' $commands | grep -qx -- "$c" || extra+=" $c"
+	done
+	[ -z "$extra" ] || { echo "qedctl(8) documents commands qedctl lacks:$extra"; return 1; }
+}
+t no_stray_man_commands man_commands
 
 drift_losetup() {
 	local opt missing=
