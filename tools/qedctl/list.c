@@ -42,7 +42,7 @@ static const struct column {
 			     "the image's need-check flag is set on disk" },
 	[COL_LOGSEC]	 = { "LOG-SEC", 4, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, "logical sector size" },
 	[COL_BACK_FILE]	 = { "BACK-FILE", 0.3, 0, SCOLS_JSON_STRING,
-			     "image file, as named at attach" },
+			     "image file, as the kernel names it now" },
 	[COL_PARTSCAN]	 = { "PARTSCAN", 1, SCOLS_FL_RIGHT, SCOLS_JSON_BOOLEAN,
 			     "partitions are looked for" },
 	[COL_MAJMIN]	 = { "MAJ:MIN", 6, 0, SCOLS_JSON_STRING, "device major:minor" },
