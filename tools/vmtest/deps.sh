@@ -26,6 +26,7 @@ need=(
 	"make make"
 	"clang clang"
 	"jq jq"
+	"rst2man python3-docutils"
 )
 missing=()
 for n in "${need[@]}"; do
