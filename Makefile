@@ -11,6 +11,9 @@
 #                      DESTDIR, PREFIX=/usr/local, SBINDIR, MANDIR, BASHCOMPDIR,
 #                      UDEVDIR, SYSTEMDUNITDIR, SYSTEMDGENERATORDIR, KVER
 # make uninstall       removes what make install installed (same variables)
+# make dkms-install    the module's source into /usr/src/qedblk-VERSION, then
+#                      dkms add, build and install (only the copy with DESTDIR)
+# make dkms-uninstall  dkms remove, and the source from /usr/src
 # make check           host unit tests, then every kernel of the matrix in a VM
 # make check KERNELS=6.12    one kernel only
 # make check-debug     the selftests on a KASAN/lockdep/kmemleak/UBSAN kernel
@@ -34,6 +37,9 @@ CRASH_KERNEL ?= 6.12
 CYCLES ?= 8
 FUZZ_SECONDS ?= 600
 export QED_CACHE
+
+# The one version, of the module, qedctl and the DKMS tree.
+VERSION := $(shell sed -n 's/^\#define QED_VERSION "\(.*\)"$$/\1/p' drivers/block/qed/qed_version.h)
 
 # The module is built when KDIR is a kernel build tree; KDIR= (empty) never.
 HAVE_KDIR := $(if $(KDIR),$(wildcard $(KDIR)/Makefile))
@@ -63,6 +69,8 @@ endif
 ifeq ($(SYSTEMDGENERATORDIR),)
 SYSTEMDGENERATORDIR := $(or $(shell pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null),/usr/lib/systemd/system-generators)
 endif
+# dkms looks for sources only here.
+DKMS_SRCDIR := /usr/src/qedblk-$(VERSION)
 # Where kbuild's modules_install puts the module (under $(DESTDIR)).
 MODULES_DIR := /lib/modules/$(KVER)
 INSTALL_MOD_DIR := extra
@@ -76,6 +84,9 @@ UDEV_RULES := $(wildcard tools/udev/*.rules)
 SYSTEMD_UNITS := $(wildcard tools/systemd/*.service tools/systemd/*.target)
 SYSTEMD_GENERATORS := $(wildcard tools/systemd/*-generator)
 BASH_COMPLETION := $(wildcard tools/qedctl/qedctl.bash)
+# The module's source as dkms builds it: kbuild files, C, uapi header.
+DKMS_FILES := Kbuild drivers/block/qed/Kbuild drivers/block/qed/qed-features.sh \
+	$(filter-out %.mod.c,$(wildcard drivers/block/qed/*.[ch])) include/uapi/linux/qed.h
 
 # The installed paths, for install and uninstall alike.
 INST_MAN := $(foreach p,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
@@ -103,15 +114,15 @@ all: qedctl $(if $(HAVE_KDIR),module,module-note)
 module-note:
 	@echo "note: qedblk.ko not built: no kernel build tree at $(or $(KDIR),KDIR (empty)).  Install the"; \
 	echo "  running kernel's headers (Debian/Ubuntu: apt install linux-headers-\$$(uname -r);"; \
-	echo "  Fedora: dnf install kernel-devel), or name a tree with"; \
-	echo "  'make KDIR=/path/to/build'."
+	echo "  Fedora: dnf install kernel-devel), or use DKMS (make dkms-install), or name a"; \
+	echo "  tree with 'make KDIR=/path/to/build'."
 
 module:
 	@if [ ! -f "$(KDIR)/Makefile" ]; then \
 		echo "error: no kernel build tree at $(or $(KDIR),KDIR (empty))."; \
 		echo "  Install your distribution's kernel headers (Debian/Ubuntu:"; \
 		echo "  apt install linux-headers-\$$(uname -r); Fedora: dnf install kernel-devel),"; \
-		echo "  or name a tree with 'make KDIR=/path/to/build'."; \
+		echo "  use DKMS (make dkms-install), or name a tree with 'make KDIR=/path/to/build'."; \
 		echo "  'make check' builds the module for the test kernels by itself."; \
 		exit 1; \
 	fi
@@ -172,7 +183,7 @@ install-module: module
 else
 install-module:
 	@echo "note: the module was not installed: no kernel build tree at $(or $(KDIR),KDIR (empty))" \
-		"(install the kernel's headers, or name a tree with KDIR=)."
+		"(install the kernel's headers, or use make dkms-install)."
 endif
 
 depmod = if [ -f "$(DESTDIR)$(MODULES_DIR)/modules.builtin" ]; then \
@@ -199,6 +210,35 @@ uninstall-module:
 	while [ "$$d" != "$(DESTDIR)$(MODULES_DIR)" ] && rmdir "$$d" 2>/dev/null; do d=$${d%/*}; done; \
 	[ -z "$$removed" ] || { $(depmod); }
 	@$(call prune,$(MODULES_DIR))
+
+dkms-install:
+ifeq ($(DESTDIR),)
+	@command -v dkms >/dev/null || { echo "error: dkms is not installed (Debian/Ubuntu: apt install dkms;" \
+		"Fedora: dnf install dkms)"; exit 1; }
+	@if [ -n "$$(dkms status -m qedblk -v $(VERSION) 2>/dev/null)" ]; then \
+		echo "dkms remove -m qedblk -v $(VERSION) --all"; dkms remove -m qedblk -v $(VERSION) --all; fi
+endif
+	rm -rf "$(DESTDIR)$(DKMS_SRCDIR)"
+	$(foreach f,$(DKMS_FILES),install -D -m 0644 $(f) "$(DESTDIR)$(DKMS_SRCDIR)/$(f)"$(nl))
+	sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >"$(DESTDIR)$(DKMS_SRCDIR)/dkms.conf"
+ifeq ($(DESTDIR),)
+	dkms add -m qedblk -v $(VERSION)
+ifneq ($(HAVE_KDIR),)
+	dkms build -m qedblk -v $(VERSION) -k $(KVER) --kernelsourcedir $(KDIR)
+	dkms install -m qedblk -v $(VERSION) -k $(KVER) --kernelsourcedir $(KDIR)
+else
+	@echo "note: no kernel build tree at $(KDIR): dkms builds qedblk when the headers of a" \
+		"kernel are installed (or: dkms install -m qedblk -v $(VERSION) -k RELEASE)."
+endif
+endif
+
+dkms-uninstall:
+ifeq ($(DESTDIR),)
+	@if command -v dkms >/dev/null && [ -n "$$(dkms status -m qedblk -v $(VERSION) 2>/dev/null)" ]; then \
+		echo "dkms remove -m qedblk -v $(VERSION) --all"; dkms remove -m qedblk -v $(VERSION) --all; fi
+endif
+	rm -rf "$(DESTDIR)$(DKMS_SRCDIR)"
+	@$(call prune,/usr/src)
 
 unit: ksft
 	$(MAKE) -C tools/unit run
@@ -235,5 +275,5 @@ endif
 	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
 
 .PHONY: all module module-note userspace qedctl crashtool ksft selftests man install install-userspace \
-	install-module uninstall uninstall-userspace uninstall-module \
+	install-module uninstall uninstall-userspace uninstall-module dkms-install dkms-uninstall \
 	unit check check-debug demo bench crashtest fuzz modules_install clean

@@ -27,6 +27,8 @@ need=(
 	"clang clang"
 	"jq jq"
 	"rst2man python3-docutils"
+	"dkms dkms"
+	"pahole dwarves"
 )
 missing=()
 for n in "${need[@]}"; do
