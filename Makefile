@@ -14,6 +14,7 @@
 # make dkms-install    the module's source into /usr/src/qedblk-VERSION, then
 #                      dkms add, build and install (only the copy with DESTDIR)
 # make dkms-uninstall  dkms remove, and the source from /usr/src
+# make deb             build/deb/qedctl_*.deb and qedblk-dkms_*.deb
 # make check           host unit tests, then every kernel of the matrix in a VM
 # make check KERNELS=6.12    one kernel only
 # make check-debug     the selftests on a KASAN/lockdep/kmemleak/UBSAN kernel
@@ -38,7 +39,7 @@ CYCLES ?= 8
 FUZZ_SECONDS ?= 600
 export QED_CACHE
 
-# The one version, of the module, qedctl and the DKMS tree.
+# The one version, of the module, qedctl, the DKMS tree and the packages.
 VERSION := $(shell sed -n 's/^\#define QED_VERSION "\(.*\)"$$/\1/p' drivers/block/qed/qed_version.h)
 
 # The module is built when KDIR is a kernel build tree; KDIR= (empty) never.
@@ -240,6 +241,18 @@ endif
 	rm -rf "$(DESTDIR)$(DKMS_SRCDIR)"
 	@$(call prune,/usr/src)
 
+# The packages are built from a copy of the tree under build/deb, so that
+# dpkg-buildpackage's outputs (written next to the tree) and its clean step
+# stay out of the work tree.
+DEB_TREE := build/deb/qedblk-$(VERSION)
+deb:
+	rm -rf build/deb
+	mkdir -p $(DEB_TREE)
+	tar -c --exclude=./.git --exclude=./build -f - . | tar -x -f - -C $(DEB_TREE)
+	cd $(DEB_TREE) && dpkg-buildpackage -us -uc -b
+	rm -rf $(DEB_TREE)
+	@ls -1 build/deb/*.deb
+
 unit: ksft
 	$(MAKE) -C tools/unit run
 
@@ -275,5 +288,5 @@ endif
 	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
 
 .PHONY: all module module-note userspace qedctl crashtool ksft selftests man install install-userspace \
-	install-module uninstall uninstall-userspace uninstall-module dkms-install dkms-uninstall \
+	install-module uninstall uninstall-userspace uninstall-module dkms-install dkms-uninstall deb \
 	unit check check-debug demo bench crashtest fuzz modules_install clean
