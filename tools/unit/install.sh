@@ -45,12 +45,25 @@ has() {
 	[ "$(stat -c %a "$1$2")" = "$3" ] || { echo "$2 has mode $(stat -c %a "$1$2"), not $3"; return 1; }
 }
 
-# each FILE... : "has" for each of the tree's files, at the path the
-# function 'dest' names.
+# dest KIND FILE: where make install puts FILE of the tree, and its mode.
+dest() {
+	local b=${2##*/}
+	case $1 in
+	man_pages) b=${b%.rst}; echo "/usr/share/man/man${b##*.}/$b 644" ;;
+	udev_rules) echo "$udevdir/rules.d/$b 644" ;;
+	systemd_units) echo "$unitdir/$b 644" ;;
+	systemd_generators) echo "$gendir/$b 755" ;;
+	bash_completion) echo "/usr/share/bash-completion/completions/qedctl 644" ;;
+	esac
+}
+
+# each KIND FILE...: every FILE installed where dest says.
 each() {
-	local f rc=0
+	local kind=$1 f path mode rc=0
+	shift
 	for f in "$@"; do
-		has "$root" "$(dest "$f")" "$mode" || rc=1
+		read -r path mode <<<"$(dest "$kind" "$f")"
+		has "$root" "$path" "$mode" || rc=1
 	done
 	return $rc
 }
@@ -67,8 +80,7 @@ t install_userspace installed_userspace
 t qedctl sh -c 'test "$(stat -c %a "$1/usr/sbin/qedctl")" = 755 && test "$("$1/usr/sbin/qedctl" -V)" = "qedctl $2"' \
 	- "$root" "$version"
 
-# Each kind of file: installed where 'dest' says if the tree has it, the
-# case skipped if not.
+# Each kind of file: checked if the tree has some, the case skipped if not.
 kind() {
 	local name=$1 f files=()
 	for f in "${@:2}"; do
@@ -77,22 +89,14 @@ kind() {
 	if [ ${#files[@]} -eq 0 ]; then
 		tap_skip "$name" "none in the tree yet"
 	else
-		t "$name" each "${files[@]}"
+		t "$name" each "$name" "${files[@]}"
 	fi
 }
 shopt -s nullglob
-mode=644
-dest() { local b=${1##*/}; b=${b%.rst}; echo "/usr/share/man/man${b##*.}/$b"; }
 kind man_pages "$src"/Documentation/man/*.[1-8].rst
-dest() { echo "$udevdir/rules.d/${1##*/}"; }
 kind udev_rules "$src"/tools/udev/*.rules
-dest() { echo "$unitdir/${1##*/}"; }
 kind systemd_units "$src"/tools/systemd/*.service "$src"/tools/systemd/*.target
-mode=755
-dest() { echo "$gendir/${1##*/}"; }
 kind systemd_generators "$src"/tools/systemd/*-generator
-mode=644
-dest() { echo /usr/share/bash-completion/completions/qedctl; }
 kind bash_completion "$src"/tools/qedctl/qedctl.bash
 shopt -u nullglob
 
