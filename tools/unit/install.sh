@@ -138,7 +138,7 @@ installed_module() {
 	[ "$(modinfo -F version "$ko")" = "$version" ] || { echo "version $(modinfo -F version "$ko")"; return 1; }
 }
 t install_module installed_module
-# depmod ran for that root: modprobe finds qedblk there by name.
+# depmod ran for that root: modinfo finds qedblk there by name.
 t depmod_indexes_module sh -c 'modinfo -b "$1" -k "$2" -F vermagic qedblk | grep -q "^$2 "' - "$root" "$release"
 
 uninstalled_module() {
