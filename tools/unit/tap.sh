@@ -8,6 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0
 fail=0
+skip=0
 n=0
 
 tap_result() {
@@ -19,6 +20,13 @@ tap_result() {
 		echo "not ok $n $SUITE.$2"
 		fail=$((fail + 1))
 	fi
+}
+
+# tap_skip NAME REASON: a case that cannot run here.
+tap_skip() {
+	n=$((n + 1))
+	echo "ok $n $SUITE.$1 # SKIP $2"
+	skip=$((skip + 1))
 }
 
 t() {
@@ -62,6 +70,6 @@ qemu_io_release() {
 }
 
 tap_totals() {
-	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
+	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 	[ $fail -eq 0 ]
 }

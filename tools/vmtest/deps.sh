@@ -31,6 +31,9 @@ need=(
 	"make make"
 	"clang clang"
 	"jq jq"
+	"rst2man python3-docutils"
+	"dkms dkms"
+	"pahole dwarves"
 )
 missing=()
 for n in "${need[@]}"; do
