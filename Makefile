@@ -165,12 +165,17 @@ build/man/%: Documentation/man/%.rst
 
 install: install-userspace install-module
 
+# install_sbin_ref MODE SRC DEST: the units and the generator run qedctl
+# where this install puts it (/usr/sbin in the sources and the packages).
+install_sbin_ref = install -d "$(DESTDIR)$(dir $(3))" && \
+	sed 's|/usr/sbin/qedctl|$(SBINDIR)/qedctl|g' $(2) >"$(DESTDIR)$(3)" && chmod $(1) "$(DESTDIR)$(3)"
+
 install-userspace: qedctl man
 	install -D -m 0755 tools/qedctl/qedctl "$(DESTDIR)$(SBINDIR)/qedctl"
 	$(foreach p,$(MAN_PAGES),install -D -m 0644 $(p) "$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p))"$(nl))
 	$(foreach f,$(UDEV_RULES),install -D -m 0644 $(f) "$(DESTDIR)$(UDEVDIR)/rules.d/$(notdir $(f))"$(nl))
-	$(foreach f,$(SYSTEMD_UNITS),install -D -m 0644 $(f) "$(DESTDIR)$(SYSTEMDUNITDIR)/$(notdir $(f))"$(nl))
-	$(foreach f,$(SYSTEMD_GENERATORS),install -D -m 0755 $(f) "$(DESTDIR)$(SYSTEMDGENERATORDIR)/$(notdir $(f))"$(nl))
+	$(foreach f,$(SYSTEMD_UNITS),$(call install_sbin_ref,0644,$(f),$(SYSTEMDUNITDIR)/$(notdir $(f)))$(nl))
+	$(foreach f,$(SYSTEMD_GENERATORS),$(call install_sbin_ref,0755,$(f),$(SYSTEMDGENERATORDIR)/$(notdir $(f)))$(nl))
 	$(foreach f,$(BASH_COMPLETION),install -D -m 0644 $(f) "$(DESTDIR)$(BASHCOMPDIR)/qedctl"$(nl))
 
 # kbuild signs the module only when the kernel's signing key is there (a
@@ -285,7 +290,7 @@ endif
 	$(MAKE) -C tools/unit clean
 	$(MAKE) -C tools/crashtest clean
 	$(MAKE) -C tools/fuzz clean
-	rm -rf build selftests/qed/qed_ctl_test selftests/qed/tests.list
+	rm -rf build selftests/qed/qed_ctl_test selftests/qed/qed_unreadable selftests/qed/tests.list
 
 .PHONY: all module module-note userspace qedctl crashtool ksft selftests man install install-userspace \
 	install-module uninstall uninstall-userspace uninstall-module dkms-install dkms-uninstall deb \

@@ -23,8 +23,8 @@ qemu-io -f qed -c 'write -P 1 0 1M' -c 'write -P 2 5M 300k' -c 'write -z 9M 64k'
 l1=$(get64 "$good" 40)
 tb=$((4096 * 2))
 ranges="0:4096 $l1:$tb"
-for i in $(seq 0 1023); do
-	t=$(get64 "$good" $((l1 + i * 8)))
+# The whole L1 table in one od: an od per entry took minutes under TCG.
+for t in $(od -An -v -t u8 -j "$l1" -N "$tb" "$good"); do
 	[ "$t" != 0 ] && ranges+=" $t:$tb"
 done
 read -r -a ranges <<<"$ranges"

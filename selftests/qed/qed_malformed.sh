@@ -125,27 +125,6 @@ check unknown_compat_and_autoclear_bits_attach t_compat
 l1_entry() { echo $((K + $2 * 8)); }
 l2_table() { get64 "$1" "$(l1_entry "$1" "$2")"; }
 
-# The 4 KiB blocks of the device that cannot be read, as "first-last" runs:
-# 2 MiB at a time, block by block only where that fails.
-bad_blocks() {
-	local d=$1 c i list=
-	for c in $(seq 0 7); do
-		dd if="$d" of=/dev/null bs=2M skip="$c" count=1 iflag=direct status=none \
-			2>/dev/null && continue
-		for i in $(seq $((c * 512)) $((c * 512 + 511))); do
-			dd if="$d" of=/dev/null bs=4096 skip="$i" count=1 iflag=direct \
-				status=none 2>/dev/null || list+="$i "
-		done
-	done
-	echo "$list" | awk '{
-		for (k = 1; k <= NF; k++) {
-			if (k == 1 || $k != p + 1) { if (k > 1) printf "%d-%d ", s, p; s = $k }
-			p = $k
-		}
-		if (NF) printf "%d-%d ", s, p
-	}'
-}
-
 # table_case NAME WANT-BAD-RUNS DAMAGE...: only those blocks fail to read,
 # and writing them fails too while the rest of the device takes writes.
 table_case() {
@@ -154,7 +133,7 @@ table_case() {
 	cp "$base" "$img"
 	"$@" "$img"
 	d=$("$QEDCTL" attach "$img") || { ktap_test_fail "$name (attach)"; return; }
-	got=$(bad_blocks "$d")
+	got=$("$(dirname "$0")/qed_unreadable" "$d")
 	echo "# unreadable 4 KiB blocks: ${got:-none}"
 	if [ "$got" != "$want" ]; then
 		"$QEDCTL" detach "$d"
