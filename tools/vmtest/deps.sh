@@ -31,8 +31,11 @@ need=(
 	"make make"
 	"clang clang"
 	"jq jq"
-	"rst2man python3-docutils"
 	"dkms dkms"
+	# make deb, for the system lane
+	"dpkg-buildpackage dpkg-dev"
+	"dh debhelper"
+	"dh_dkms dh-dkms"
 	"pahole dwarves"
 )
 missing=()
