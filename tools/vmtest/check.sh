@@ -61,6 +61,15 @@ unit_pass=$((unit_pass + 1))
 # sparse runs in every module build below that has it (QED_SPARSE).
 export QED_SPARSE=1
 
+# The system lane's root (debootstrap, apt, the packages, DKMS) is mostly
+# downloads and disk: it is made while the first kernel's guest runs.
+system_kernel=${QED_SYSTEM_KERNEL:-6.1}
+if [ -z "${QED_NO_EXTRAS:-}" ]; then
+	mkdir -p "$build/system"
+	"$(dirname "$0")/system.sh" prepare "$system_kernel" >"$build/system/prepare.log" 2>&1 &
+	system_prep=$!
+fi
+
 total_pass=$unit_pass
 total_fail=$unit_fail
 total_skip=0
@@ -97,14 +106,27 @@ done
 
 [ -n "$debug_note" ] && echo "==> $debug_note"
 
+# DKMS, as the qedblk-dkms package builds it, against every kernel of the
+# matrix (now all fetched): in the background of the guests below.
+if [ -z "${QED_NO_EXTRAS:-}" ]; then
+	(
+		for k in "${kernels[@]}"; do
+			[ "$k" = debug ] && continue
+			"$(dirname "$0")/dkms.sh" "$k" >"$build/dkms-$k.log" 2>&1
+		done
+	) &
+	dkms_job=$!
+fi
+
 # make bench must keep working; its numbers mean nothing here and a slow
-# machine never fails it: only a bench that produces no result does.  The
-# smoke guest needs about 3 minutes; a hang (the bench drives nbd too) must
-# not eat the CI budget, so it gets 10.
+# machine never fails it: only a bench that produces no result does.  Every
+# setup runs, but only three jobs (random, sequential, allocating), which
+# the full bench runs as the others; a hang (the bench drives nbd too) must
+# not eat the CI budget, so the guest gets 10 minutes.
 step "bench smoke (kernel ${kernels[0]})"
 if [ -n "${QED_NO_EXTRAS:-}" ]; then
 	echo "    skipped (QED_NO_EXTRAS)"
-elif QED_VM_TIMEOUT=600 BENCH_SMOKE=1 BENCH_RUNTIME=1 BENCH_REPEAT=1 BENCH_SIZE=64 BENCH_OUT="$build/bench-smoke" \
+elif QED_VM_TIMEOUT=600 BENCH_SMOKE=1 BENCH_JOBS="randread-4k-qd1 seqwrite-1m alloc-randwrite-4k" BENCH_RUNTIME=1 BENCH_REPEAT=1 BENCH_SIZE=64 BENCH_OUT="$build/bench-smoke" \
 	"$(dirname "$0")/bench.sh" "${kernels[0]}" >"$build/bench-smoke.log" 2>&1; then
 	total_pass=$((total_pass + 1))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "bench" 1 0 0)
@@ -125,6 +147,50 @@ if [ -z "${QED_NO_EXTRAS:-}" ]; then
 	total_pass=$((total_pass + cp))
 	total_fail=$((total_fail + cf))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
+fi
+
+if [ -n "${dkms_job:-}" ]; then
+	step "DKMS builds (Debian's dkms, kernels ${kernels[*]})"
+	wait "$dkms_job"
+	dp=0
+	df=0
+	for k in "${kernels[@]}"; do
+		[ "$k" = debug ] && continue
+		read -r p f < <(awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p = kv[2]; if (kv[1] == "fail") f = kv[2] } } END { print p + 0, (NR && p != "" ? f + 0 : 1) }' "$build/dkms-$k.log")
+		echo "    $k: $p passed, $f failed"
+		[ "$f" -gt 0 ] && grep '^not ok' "$build/dkms-$k.log" | sed 's/^/      /'
+		dp=$((dp + p))
+		df=$((df + f))
+	done
+	total_pass=$((total_pass + dp))
+	total_fail=$((total_fail + df))
+	table+=$'\n'$(printf '%-8s %8d %8d %8d' "dkms" "$dp" "$df" 0)
+fi
+
+# The system lane: installed from the packages, attached at boot by
+# qedtab, mounted from fstab, rebooted (system.sh).
+if [ -n "${system_prep:-}" ]; then
+	step "system lane (kernel $system_kernel: packages, udev, systemd, reboot)"
+	start=$(date +%s)
+	sp=0
+	sf=0
+	if wait "$system_prep"; then
+		"$(dirname "$0")/system.sh" run "$system_kernel" >>"$build/system/prepare.log" 2>&1
+		res=$(awk -f "$(dirname "$0")/ktap.awk" "$build/system/console.log")
+		read -r _ sp sf _ <<<"$(echo "$res" | tail -n 1)"
+		# Both boots must have reported.
+		[ "$(grep -c '^ok 1 selftests: qed: system_boot\|^not ok 1 selftests: qed: system_boot' \
+			"$build/system/console.log")" = 2 ] || sf=$((sf + 1))
+		[ "$sf" -gt 0 ] && { echo "$res" | grep '^FAIL' | sed 's/^/    [system] /'
+			grep -v '^$' "$build/system/console.log" | tail -n 40 | sed 's/^/      | /'; }
+	else
+		tail -n 20 "$build/system/prepare.log" | sed 's/^/    /'
+		sf=1
+	fi
+	echo "    system lane: $sp passed, $sf failed ($(( $(date +%s) - start ))s)"
+	total_pass=$((total_pass + sp))
+	total_fail=$((total_fail + sf))
+	table+=$'\n'$(printf '%-8s %8d %8d %8d' "system" "$sp" "$sf" 0)
 fi
 
 # Where the time went: the slowest selftest files of every lane.
