@@ -66,6 +66,8 @@ export QED_SPARSE=1
 system_kernel=${QED_SYSTEM_KERNEL:-6.1}
 if [ -z "${QED_NO_EXTRAS:-}" ]; then
 	mkdir -p "$build/system"
+	# Fetched here, not by both this and the first lane at once.
+	"$(dirname "$0")/kernel.sh" "$system_kernel" >/dev/null || fail "fetching kernel $system_kernel"
 	"$(dirname "$0")/system.sh" prepare "$system_kernel" >"$build/system/prepare.log" 2>&1 &
 	system_prep=$!
 fi
