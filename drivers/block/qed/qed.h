@@ -123,7 +123,8 @@ struct qed_device {
 	spinlock_t ops_lock;		/* ops */
 	struct list_head ops;
 	wait_queue_head_t ops_wait;
-	bool need_check_on_disk;	/* QED_F_NEED_CHECK durable on disk */
+	/* QED_F_NEED_CHECK durable on disk; read locklessly by sysfs */
+	bool need_check_on_disk;
 	bool preallocated;		/* the file was extended past file_end */
 	bool no_prealloc;		/* the file system cannot fallocate */
 	bool was_dirty;			/* NEED_CHECK was set at attach */

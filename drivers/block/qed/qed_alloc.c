@@ -148,7 +148,7 @@ static int qed_mark_dirty(struct qed_device *qed)
 		qed->top.geom.features &= ~QED_F_NEED_CHECK;
 		return ret;
 	}
-	qed->need_check_on_disk = true;
+	WRITE_ONCE(qed->need_check_on_disk, true);
 	return 0;
 }
 
@@ -183,7 +183,7 @@ int qed_mark_clean(struct qed_device *qed)
 		qed->top.geom.features |= QED_F_NEED_CHECK;
 		return ret;
 	}
-	qed->need_check_on_disk = false;
+	WRITE_ONCE(qed->need_check_on_disk, false);
 	return 0;
 }
 

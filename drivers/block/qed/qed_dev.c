@@ -184,12 +184,18 @@ static ssize_t backing_file_show(struct device *dev, struct device_attribute *at
 }
 static DEVICE_ATTR_RO(backing_file);
 
-/* Where the attached image lives, for udev's by-qed-inode link. */
+/*
+ * Where the attached image lives, for udev's by-qed-inode link; empty if
+ * the attach could not stat it, so that no two devices claim one link.
+ */
 static ssize_t backing_dev_show(struct device *dev, struct device_attribute *attr,
 				char *buf)
 {
-	dev_t d = huge_decode_dev(dev_to_qed(dev)->image_dev);
+	struct qed_device *qed = dev_to_qed(dev);
+	dev_t d = huge_decode_dev(qed->image_dev);
 
+	if (!qed->image_ino)
+		return sysfs_emit(buf, "\n");
 	return sysfs_emit(buf, "%u:%u\n", MAJOR(d), MINOR(d));
 }
 static DEVICE_ATTR_RO(backing_dev);
@@ -197,7 +203,11 @@ static DEVICE_ATTR_RO(backing_dev);
 static ssize_t backing_inode_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
 {
-	return sysfs_emit(buf, "%llu\n", dev_to_qed(dev)->image_ino);
+	struct qed_device *qed = dev_to_qed(dev);
+
+	if (!qed->image_ino)
+		return sysfs_emit(buf, "\n");
+	return sysfs_emit(buf, "%llu\n", qed->image_ino);
 }
 static DEVICE_ATTR_RO(backing_inode);
 
@@ -264,16 +274,14 @@ QED_FLAG_ATTR(dio, QED_ATTACH_DIRECT_IO, true);
 QED_FLAG_ATTR(read_only, QED_ATTACH_READ_ONLY, true);
 QED_FLAG_ATTR(partscan, QED_ATTACH_NO_PARTSCAN, false);
 
-/* NEED_CHECK is set on disk: the image needs a check if the host dies now. */
+/*
+ * NEED_CHECK is set on disk: the image needs a check if the host dies now.
+ * Read without alloc_lock, which metadata I/O holds: reading sysfs must not
+ * hang on a stuck image file.
+ */
 static ssize_t dirty_show(struct device *dev, struct device_attribute *attr, char *buf)
 {
-	struct qed_device *qed = dev_to_qed(dev);
-	bool dirty;
-
-	mutex_lock(&qed->alloc_lock);
-	dirty = qed->need_check_on_disk;
-	mutex_unlock(&qed->alloc_lock);
-	return sysfs_emit(buf, "%d\n", dirty);
+	return sysfs_emit(buf, "%d\n", READ_ONCE(dev_to_qed(dev)->need_check_on_disk));
 }
 static DEVICE_ATTR_RO(dirty);
 

@@ -247,16 +247,16 @@ static int __init qed_init(void)
 		ret = qed_major;
 		goto err_wq;
 	}
+	/*
+	 * No dynamic fallback: kmod's node /dev/qed-control is 10:249 from
+	 * boot on, and would name the other driver's device.
+	 */
 	ret = misc_register(&qed_misc);
-	if (ret == -EBUSY) {
-		/* Another local driver took the minor: work, but not on demand. */
-		pr_warn("qed: misc minor %d is taken; /dev/qed-control gets a dynamic one\n",
-			QED_CTRL_MINOR);
-		qed_misc.minor = MISC_DYNAMIC_MINOR;
-		ret = misc_register(&qed_misc);
-	}
-	if (ret)
+	if (ret) {
+		pr_err("qed: cannot register /dev/qed-control as misc minor %d: %d\n",
+		       QED_CTRL_MINOR, ret);
 		goto err_blkdev;
+	}
 	pr_info("qed: QED image block driver loaded\n");
 	return 0;
 

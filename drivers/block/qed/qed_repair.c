@@ -124,7 +124,7 @@ int qed_repair(struct qed_device *qed)
 		return ret;
 	}
 	qed->was_dirty = false;
-	qed->need_check_on_disk = false;
+	WRITE_ONCE(qed->need_check_on_disk, false);
 	pr_info("qed: %s: checked after an unclean shutdown: %llu entries repaired, %llu leaked clusters reclaimed\n",
 		qed->path, r.repaired, r.leak_tail + r.leaks_punched);
 	return 0;
