@@ -55,20 +55,22 @@ endif
 # directory.  By default Debian's linux-source-6.12, unpacked into the cache.
 KSFT_SRC ?=
 
-# Installation directories.  udev and systemd read only their own
-# directories (never /usr/local), so theirs come from their pkg-config files.
+# Installation directories.  With PREFIX=/usr, udev's and systemd's own
+# (their pkg-config files); otherwise under PREFIX, which both read too
+# (/usr/local/lib/udev/rules.d, /usr/local/lib/systemd/system): a local
+# install never overwrites, nor its uninstall removes, a package's files.
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
-ifeq ($(UDEVDIR),)
-UDEVDIR := $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/usr/lib/udev)
-endif
-ifeq ($(SYSTEMDUNITDIR),)
-SYSTEMDUNITDIR := $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system)
-endif
-ifeq ($(SYSTEMDGENERATORDIR),)
-SYSTEMDGENERATORDIR := $(or $(shell pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null),/usr/lib/systemd/system-generators)
+ifeq ($(PREFIX),/usr)
+UDEVDIR ?= $(or $(shell pkg-config --variable=udevdir udev 2>/dev/null),/usr/lib/udev)
+SYSTEMDUNITDIR ?= $(or $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null),/usr/lib/systemd/system)
+SYSTEMDGENERATORDIR ?= $(or $(shell pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null),/usr/lib/systemd/system-generators)
+else
+UDEVDIR ?= $(PREFIX)/lib/udev
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSTEMDGENERATORDIR ?= $(PREFIX)/lib/systemd/system-generators
 endif
 # dkms looks for sources only here.
 DKMS_SRCDIR := /usr/src/qedblk-$(VERSION)
@@ -217,8 +219,14 @@ uninstall-module:
 	[ -z "$$removed" ] || { $(depmod); }
 	@$(call prune,$(MODULES_DIR))
 
+# Never over the qedblk-dkms package's own tree of the same version.
+dkms_not_packaged = @if command -v dpkg >/dev/null && dpkg -S "$(DKMS_SRCDIR)" >/dev/null 2>&1; then \
+	echo "error: $(DKMS_SRCDIR) belongs to a package ($$(dpkg -S "$(DKMS_SRCDIR)" | cut -d: -f1)):" \
+		"remove it first, or use it"; exit 1; fi
+
 dkms-install:
 ifeq ($(DESTDIR),)
+	$(dkms_not_packaged)
 	@command -v dkms >/dev/null || { echo "error: dkms is not installed (Debian/Ubuntu: apt install dkms;" \
 		"Fedora: dnf install dkms)"; exit 1; }
 	@if [ -n "$$(dkms status -m qedblk -v $(VERSION) 2>/dev/null)" ]; then \
@@ -240,6 +248,7 @@ endif
 
 dkms-uninstall:
 ifeq ($(DESTDIR),)
+	$(dkms_not_packaged)
 	@if command -v dkms >/dev/null && [ -n "$$(dkms status -m qedblk -v $(VERSION) 2>/dev/null)" ]; then \
 		echo "dkms remove -m qedblk -v $(VERSION) --all"; dkms remove -m qedblk -v $(VERSION) --all; fi
 endif

@@ -7,7 +7,7 @@
 require qemu-img qemu-io dd od jq blockdev
 
 ktap_print_header
-ktap_set_plan 15
+ktap_set_plan 16
 
 img="$WORK/u.qed"
 
@@ -29,8 +29,7 @@ t_list() {
 		sysfs_is "$dev" autoclear 0 && sysfs_is "$dev" dio 0 &&
 		sysfs_is "$dev" read_only 0 && sysfs_is "$dev" partscan 1 &&
 		sysfs_is "$dev" dirty 0 || { qed_detach "$dev"; return 1; }
-	# st_dev in hex is major then minor (two digits of minor).
-	sysfs_is "$dev" backing_dev "$(stat -c '%d' "$img" | awk '{ printf "%d:%d", int($1 / 256), $1 % 256 }')" ||
+	sysfs_is "$dev" backing_dev "$(stat -c '%Hd:%Ld' "$img")" ||
 		{ qed_detach "$dev"; return 1; }
 	qed_detach "$dev" && ! "$QEDCTL" list | grep -q "$dev"
 }
@@ -321,4 +320,25 @@ t_dio_switch() {
 	return $rc
 }
 check "direct_io_switched_while_attached" t_dio_switch
+
+# An image that cannot be written: attach falls back to read-only, as
+# losetup; a qedtab entry, which did not ask for ro, fails instead (an early
+# boot's read-only '/' must not leave a read-only device behind).
+t_qedtab_rw_or_fail() {
+	local ro="$WORK/ro" dev out rc=0
+	mkdir -p "$WORK/rw" "$ro"
+	qemu-img create -q -f qed "$WORK/rw/e.qed" 16M || return 1
+	mount --bind "$WORK/rw" "$ro" && mount -o remount,ro,bind "$ro" || return 1
+	printf '%s\n' "$ro/e.qed" >"$WORK/qedtab"
+	if out=$(QEDCTL_QEDTAB="$WORK/qedtab" "$QEDCTL" attach --qedtab-entry "$ro/e.qed" 2>&1); then
+		echo "qedtab entry attached: $out"
+		"$QEDCTL" detach --all
+		rc=1
+	fi
+	dev=$(qed_attach "$ro/e.qed" 2>/dev/null) || rc=1
+	[ -n "$dev" ] && { sysfs_is "$dev" read_only 1 || rc=1; qed_detach "$dev"; }
+	umount "$ro"
+	return $rc
+}
+check "qedtab_entry_never_falls_back_to_read_only" t_qedtab_rw_or_fail
 ktap_finished

@@ -150,9 +150,12 @@ static int parse_on_off(const char *arg, bool *on)
 /*
  * Attach @path with @a's flags, index and block size: 0 with a->index set,
  * or -1 after saying why (on stderr), so that one of several attaches may
- * fail and the others go on.
+ * fail and the others go on.  A file that cannot be written is attached
+ * read-only, as by losetup, unless @rw_or_fail: a qedtab entry asked for
+ * read-write means it (an early boot's read-only '/' must not make it a
+ * read-only device, whose dirty image would not even be repaired).
  */
-int attach_image(const char *path, struct qed_attach *a, bool verbose)
+int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_or_fail)
 {
 	int32_t fds[QED_MAX_CHAIN];
 	struct image img;
@@ -165,7 +168,8 @@ int attach_image(const char *path, struct qed_attach *a, bool verbose)
 	a->size = sizeof(*a);
 	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
 	fd = open_regular(path, (a->flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
-	if (fd < 0 && !(a->flags & QED_ATTACH_READ_ONLY) && (errno == EROFS || errno == EACCES)) {
+	if (fd < 0 && !rw_or_fail && !(a->flags & QED_ATTACH_READ_ONLY) &&
+	    (errno == EROFS || errno == EACCES)) {
 		/* As losetup does: a file we may not write is attached read-only. */
 		fd = open_regular(path, O_RDONLY, &fwhy);
 		if (fd >= 0) {
@@ -352,7 +356,7 @@ int cmd_attach(int argc, char **argv)
 		usage_attach(stderr);
 		return 1;
 	}
-	if (attach_image(argv[optind], &a, verbose))
+	if (attach_image(argv[optind], &a, verbose, false))
 		return 1;
 	if (!quiet)
 		printf("/dev/qed%u\n", a.index);

@@ -211,7 +211,15 @@ static int write_dropin(const char *dir, const char *unit, const struct qedtab *
 	if (netdev) {
 		/* As fstab's _netdev mounts and crypttab's _netdev volumes. */
 		fprintf(f, "After=remote-fs-pre.target network-online.target\n"
-			   "Wants=network-online.target\nBefore=remote-fs.target\n");
+			   "Wants=network-online.target\n");
+		if (!e->nofail)
+			fprintf(f, "Before=remote-fs.target\n");
+	} else if (e->nofail) {
+		/*
+		 * As fstab's nofail: the boot does not wait for it (a hung
+		 * server, a long repair); only mounts of its device do, by
+		 * the blockdev@ targets below.
+		 */
 	} else if (separate) {
 		fprintf(f, "Before=local-fs.target\n");
 	} else {

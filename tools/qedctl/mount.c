@@ -152,7 +152,7 @@ int cmd_mount(int argc, char **argv)
 		a.flags |= QED_ATTACH_READ_ONLY;
 	/* As mount -o loop: the file system is the whole device. */
 	a.flags |= QED_ATTACH_NO_PARTSCAN;
-	if (attach_image(image, &a, verbose))
+	if (attach_image(image, &a, verbose, false))
 		return 1;
 	snprintf(dev, sizeof(dev), "/dev/qed%u", a.index);
 	ctl = ctl_open(false);
@@ -306,6 +306,16 @@ int cmd_umount(int argc, char **argv)
 	if (qed_index_of(mnt_fs_get_devno(fs), &index)) {
 		errmsg("%s: not a qed device's file system (%s); umount(8) unmounts it", arg,
 		       mnt_fs_get_source(fs) ? mnt_fs_get_source(fs) : "?");
+		mnt_unref_table(tb);
+		return 1;
+	}
+	/*
+	 * The unmount goes by its directory, and unmounts the top mount
+	 * there: refuse when that is another file system mounted over ours.
+	 */
+	if (mnt_table_find_target(tb, mnt_fs_get_target(fs), MNT_ITER_BACKWARD) != fs) {
+		errmsg("%s: %s has another file system mounted over it; unmount that first",
+		       arg, mnt_fs_get_target(fs));
 		mnt_unref_table(tb);
 		return 1;
 	}

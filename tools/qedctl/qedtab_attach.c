@@ -38,7 +38,7 @@ static int attach_entry(int ctl, const struct qedtab_entry *e, bool verbose, uin
 				qedtab_default_path());
 		return 0;
 	}
-	if (attach_image(e->image, &a, verbose))
+	if (attach_image(e->image, &a, verbose, true))
 		return -1;
 	*index = a.index;
 	return 0;

@@ -152,11 +152,25 @@ t_remote() {
 	for u in srv-nfs-f.qed srv-san-g.qed var-remote.qed; do
 		dropin $u | grep -qx "After=remote-fs-pre.target network-online.target" &&
 			dropin $u | grep -qx "Wants=network-online.target" &&
-			dropin $u | grep -qx "Before=remote-fs.target" &&
 			! dropin $u | grep -q "local-fs" || { echo "$u:"; dropin $u; return 1; }
 	done
+	# var-remote.qed is nofail: remote-fs.target does not wait for it.
+	for u in srv-nfs-f.qed srv-san-g.qed; do
+		dropin $u | grep -qx "Before=remote-fs.target" || { echo "$u:"; dropin $u; return 1; }
+	done
+	! dropin var-remote.qed | grep -q "Before=remote-fs.target"
 }
 t image_on_network t_remote
+
+# nofail, as fstab's: no file system target waits for the attach (a hung
+# server or a long repair must not hold up the boot); mounts of its device
+# still do, through the blockdev@ targets.
+t_nofail() {
+	local u='srv-my\x20disk.qed'
+	dropin "$u" | grep -q '^Before=blockdev@' &&
+		! dropin "$u" | grep -q 'Before=.*\(local\|remote\)-fs' || { dropin "$u"; return 1; }
+}
+t nofail_holds_up_no_target t_nofail
 
 # fstab-generator orders the mount of /dev/disk/by-qed-image/data/e.qed after
 # the very blockdev@ target the unit is before.
