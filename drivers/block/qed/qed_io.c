@@ -342,10 +342,16 @@ void qed_queue_work(struct work_struct *work)
 	spin_lock(&q->lock);
 	list_splice_init(&q->cmds, &cmds);
 	spin_unlock(&q->lock);
-	/* A command may be completed, reused and queued again once run. */
+	/*
+	 * A command may be completed, reused and queued again once run.
+	 * Yield between commands, as loop_process_work() does: a long batch
+	 * of buffered reads under memory pressure held a CPU for 23 s (a soft
+	 * lockup in 6.12's little_memory_large_file_system).
+	 */
 	list_for_each_entry_safe(cmd, next, &cmds, node) {
 		list_del_init(&cmd->node);
 		qed_cmd_run(cmd);
+		cond_resched();
 	}
 	current->flags = orig_flags;
 }
