@@ -18,6 +18,9 @@ n=0
 fails=0
 prog="system_boot$phase"
 
+# systemd resets the terminal before the first line (escape codes with no
+# newline): a blank line keeps them off the KTAP header.
+echo
 echo "# selftests: qed: $prog"
 # check NAME CMD...: one KTAP result, after what CMD printed.
 check() {
