@@ -122,7 +122,7 @@ static int parse_columns(const char *arg, int *cols, size_t *n)
 }
 
 /* The first line of a sysfs attribute of /dev/qed@index, or "". */
-static void sysfs_line(uint32_t index, const char *attr, char *buf, size_t len)
+void sysfs_line(uint32_t index, const char *attr, char *buf, size_t len)
 {
 	char path[128];
 	FILE *f;

@@ -71,22 +71,6 @@ int image_lock(int fd, bool write, char *why, size_t len)
 	return ret;
 }
 
-/* One line of /sys/block/@name/qed/@attr, or "". */
-static void qed_attr(const char *name, const char *attr, char *buf, size_t len)
-{
-	char path[300];
-	FILE *f;
-
-	buf[0] = 0;
-	snprintf(path, sizeof(path), "/sys/block/%s/qed/%s", name, attr);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	if (fgets(buf, (int)len, f))
-		buf[strcspn(buf, "\n")] = 0;
-	fclose(f);
-}
-
 /*
  * The device that has @fd's file attached, by the device and inode the
  * kernel took at attach: no path is looked up, so a renamed image is
@@ -95,6 +79,7 @@ static void qed_attr(const char *name, const char *attr, char *buf, size_t len)
 void image_holder(int fd, char *out, size_t len)
 {
 	char ino[32], dev[32], want[64];
+	unsigned int index;
 	struct stat st;
 	struct dirent *d;
 	DIR *dir;
@@ -107,10 +92,10 @@ void image_holder(int fd, char *out, size_t len)
 	if (!dir)
 		return;
 	while ((d = readdir(dir))) {
-		if (strncmp(d->d_name, "qed", 3))
+		if (sscanf(d->d_name, "qed%u", &index) != 1)
 			continue;
-		qed_attr(d->d_name, "backing_inode", ino, sizeof(ino));
-		qed_attr(d->d_name, "backing_dev", dev, sizeof(dev));
+		sysfs_line(index, "qed/backing_inode", ino, sizeof(ino));
+		sysfs_line(index, "qed/backing_dev", dev, sizeof(dev));
 		if (!strcmp(dev, want) && strtoull(ino, NULL, 10) == (unsigned long long)st.st_ino) {
 			snprintf(out, len, "/dev/%s", d->d_name);
 			break;

@@ -262,6 +262,7 @@ uint32_t *list_indices(int ctl, uint32_t *count);
 bool info_is_file(const struct qed_info *info, const struct stat *st);
 /* The device @st is attached as: 1 with *@index set, or 0. */
 int find_attached(int ctl, const struct stat *st, uint32_t *index);
+void sysfs_line(uint32_t index, const char *attr, char *buf, size_t len);
 int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_or_fail);
 int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok);
 int cmd_attach(int argc, char **argv);
