@@ -89,7 +89,7 @@ SYSTEMD_GENERATORS := $(wildcard tools/systemd/*-generator)
 BASH_COMPLETION := $(wildcard tools/qedctl/qedctl.bash)
 # The module's source as dkms builds it: kbuild files, C, uapi header.
 DKMS_FILES := Kbuild drivers/block/qed/Kbuild drivers/block/qed/qed-features.sh \
-	$(filter-out %.mod.c,$(wildcard drivers/block/qed/*.[ch])) include/uapi/linux/qed.h
+	$(filter-out %.mod.c,$(wildcard drivers/block/qed/*.[ch])) include/uapi/linux/qedblk.h
 
 # The installed paths, for install and uninstall alike.
 INST_MAN := $(foreach p,$(MAN_PAGES),$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))

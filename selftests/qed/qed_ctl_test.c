@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
-#include <linux/qed.h>
+#include <linux/qedblk.h>
 
 #include "qed_format.h"
 #include "../kselftest_harness.h"
@@ -25,36 +25,36 @@
 
 static char scratch[128];
 
-static void mkimage(const char *path, const struct qed_geom *g, uint64_t file_size)
+static void mkimage(const char *path, const struct qedblk_geom *g, uint64_t file_size)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
 	if (fd < 0 || ftruncate(fd, (off_t)file_size))
 		abort();
-	qed_header_encode(g, hdr);
+	qedblk_header_encode(g, hdr);
 	if (pwrite(fd, hdr, sizeof(hdr), 0) != sizeof(hdr))
 		abort();
 	close(fd);
 }
 
-static void good_geom(struct qed_geom *g)
+static void good_geom(struct qedblk_geom *g)
 {
-	if (qed_geom_init(g, 65536, 4, IMG_SIZE))
+	if (qedblk_geom_init(g, 65536, 4, IMG_SIZE))
 		abort();
 }
 
-static uint64_t good_file_size(const struct qed_geom *g)
+static uint64_t good_file_size(const struct qedblk_geom *g)
 {
 	return g->l1_table_offset + g->table_bytes;
 }
 
 static int ctl_fd(void)
 {
-	return open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
+	return open(QEDBLK_CTL_DEVICE, O_RDWR | O_CLOEXEC);
 }
 
-static void init_attach(struct qed_attach *a, int fd, const char *path)
+static void init_attach(struct qedblk_attach *a, int fd, const char *path)
 {
 	memset(a, 0, sizeof(*a));
 	a->size = sizeof(*a);
@@ -65,7 +65,7 @@ static void init_attach(struct qed_attach *a, int fd, const char *path)
 /* Attach @path (opened with @oflags) with @flags: 0 and the index, or -errno. */
 static int try_attach(int ctl, const char *path, int oflags, uint32_t flags, uint32_t *index)
 {
-	struct qed_attach a;
+	struct qedblk_attach a;
 	int fd = open(path, oflags | O_CLOEXEC);
 	int ret;
 
@@ -73,7 +73,7 @@ static int try_attach(int ctl, const char *path, int oflags, uint32_t flags, uin
 		return -1000 - errno;
 	init_attach(&a, fd, path);
 	a.flags = flags;
-	ret = ioctl(ctl, QED_CTL_ATTACH, &a);
+	ret = ioctl(ctl, QEDBLK_CTL_ATTACH, &a);
 	ret = ret < 0 ? -errno : 0;
 	close(fd);
 	if (!ret && index)
@@ -83,29 +83,29 @@ static int try_attach(int ctl, const char *path, int oflags, uint32_t flags, uin
 
 static int detach(int ctl, uint32_t index, uint32_t flags)
 {
-	struct qed_detach d = { .size = sizeof(d), .index = index, .flags = flags };
+	struct qedblk_detach d = { .size = sizeof(d), .index = index, .flags = flags };
 
-	return ioctl(ctl, QED_CTL_DETACH, &d) < 0 ? -errno : 0;
+	return ioctl(ctl, QEDBLK_CTL_DETACH, &d) < 0 ? -errno : 0;
 }
 
-static int get_info(int ctl, uint32_t index, struct qed_info *info)
+static int get_info(int ctl, uint32_t index, struct qedblk_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	info->index = index;
-	return ioctl(ctl, QED_CTL_INFO, info) < 0 ? -errno : 0;
+	return ioctl(ctl, QEDBLK_CTL_INFO, info) < 0 ? -errno : 0;
 }
 
 FIXTURE(ctl) {
 	int ctl;
 	char img[200];
-	struct qed_geom g;
+	struct qedblk_geom g;
 };
 
 FIXTURE_SETUP(ctl)
 {
 	self->ctl = ctl_fd();
-	ASSERT_LE(0, self->ctl) TH_LOG("cannot open %s: %s", QED_CTL_DEVICE, strerror(errno));
+	ASSERT_LE(0, self->ctl) TH_LOG("cannot open %s: %s", QEDBLK_CTL_DEVICE, strerror(errno));
 	snprintf(self->img, sizeof(self->img), "%s/ctl-%d.qed", scratch, getpid());
 	good_geom(&self->g);
 	mkimage(self->img, &self->g, good_file_size(&self->g));
@@ -119,8 +119,8 @@ FIXTURE_TEARDOWN(ctl)
 
 TEST_F(ctl, attach_info_list_detach)
 {
-	struct qed_info info;
-	struct qed_list l;
+	struct qedblk_info info;
+	struct qedblk_list l;
 	uint32_t idx, found[64];
 	unsigned int i;
 	bool listed = false;
@@ -140,7 +140,7 @@ TEST_F(ctl, attach_info_list_detach)
 	l.size = sizeof(l);
 	l.count = 64;
 	l.indices = (uintptr_t)found;
-	ASSERT_EQ(0, ioctl(self->ctl, QED_CTL_LIST, &l));
+	ASSERT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_LIST, &l));
 	for (i = 0; i < l.count && i < 64; i++)
 		listed |= found[i] == idx;
 	EXPECT_TRUE(listed);
@@ -157,17 +157,17 @@ TEST_F(ctl, attach_info_list_detach)
 
 TEST_F(ctl, bad_fd)
 {
-	struct qed_attach a;
+	struct qedblk_attach a;
 
 	init_attach(&a, 9999, "nothing");
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(EBADF, errno);
 }
 
 TEST_F(ctl, directory_fd)
 {
 	EXPECT_EQ(-EISDIR, try_attach(self->ctl, scratch, O_RDONLY | O_DIRECTORY,
-				      QED_ATTACH_READ_ONLY, NULL));
+				      QEDBLK_ATTACH_READ_ONLY, NULL));
 }
 
 TEST_F(ctl, not_qed)
@@ -212,7 +212,7 @@ static const struct {
 	{ "no-probe flag without backing file", EINVAL },
 };
 
-static void damage(struct qed_geom *g, unsigned int i, uint64_t *file_size)
+static void damage(struct qedblk_geom *g, unsigned int i, uint64_t *file_size)
 {
 	switch (i) {
 	case 0: break;	/* handled by the caller */
@@ -226,7 +226,7 @@ static void damage(struct qed_geom *g, unsigned int i, uint64_t *file_size)
 	case 8: g->header_size = 0x10000; break;
 	case 9: g->features |= 1ull << 40; break;
 	case 10: g->image_size += 100; break;
-	case 11: g->image_size = qed_max_image_size(g->cluster_size, g->table_size) + 512; break;
+	case 11: g->image_size = qedblk_max_image_size(g->cluster_size, g->table_size) + 512; break;
 	case 12: g->l1_table_offset += 512; break;
 	case 13: g->l1_table_offset = 0; break;
 	case 14: *file_size = g->l1_table_offset + g->table_bytes - g->cluster_size; break;
@@ -244,7 +244,7 @@ TEST_F(ctl, malformed_headers)
 	unsigned int i;
 
 	for (i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
-		struct qed_geom g = self->g;
+		struct qedblk_geom g = self->g;
 		uint64_t file_size = good_file_size(&g);
 
 		damage(&g, i, &file_size);
@@ -261,7 +261,7 @@ TEST_F(ctl, malformed_headers)
 }
 
 /* Make self->img an overlay naming "base" (no probe flag when @raw). */
-static void make_overlay(const char *path, struct qed_geom *g, bool raw)
+static void make_overlay(const char *path, struct qedblk_geom *g, bool raw)
 {
 	int fd;
 
@@ -279,17 +279,17 @@ static void make_overlay(const char *path, struct qed_geom *g, bool raw)
 static int attach_chain(int ctl, const char *img, const int32_t *fds, uint32_t nr,
 			uint32_t *index)
 {
-	struct qed_attach a;
+	struct qedblk_attach a;
 	int fd = open(img, O_RDONLY | O_CLOEXEC);
 	int ret;
 
 	if (fd < 0)
 		return -1000 - errno;
 	init_attach(&a, fd, img);
-	a.flags = QED_ATTACH_READ_ONLY;
+	a.flags = QEDBLK_ATTACH_READ_ONLY;
 	a.nr_backing = nr;
 	a.backing_fds = (uintptr_t)fds;
-	ret = ioctl(ctl, QED_CTL_ATTACH, &a) < 0 ? -errno : 0;
+	ret = ioctl(ctl, QEDBLK_CTL_ATTACH, &a) < 0 ? -errno : 0;
 	close(fd);
 	if (!ret && index)
 		*index = a.index;
@@ -303,9 +303,9 @@ static int attach_chain(int ctl, const char *img, const int32_t *fds, uint32_t n
 TEST_F(ctl, backing_chain_refusals)
 {
 	char base[240], qcow[240];
-	struct qed_geom g = self->g, bg = self->g;
-	struct qed_info info;
-	int32_t fds[QED_MAX_CHAIN + 1];
+	struct qedblk_geom g = self->g, bg = self->g;
+	struct qedblk_info info;
+	int32_t fds[QEDBLK_MAX_CHAIN + 1];
 	uint32_t idx;
 	unsigned int i;
 	int bfd, qfd, self_fd;
@@ -328,9 +328,9 @@ TEST_F(ctl, backing_chain_refusals)
 	/* A pointer without a count. */
 	EXPECT_EQ(-EINVAL, attach_chain(self->ctl, self->img, (int32_t *)8, 0, NULL));
 	/* Deeper than the limit. */
-	for (i = 0; i <= QED_MAX_CHAIN; i++)
+	for (i = 0; i <= QEDBLK_MAX_CHAIN; i++)
 		fds[i] = bfd;
-	EXPECT_EQ(-ELOOP, attach_chain(self->ctl, self->img, fds, QED_MAX_CHAIN + 1, NULL));
+	EXPECT_EQ(-ELOOP, attach_chain(self->ctl, self->img, fds, QEDBLK_MAX_CHAIN + 1, NULL));
 	/* The image as its own backing file. */
 	fds[0] = self_fd;
 	EXPECT_EQ(-ELOOP, attach_chain(self->ctl, self->img, fds, 1, NULL));
@@ -376,39 +376,39 @@ TEST_F(ctl, backing_chain_refusals)
 
 TEST_F(ctl, resize_abi)
 {
-	struct qed_resize r = { .size = sizeof(r) };
-	struct qed_info info;
+	struct qedblk_resize r = { .size = sizeof(r) };
+	struct qedblk_info info;
 	uint32_t idx;
 
 	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &idx));
 	r.index = idx;
 	r.new_size = IMG_SIZE * 2;
 	r.reserved[1] = 1;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r));
 	EXPECT_EQ(EINVAL, errno);
 	r.reserved[1] = 0;
 	r.new_size = IMG_SIZE - 512;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r));
 	EXPECT_EQ(EINVAL, errno);
 	r.new_size = IMG_SIZE * 2 + 1;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r));
 	EXPECT_EQ(EINVAL, errno);
 	r.new_size = IMG_SIZE * 2;
-	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	EXPECT_EQ(IMG_SIZE * 2, info.image_size);
 	r.index = idx + 1000;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_RESIZE, &r));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r));
 	EXPECT_EQ(ENXIO, errno);
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 }
 
-/* What the ABI gained after its first version: block_size, QED_CTL_SET. */
+/* What the ABI gained after its first version: block_size, QEDBLK_CTL_SET. */
 TEST_F(ctl, block_size_and_set_abi)
 {
-	struct qed_set st = { .size = sizeof(st) };
-	struct qed_info info;
-	struct qed_attach a;
+	struct qedblk_set st = { .size = sizeof(st) };
+	struct qedblk_info info;
+	struct qedblk_attach a;
 	struct stat sb;
 	uint32_t bad[] = { 256, 768, 8192 };
 	unsigned int i;
@@ -419,81 +419,81 @@ TEST_F(ctl, block_size_and_set_abi)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		init_attach(&a, fd, self->img);
 		a.block_size = bad[i];
-		EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+		EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 		EXPECT_EQ(EINVAL, errno);
 	}
 	init_attach(&a, fd, self->img);
 	a.block_size = 4096;
-	a.flags = QED_ATTACH_NO_PARTSCAN;
-	ASSERT_EQ(0, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	a.flags = QEDBLK_ATTACH_NO_PARTSCAN;
+	ASSERT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
 	EXPECT_EQ(4096, info.block_size);
-	EXPECT_TRUE(info.dev_flags & QED_INFO_NO_PARTSCAN);
+	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_NO_PARTSCAN);
 	/* As loop_info64's lo_device and lo_inode: the file, whatever its name. */
 	EXPECT_EQ(sb.st_ino, info.image_ino);
 	EXPECT_EQ(sb.st_dev, info.image_dev);
 
 	st.index = a.index;
-	st.mask = QED_ATTACH_AUTOCLEAR;		/* not changeable */
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	st.mask = QEDBLK_ATTACH_AUTOCLEAR;		/* not changeable */
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	EXPECT_EQ(EINVAL, errno);
-	st.mask = QED_ATTACH_DIRECT_IO;
-	st.flags = QED_ATTACH_DIRECT_IO | QED_ATTACH_READ_ONLY;	/* outside the mask */
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	st.mask = QEDBLK_ATTACH_DIRECT_IO;
+	st.flags = QEDBLK_ATTACH_DIRECT_IO | QEDBLK_ATTACH_READ_ONLY;	/* outside the mask */
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	EXPECT_EQ(EINVAL, errno);
-	st.flags = QED_ATTACH_DIRECT_IO;
+	st.flags = QEDBLK_ATTACH_DIRECT_IO;
 	st.reserved[2] = 1;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	EXPECT_EQ(EINVAL, errno);
 	st.reserved[2] = 0;
-	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
-	EXPECT_TRUE(info.dev_flags & QED_INFO_DIRECT_IO);
+	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_DIRECT_IO);
 	st.flags = 0;
-	EXPECT_EQ(0, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	ASSERT_EQ(0, get_info(self->ctl, a.index, &info));
-	EXPECT_FALSE(info.dev_flags & QED_INFO_DIRECT_IO);
+	EXPECT_FALSE(info.dev_flags & QEDBLK_INFO_DIRECT_IO);
 	EXPECT_EQ(0, detach(self->ctl, a.index, 0));
 	st.index = a.index;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_SET, &st));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_SET, &st));
 	EXPECT_EQ(ENXIO, errno);
 	close(fd);
 }
 
 TEST_F(ctl, unknown_flag_and_reserved)
 {
-	struct qed_attach a;
+	struct qedblk_attach a;
 	int fd = open(self->img, O_RDWR);
 
 	ASSERT_LE(0, fd);
 	init_attach(&a, fd, self->img);
 	a.flags = 1u << 31;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
 
 	init_attach(&a, fd, self->img);
 	a.reserved[3] = 1;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
 
 	init_attach(&a, fd, self->img);
 	a.size = 8;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(EINVAL, errno);
 
 	init_attach(&a, fd, self->img);
 	memset(a.path, 'p', sizeof(a.path));
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(ENAMETOOLONG, errno);
 
-	EXPECT_EQ(-1, ioctl(self->ctl, _IO(QED_CTL_MAGIC, 0x7f), 0));
+	EXPECT_EQ(-1, ioctl(self->ctl, _IO(QEDBLK_CTL_MAGIC, 0x7f), 0));
 	EXPECT_EQ(ENOTTY, errno);
 	close(fd);
 }
 
 TEST_F(ctl, read_only_fd)
 {
-	struct qed_info info;
+	struct qedblk_info info;
 	uint32_t idx;
 	int ro = 0, dfd;
 	char dev[64];
@@ -501,9 +501,9 @@ TEST_F(ctl, read_only_fd)
 	/* A read-only descriptor cannot make a writable device. */
 	EXPECT_EQ(-EBADF, try_attach(self->ctl, self->img, O_RDONLY, 0, NULL));
 	ASSERT_EQ(0, chmod(self->img, 0444));
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &idx));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &idx));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
-	EXPECT_TRUE(info.dev_flags & QED_INFO_READ_ONLY);
+	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_READ_ONLY);
 	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
 	dfd = open(dev, O_RDONLY);
 	ASSERT_LE(0, dfd);
@@ -515,7 +515,7 @@ TEST_F(ctl, read_only_fd)
 
 TEST_F(ctl, busy_and_autoclear)
 {
-	struct qed_info info;
+	struct qedblk_info info;
 	uint32_t idx;
 	char dev[64];
 	int dfd, i;
@@ -526,9 +526,9 @@ TEST_F(ctl, busy_and_autoclear)
 	ASSERT_LE(0, dfd);
 	EXPECT_EQ(-EBUSY, detach(self->ctl, idx, 0));
 	/* A deferred detach happens at last close, as loop's autoclear. */
-	EXPECT_EQ(0, detach(self->ctl, idx, QED_DETACH_DEFERRED));
+	EXPECT_EQ(0, detach(self->ctl, idx, QEDBLK_DETACH_DEFERRED));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
-	EXPECT_TRUE(info.dev_flags & QED_INFO_AUTOCLEAR);
+	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_AUTOCLEAR);
 	close(dfd);
 	for (i = 0; i < 50 && get_info(self->ctl, idx, &info) == 0; i++)
 		usleep(100000);
@@ -538,7 +538,7 @@ TEST_F(ctl, busy_and_autoclear)
 	 * The same with autoclear asked for at attach: the device stays until
 	 * it has been opened and closed.
 	 */
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QED_ATTACH_AUTOCLEAR, &idx));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QEDBLK_ATTACH_AUTOCLEAR, &idx));
 	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
 	usleep(300000);
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
@@ -555,7 +555,7 @@ TEST_F(ctl, wanted_index)
 {
 	char other[240];
 	uint32_t idx, idx2;
-	struct qed_attach a;
+	struct qedblk_attach a;
 	int fd;
 
 	snprintf(other, sizeof(other), "%s.2", self->img);
@@ -563,21 +563,21 @@ TEST_F(ctl, wanted_index)
 	fd = open(self->img, O_RDWR);
 	ASSERT_LE(0, fd);
 	init_attach(&a, fd, self->img);
-	a.flags = QED_ATTACH_WANT_INDEX;
+	a.flags = QEDBLK_ATTACH_WANT_INDEX;
 	a.index = 7;
-	ASSERT_EQ(0, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	ASSERT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	idx = a.index;
 	EXPECT_EQ(7, idx);
 	close(fd);
 	fd = open(other, O_RDONLY);
 	ASSERT_LE(0, fd);
 	init_attach(&a, fd, other);
-	a.flags = QED_ATTACH_WANT_INDEX | QED_ATTACH_READ_ONLY;
+	a.flags = QEDBLK_ATTACH_WANT_INDEX | QEDBLK_ATTACH_READ_ONLY;
 	a.index = 7;
-	EXPECT_EQ(-1, ioctl(self->ctl, QED_CTL_ATTACH, &a));
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
 	EXPECT_EQ(EEXIST, errno);
 	close(fd);
-	ASSERT_EQ(0, try_attach(self->ctl, other, O_RDONLY, QED_ATTACH_READ_ONLY, &idx2));
+	ASSERT_EQ(0, try_attach(self->ctl, other, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &idx2));
 	EXPECT_NE(idx, idx2);
 	EXPECT_EQ(0, detach(self->ctl, idx2, 0));
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
@@ -591,11 +591,11 @@ TEST_F(ctl, same_image_twice)
 
 	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &a));
 	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDWR, 0, NULL));
-	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, NULL));
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, NULL));
 	EXPECT_EQ(0, detach(self->ctl, a, 0));
 	/* Readers share. */
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &a));
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &b));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &a));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &b));
 	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDWR, 0, NULL));
 	EXPECT_EQ(0, detach(self->ctl, b, 0));
 	EXPECT_EQ(0, detach(self->ctl, a, 0));
@@ -611,9 +611,9 @@ TEST_F(ctl, needs_cap_sys_admin)
 	if (pid == 0) {
 		struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 		struct __user_cap_data_struct d[2];
-		struct qed_info info;
-		struct qed_list l = { .size = sizeof(l) };
-		struct qed_resize r = { .size = sizeof(r), .new_size = 1 << 30 };
+		struct qedblk_info info;
+		struct qedblk_list l = { .size = sizeof(l) };
+		struct qedblk_resize r = { .size = sizeof(r), .new_size = 1 << 30 };
 		uint32_t idx;
 
 		if (syscall(SYS_capget, &h, d))
@@ -627,9 +627,9 @@ TEST_F(ctl, needs_cap_sys_admin)
 			_exit(2);
 		if (get_info(self->ctl, 0, &info) != -EPERM)
 			_exit(3);
-		if (ioctl(self->ctl, QED_CTL_LIST, &l) != -1 || errno != EPERM)
+		if (ioctl(self->ctl, QEDBLK_CTL_LIST, &l) != -1 || errno != EPERM)
 			_exit(4);
-		if (ioctl(self->ctl, QED_CTL_RESIZE, &r) != -1 || errno != EPERM)
+		if (ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r) != -1 || errno != EPERM)
 			_exit(5);
 		_exit(0);
 	}
@@ -661,7 +661,7 @@ TEST_F(ctl, append_fd_is_not_inherited)
 	ASSERT_EQ(0, detach(self->ctl, idx, 0));
 
 	/* The header is still at the start, and a fresh attach reads the data. */
-	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QED_ATTACH_READ_ONLY, &idx));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QEDBLK_ATTACH_READ_ONLY, &idx));
 	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
@@ -688,7 +688,7 @@ TEST_F(ctl, append_only_inode)
 		SKIP(return, "the scratch file system has no append-only flag");
 	}
 	EXPECT_EQ(-EPERM, try_attach(self->ctl, self->img, O_RDWR | O_APPEND, 0, NULL));
-	EXPECT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QED_ATTACH_READ_ONLY, &idx));
+	EXPECT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &idx));
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 	flags &= ~FS_APPEND_FL;
 	EXPECT_EQ(0, ioctl(fd, FS_IOC_SETFLAGS, &flags));
@@ -700,9 +700,9 @@ int main(int argc, char **argv)
 	const char *s = getenv("QED_SCRATCH");
 
 	snprintf(scratch, sizeof(scratch), "%s", s ? s : "/tmp");
-	if (access(QED_CTL_DEVICE, F_OK)) {
+	if (access(QEDBLK_CTL_DEVICE, F_OK)) {
 		ksft_print_header();
-		ksft_exit_skip("%s is missing: load qedblk.ko first\n", QED_CTL_DEVICE);
+		ksft_exit_skip("%s is missing: load qedblk.ko first\n", QEDBLK_CTL_DEVICE);
 	}
 	return test_harness_run(argc, argv);
 }

@@ -89,14 +89,14 @@ check failed_disk_requests_under_the_image t_fail_request
 
 # Issue 12 point 6: a guest's I/O never fails with ENOMEM.  Every
 # allocation from the L2 cache's slab fails (the debug guest boots with
-# slub_debug=A,qed_l2_chunk, so failslab's cache-filter picks it alone),
+# slub_debug=A,qedblk_l2_chunk, so failslab's cache-filter picks it alone),
 # including those that may sleep, while reads miss the cache on every table
 # page and writes allocate new tables: the device's chunk reserve must
 # carry them, the overlay's and its backing file's.
 t_l2_reserve() {
 	local img="$WORK/reserve.qed" raw="$WORK/reserve.raw" d rc=0 f=$dbg/failslab
-	[ "$(cat /sys/kernel/slab/qed_l2_chunk/failslab 2>/dev/null)" = 1 ] ||
-		{ echo "qed_l2_chunk is not marked for failslab (boot with slub_debug=A,qed_l2_chunk)"; return 1; }
+	[ "$(cat /sys/kernel/slab/qedblk_l2_chunk/failslab 2>/dev/null)" = 1 ] ||
+		{ echo "qedblk_l2_chunk is not marked for failslab (boot with slub_debug=A,qedblk_l2_chunk)"; return 1; }
 	# 4 KiB clusters: one cached page of a table covers 2 MiB, 32 of them
 	# here, in the backing file's cache: the reads go through the overlay.
 	dd if=/dev/urandom of="$raw" bs=1M count=64 status=none

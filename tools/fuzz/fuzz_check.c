@@ -72,28 +72,28 @@ static void m_free(void *ctx, void *p)
 	free(p);
 }
 
-static const struct qed_check_ops ops = {
+static const struct qedblk_check_ops ops = {
 	.read = m_read, .write = m_write, .punch = m_punch, .truncate = m_truncate,
 	.zalloc = m_zalloc, .free = m_free,
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct qed_check_result r, again;
-	struct qed_geom g;
+	struct qedblk_check_result r, again;
+	struct qedblk_geom g;
 	struct mem m;
 
-	if (qed_header_decode(data, size, size, &g) != QED_HDR_OK)
+	if (qedblk_header_decode(data, size, size, &g) != QED_HDR_OK)
 		return 0;
 	m.size = size;
 	m.buf = malloc(size);
 	if (!m.buf)
 		return 0;
 	memcpy(m.buf, data, size);
-	if (qed_check_image(&g, m.size, &ops, &m, 0, &r) == 0 &&
-	    qed_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r) == 0 &&
-	    qed_check_clean(&r)) {
-		if (qed_check_image(&g, m.size, &ops, &m, 0, &again) != 0 ||
+	if (qedblk_check_image(&g, m.size, &ops, &m, 0, &r) == 0 &&
+	    qedblk_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r) == 0 &&
+	    qedblk_check_clean(&r)) {
+		if (qedblk_check_image(&g, m.size, &ops, &m, 0, &again) != 0 ||
 		    again.corruptions || again.leak_tail)
 			abort();
 	}

@@ -45,7 +45,7 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 {
 	const struct image *above = top;
 	const char *above_path = path;
-	struct stat st, seen[QED_MAX_CHAIN + 1];
+	struct stat st, seen[QEDBLK_MAX_CHAIN + 1];
 	const char *other, *ow;
 	unsigned int i;
 	int ret;
@@ -57,9 +57,9 @@ int chain_open(const char *path, const struct image *top, struct chain *c,
 		struct chain_file *f = &c->f[i];
 		unsigned int j;
 
-		if (i == QED_MAX_CHAIN)
+		if (i == QEDBLK_MAX_CHAIN)
 			return chain_fail(why, whylen, "backing chain deeper than %d files",
-					  QED_MAX_CHAIN);
+					  QEDBLK_MAX_CHAIN);
 		chain_resolve(above_path, above->backing, f->path, sizeof(f->path));
 		f->img.fd = open_regular(f->path, O_RDONLY, &ow);
 		if (f->img.fd < 0)
@@ -115,7 +115,7 @@ void chain_close(struct chain *c)
 	c->n = 0;
 }
 
-const char *chain_format_name(enum qed_file_format fmt)
+const char *chain_format_name(enum qedblk_file_format fmt)
 {
 	return fmt == QED_FMT_QED ? "qed" : "raw";
 }

@@ -80,7 +80,7 @@ static void mem_free(void *ctx, void *p)
 	free(p);
 }
 
-static const struct qed_check_ops file_ops = {
+static const struct qedblk_check_ops file_ops = {
 	.read		= file_read,
 	.write		= file_write,
 	.punch		= file_punch,
@@ -90,30 +90,30 @@ static const struct qed_check_ops file_ops = {
 	.free		= mem_free,
 };
 
-int image_check(struct image *img, struct qed_check_result *r)
+int image_check(struct image *img, struct qedblk_check_result *r)
 {
-	return qed_check_image(&img->geom, img->file_size, &file_ops, img, 0, r);
+	return qedblk_check_image(&img->geom, img->file_size, &file_ops, img, 0, r);
 }
 
 /*
- * Repair @img (opened read-write) with qed_check_image() @flags; clear
+ * Repair @img (opened read-write) with qedblk_check_image() @flags; clear
  * NEED_CHECK when it comes out clean.
  */
-static int image_repair(struct image *img, unsigned int flags, struct qed_check_result *r)
+static int image_repair(struct image *img, unsigned int flags, struct qedblk_check_result *r)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 	int ret;
 
-	ret = qed_check_image(&img->geom, img->file_size, &file_ops, img, flags, r);
+	ret = qedblk_check_image(&img->geom, img->file_size, &file_ops, img, flags, r);
 	if (ret)
 		return ret;
 	img->file_size = r->new_size;
-	if (qed_check_clean(r) && (img->geom.features & QED_F_NEED_CHECK)) {
+	if (qedblk_check_clean(r) && (img->geom.features & QED_F_NEED_CHECK)) {
 		/* The repairs must be durable before the bit says all is well. */
 		if (fsync(img->fd) < 0)
 			return -errno;
 		img->geom.features &= ~QED_F_NEED_CHECK;
-		qed_header_encode(&img->geom, hdr);
+		qedblk_header_encode(&img->geom, hdr);
 		ret = file_write(img, 0, hdr, sizeof(hdr));
 		if (ret)
 			return ret;
@@ -144,14 +144,14 @@ static void usage_check(FILE *f)
  * when it reclaimed leaks at all.  Punched ones are still leaks, for
  * qemu-img check as for ours.
  */
-static uint64_t leaks_fixed(const struct qed_check_result *fixed)
+static uint64_t leaks_fixed(const struct qedblk_check_result *fixed)
 {
-	return qed_check_clean(fixed) ? fixed->leak_tail : 0;
+	return qedblk_check_clean(fixed) ? fixed->leak_tail : 0;
 }
 
 /* JSON keys as qemu-img check's where the concept is the same. */
-static void print_result(const char *path, const struct qed_check_result *r, bool json,
-			 const struct qed_check_result *fixed, uint64_t total_clusters)
+static void print_result(const char *path, const struct qedblk_check_result *r, bool json,
+			 const struct qedblk_check_result *fixed, uint64_t total_clusters)
 {
 	if (json) {
 		printf("{\"filename\": ");
@@ -187,7 +187,7 @@ static void print_result(const char *path, const struct qed_check_result *r, boo
 	if (fixed && fixed->leaks_punched)
 		printf("%llu leaked clusters were punched: their space is free, but they stay"
 		       " unreferenced.\n", (unsigned long long)fixed->leaks_punched);
-	if (fixed && !qed_check_clean(fixed) && fixed->leaks)
+	if (fixed && !qedblk_check_clean(fixed) && fixed->leaks)
 		printf("Leaked clusters are reclaimed only once no corruption remains.\n");
 	if (r->corruptions)
 		printf("%llu errors were found on the image.\n", (unsigned long long)r->corruptions);
@@ -201,7 +201,7 @@ static void print_result(const char *path, const struct qed_check_result *r, boo
 	       (unsigned long long)r->l2_tables, (unsigned long long)r->clusters);
 }
 
-/* qemu-img check -r's modes, as qed_check_image() flags; -1 for another word. */
+/* qemu-img check -r's modes, as qedblk_check_image() flags; -1 for another word. */
 static int repair_mode(const char *s)
 {
 	if (!strcmp(s, "leaks"))
@@ -221,7 +221,7 @@ int cmd_check(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct qed_check_result r, fixed;
+	struct qedblk_check_result r, fixed;
 	bool json = false, force_share = false, bare = false;
 	int repair = 0;
 	enum image_access access;

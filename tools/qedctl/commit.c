@@ -127,7 +127,7 @@ int cmd_commit(int argc, char **argv)
 			die("%s: %s", b.path, why);
 		/* As qemu-img commit: a smaller base grows to the image's size. */
 		if (b.img.geom.image_size < size) {
-			if (size > qed_max_image_size(b.img.geom.cluster_size,
+			if (size > qedblk_max_image_size(b.img.geom.cluster_size,
 						      b.img.geom.table_size))
 				die("%s: cannot grow to %s's %llu bytes with this geometry",
 				    b.path, path, (unsigned long long)size);

@@ -42,7 +42,7 @@ static void usage_convert(FILE *f)
 		   "  -t sets a cache mode)\n");
 }
 
-static bool parse_fmt(const char *s, enum qed_file_format *fmt, const char *flag)
+static bool parse_fmt(const char *s, enum qedblk_file_format *fmt, const char *flag)
 {
 	if (!strcmp(s, "raw"))
 		*fmt = QED_FMT_RAW;
@@ -103,14 +103,14 @@ int cmd_convert(int argc, char **argv)
 	struct create_args a = {
 		.cluster = QED_DEFAULT_CLUSTER_SIZE, .table = QED_DEFAULT_TABLE_SIZE,
 	};
-	enum qed_file_format in_fmt, out_fmt = QED_FMT_RAW;
+	enum qedblk_file_format in_fmt, out_fmt = QED_FMT_RAW;
 	bool have_in_fmt = false, geometry = false, progress = false, force_share = false;
 	const char *src, *dst, *why;
 	struct output o = { 0 };
 	struct stat sst, dst_st;
 	struct reader r;
 	struct extent e;
-	struct qed_geom g;
+	struct qedblk_geom g;
 	unsigned char *buf;
 	uint64_t size, off = 0, n;
 	int c, ret, src_fd = -1;

@@ -24,7 +24,7 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 {
 	unsigned char buf[QED_PROBE_BYTES];
 	char path[4096];
-	enum qed_file_format f;
+	enum qedblk_file_format f;
 	const char *other, *why;
 	struct image img;
 	struct stat st;
@@ -42,7 +42,7 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
 	if (n < 0)
 		die("backing file %s: %s", path, strerror(errno));
 	close(fd);
-	f = qed_probe_format(buf, (u64)n, &other);
+	f = qedblk_probe_format(buf, (u64)n, &other);
 	/* As qemu-img since 6.1: a guessed format is a security hole. */
 	if (!fmt)
 		die("%s: Backing file specified without backing format\n"
@@ -65,7 +65,7 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
  * Write a new image for @g in a temporary file next to @path (newfile.c).
  * Without @force an existing @path is kept (link() fails with EEXIST).
  */
-static int create_file(const char *path, bool force, const struct qed_geom *g,
+static int create_file(const char *path, bool force, const struct qedblk_geom *g,
 		       const char *backing)
 {
 	struct newfile nf;
@@ -82,12 +82,12 @@ static int create_file(const char *path, bool force, const struct qed_geom *g,
 	return newfile_commit(&nf);
 }
 
-int create_write_header(int fd, const struct qed_geom *g, const char *backing)
+int create_write_header(int fd, const struct qedblk_geom *g, const char *backing)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 	int ret;
 
-	qed_header_encode(g, hdr);
+	qedblk_header_encode(g, hdr);
 	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
 	if (!ret && backing)
 		ret = pwrite_full(fd, backing, g->backing_name_size, g->backing_name_offset);
@@ -188,16 +188,16 @@ bool create_parse_opts(struct create_args *a, char *arg)
  * what was asked for.
  */
 static void __attribute__((noreturn)) create_refuse_geometry(u32 cluster, u32 table,
-							     enum qed_header_error err)
+							     enum qedblk_header_error err)
 {
 	char cs[32], best[32], advice[160];
 	u32 t, c, max_t = 0, max_c = 0;
 
 	for (t = 2; t <= QED_MAX_TABLE_SIZE; t *= 2)
-		if (!qed_qemu_geometry(cluster, t))
+		if (!qedblk_qemu_geometry(cluster, t))
 			max_t = t;
 	for (c = QED_MIN_CLUSTER_SIZE; c <= QED_MAX_CLUSTER_SIZE; c *= 2)
-		if (!qed_qemu_geometry(c, table < 2 ? 2 : table))
+		if (!qedblk_qemu_geometry(c, table < 2 ? 2 : table))
 			max_c = c;
 	format_size(cluster, cs, sizeof(cs));
 	format_size(max_c, best, sizeof(best));
@@ -208,18 +208,18 @@ static void __attribute__((noreturn)) create_refuse_geometry(u32 cluster, u32 ta
 		snprintf(advice, sizeof(advice), "no table size works with %s clusters;"
 			 " with table size %u use clusters of 4KiB..%s",
 			 cs, table < 2 ? 2 : table, best);
-	die("cluster size %s, table size %u: %s; %s", cs, table, qed_header_strerror(err),
+	die("cluster size %s, table size %u: %s; %s", cs, table, qedblk_header_strerror(err),
 	    advice);
 }
 
-void create_geom(const struct create_args *a, uint64_t size, struct qed_geom *g)
+void create_geom(const struct create_args *a, uint64_t size, struct qedblk_geom *g)
 {
-	enum qed_header_error err;
+	enum qedblk_header_error err;
 
-	err = qed_geom_init(g, (uint32_t)a->cluster, (uint32_t)a->table, size);
+	err = qedblk_geom_init(g, (uint32_t)a->cluster, (uint32_t)a->table, size);
 	if (err)
-		die("%s", qed_header_strerror(err));
-	err = qed_qemu_geometry(g->cluster_size, g->table_size);
+		die("%s", qedblk_header_strerror(err));
+	err = qedblk_qemu_geometry(g->cluster_size, g->table_size);
 	if (err)
 		create_refuse_geometry(g->cluster_size, g->table_size, err);
 }
@@ -243,7 +243,7 @@ int cmd_create(int argc, char **argv)
 	bool force = false;
 	const char *backing, *bfmt;
 	uint64_t size;
-	struct qed_geom g;
+	struct qedblk_geom g;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "s:c:t:fb:F:o:h", opts, NULL)) != -1) {

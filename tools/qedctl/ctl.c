@@ -21,22 +21,22 @@
  */
 int ctl_open(bool quiet)
 {
-	int fd = open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
+	int fd = open(QEDBLK_CTL_DEVICE, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0 && quiet && errno == ENOENT)
 		return -1;
 	if (fd < 0)
-		die("%s: %s%s", QED_CTL_DEVICE, strerror(errno),
+		die("%s: %s%s", QEDBLK_CTL_DEVICE, strerror(errno),
 		    errno == ENOENT ? " (is the qedblk module loaded?)" : "");
 	return fd;
 }
 
 int ctl_try_open(void)
 {
-	int fd = open(QED_CTL_DEVICE, O_RDWR | O_CLOEXEC);
+	int fd = open(QEDBLK_CTL_DEVICE, O_RDWR | O_CLOEXEC);
 
 	if (fd < 0)
-		errmsg("%s: %s%s", QED_CTL_DEVICE, strerror(errno),
+		errmsg("%s: %s%s", QEDBLK_CTL_DEVICE, strerror(errno),
 		       errno == ENOENT ? " (is the qedblk module loaded?)" : "");
 	return fd;
 }
@@ -67,15 +67,15 @@ int parse_device(const char *s, uint32_t *index)
 	return 0;
 }
 
-int device_info(int ctl, uint32_t index, struct qed_info *info)
+int device_info(int ctl, uint32_t index, struct qedblk_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	info->size = sizeof(*info);
 	info->index = index;
-	return ioctl(ctl, QED_CTL_INFO, info) < 0 ? -errno : 0;
+	return ioctl(ctl, QEDBLK_CTL_INFO, info) < 0 ? -errno : 0;
 }
 
-bool info_is_file(const struct qed_info *info, const struct stat *st)
+bool info_is_file(const struct qedblk_info *info, const struct stat *st)
 {
 	struct stat img;
 
@@ -88,7 +88,7 @@ bool info_is_file(const struct qed_info *info, const struct stat *st)
 
 int find_attached(int ctl, const struct stat *st, uint32_t *index)
 {
-	struct qed_info info;
+	struct qedblk_info info;
 	uint32_t n, i, *idx;
 	int found = 0;
 
@@ -155,9 +155,9 @@ static int parse_on_off(const char *arg, bool *on)
  * read-write means it (an early boot's read-only '/' must not make it a
  * read-only device, whose dirty image would not even be repaired).
  */
-int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_or_fail)
+int attach_image(const char *path, struct qedblk_attach *a, bool verbose, bool rw_or_fail)
 {
-	int32_t fds[QED_MAX_CHAIN];
+	int32_t fds[QEDBLK_MAX_CHAIN];
 	struct image img;
 	struct chain chain;
 	const char *path_why = NULL, *fwhy;
@@ -167,15 +167,15 @@ int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_o
 
 	a->size = sizeof(*a);
 	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
-	fd = open_regular(path, (a->flags & QED_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
-	if (fd < 0 && !rw_or_fail && !(a->flags & QED_ATTACH_READ_ONLY) &&
+	fd = open_regular(path, (a->flags & QEDBLK_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
+	if (fd < 0 && !rw_or_fail && !(a->flags & QEDBLK_ATTACH_READ_ONLY) &&
 	    (errno == EROFS || errno == EACCES)) {
 		/* As losetup does: a file we may not write is attached read-only. */
 		fd = open_regular(path, O_RDONLY, &fwhy);
 		if (fd >= 0) {
 			fprintf(stderr, QEDCTL_NAME ": %s: write access denied, attaching read-only\n",
 				path);
-			a->flags |= QED_ATTACH_READ_ONLY;
+			a->flags |= QEDBLK_ATTACH_READ_ONLY;
 		}
 	}
 	if (fd < 0) {
@@ -224,7 +224,7 @@ int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_o
 		ret = -1;
 		goto out;
 	}
-	if (ioctl(ctl, QED_CTL_ATTACH, a) < 0) {
+	if (ioctl(ctl, QEDBLK_CTL_ATTACH, a) < 0) {
 		int err = errno;
 		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
 				 err == ENAMETOOLONG || err == ELOOP;
@@ -233,7 +233,7 @@ int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_o
 		if (err == EBUSY) {
 			image_holder_words(fd, path, why, sizeof(why));
 			errmsg("%s: attach failed: %s: %s", path, strerror(err), why);
-		} else if (err == EEXIST && (a->flags & QED_ATTACH_WANT_INDEX)) {
+		} else if (err == EEXIST && (a->flags & QEDBLK_ATTACH_WANT_INDEX)) {
 			errmsg("%s: attach failed: /dev/qed%u is taken", path, a->index);
 		} else if (explained && path_why) {
 			/* What the kernel logs, userspace read from the same header. */
@@ -270,7 +270,7 @@ int cmd_attach(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct qed_attach a;
+	struct qedblk_attach a;
 	const char *qedtab = NULL;
 	uint64_t bs;
 	bool on, verbose = false, quiet = false, all = false, entry = false, other = false;
@@ -283,15 +283,15 @@ int cmd_attach(int argc, char **argv)
 		other |= !strchr("sfvqATEh", c);
 		switch (c) {
 		case 'r':
-			a.flags |= QED_ATTACH_READ_ONLY;
+			a.flags |= QEDBLK_ATTACH_READ_ONLY;
 			break;
 		case 'a':
-			a.flags |= QED_ATTACH_AUTOCLEAR;
+			a.flags |= QEDBLK_ATTACH_AUTOCLEAR;
 			break;
 		case 'd':
 			if (parse_on_off(optarg, &on))
 				die("--direct-io: '%s' is neither on nor off", optarg);
-			a.flags = on ? a.flags | QED_ATTACH_DIRECT_IO : a.flags & ~QED_ATTACH_DIRECT_IO;
+			a.flags = on ? a.flags | QEDBLK_ATTACH_DIRECT_IO : a.flags & ~QEDBLK_ATTACH_DIRECT_IO;
 			break;
 		case 'b':
 			if (parse_size(optarg, &bs) || bs < 512 || bs > 4096 || (bs & (bs - 1)))
@@ -299,10 +299,10 @@ int cmd_attach(int argc, char **argv)
 			a.block_size = (uint32_t)bs;
 			break;
 		case 'P':
-			a.flags &= ~QED_ATTACH_NO_PARTSCAN;
+			a.flags &= ~QEDBLK_ATTACH_NO_PARTSCAN;
 			break;
 		case 'N':
-			a.flags |= QED_ATTACH_NO_PARTSCAN;
+			a.flags |= QEDBLK_ATTACH_NO_PARTSCAN;
 			break;
 		case 's':
 		case 'f':
@@ -316,7 +316,7 @@ int cmd_attach(int argc, char **argv)
 		case 'i':
 			if (parse_device(optarg, &a.index))
 				die("invalid index '%s'", optarg);
-			a.flags |= QED_ATTACH_WANT_INDEX;
+			a.flags |= QEDBLK_ATTACH_WANT_INDEX;
 			break;
 		case 'A':
 			all = true;
@@ -369,14 +369,14 @@ int cmd_attach(int argc, char **argv)
  */
 int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok)
 {
-	struct qed_detach d;
+	struct qedblk_detach d;
 	int err;
 
 	memset(&d, 0, sizeof(d));
 	d.size = sizeof(d);
 	d.index = index;
 	d.flags = flags;
-	if (ioctl(ctl, QED_CTL_DETACH, &d) == 0)
+	if (ioctl(ctl, QEDBLK_CTL_DETACH, &d) == 0)
 		return 0;
 	err = errno;
 	if (err == ENXIO && gone_ok)
@@ -389,7 +389,7 @@ int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool g
 
 uint32_t *list_indices(int ctl, uint32_t *count)
 {
-	struct qed_list l;
+	struct qedblk_list l;
 	uint32_t *idx = NULL;
 	uint32_t room = 0;
 
@@ -399,7 +399,7 @@ uint32_t *list_indices(int ctl, uint32_t *count)
 		l.size = sizeof(l);
 		l.count = room;
 		l.indices = (uintptr_t)idx;
-		if (ioctl(ctl, QED_CTL_LIST, &l) < 0)
+		if (ioctl(ctl, QEDBLK_CTL_LIST, &l) < 0)
 			die("listing devices failed: %s", strerror(errno));
 		if (l.count <= room)
 			break;
@@ -451,7 +451,7 @@ int cmd_detach(int argc, char **argv)
 			all = true;
 			break;
 		case 'l':
-			flags |= QED_DETACH_DEFERRED;
+			flags |= QEDBLK_DETACH_DEFERRED;
 			break;
 		case 'E':
 			entry = true;
@@ -521,7 +521,7 @@ int cmd_set(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct qed_set s;
+	struct qedblk_set s;
 	bool on;
 	int c, ctl;
 
@@ -533,8 +533,8 @@ int cmd_set(int argc, char **argv)
 		case 'd':
 			if (parse_on_off(optarg, &on))
 				die("--direct-io: '%s' is neither on nor off", optarg);
-			s.mask |= QED_ATTACH_DIRECT_IO;
-			s.flags = on ? QED_ATTACH_DIRECT_IO : 0;
+			s.mask |= QEDBLK_ATTACH_DIRECT_IO;
+			s.flags = on ? QEDBLK_ATTACH_DIRECT_IO : 0;
 			break;
 		case 'h':
 			usage_set(stdout);
@@ -553,7 +553,7 @@ int cmd_set(int argc, char **argv)
 	if (parse_device(argv[optind], &s.index))
 		die("%s: not a qed device", argv[optind]);
 	ctl = ctl_open(false);
-	if (ioctl(ctl, QED_CTL_SET, &s) < 0)
+	if (ioctl(ctl, QEDBLK_CTL_SET, &s) < 0)
 		die("%s: setting direct I/O %s failed: %s%s", argv[optind], on ? "on" : "off",
 		    strerror(errno), errno == EINVAL && on ?
 		    " (the image's file system does not do O_DIRECT)" :
@@ -580,8 +580,8 @@ int cmd_resize(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct qed_resize r;
-	struct qed_info info;
+	struct qedblk_resize r;
+	struct qedblk_info info;
 	const char *arg;
 	bool relative, shrink = false;
 	struct stat st;
@@ -627,14 +627,14 @@ int cmd_resize(int argc, char **argv)
 		memset(&info, 0, sizeof(info));
 		info.size = sizeof(info);
 		info.index = r.index;
-		if (ioctl(ctl, QED_CTL_INFO, &info) < 0)
+		if (ioctl(ctl, QEDBLK_CTL_INFO, &info) < 0)
 			die("%s: %s", argv[1], strerror(errno));
 		if (size > UINT64_MAX - info.image_size)
 			die("invalid size '%s'", arg);
 		size += info.image_size;
 	}
 	r.new_size = size;
-	if (ioctl(ctl, QED_CTL_RESIZE, &r) < 0) {
+	if (ioctl(ctl, QEDBLK_CTL_RESIZE, &r) < 0) {
 		int err = errno;
 
 		die("%s: resize to %llu bytes failed: %s%s", argv[1], (unsigned long long)size,

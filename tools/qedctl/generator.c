@@ -232,7 +232,7 @@ static int write_dropin(const char *dir, const char *unit, const struct qedtab *
 	link = udev_link(e->image);
 	blockdev_deps(f, link);
 	free(link);
-	if (e->attach.flags & QED_ATTACH_WANT_INDEX) {
+	if (e->attach.flags & QEDBLK_ATTACH_WANT_INDEX) {
 		snprintf(dev, sizeof(dev), "/dev/qed%u", e->attach.index);
 		blockdev_deps(f, dev);
 	}

@@ -51,14 +51,14 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 }
 
 /* Read the header of the image open as img->fd; closes it on failure. */
-int image_probe(int fd, enum qed_file_format *fmt, const char **other)
+int image_probe(int fd, enum qedblk_file_format *fmt, const char **other)
 {
 	unsigned char buf[QED_PROBE_BYTES];
 	ssize_t n = pread(fd, buf, sizeof(buf), 0);
 
 	if (n < 0)
 		return -errno;
-	*fmt = qed_probe_format(buf, (u64)n, other);
+	*fmt = qedblk_probe_format(buf, (u64)n, other);
 	return 0;
 }
 
@@ -66,7 +66,7 @@ int image_probe(int fd, enum qed_file_format *fmt, const char **other)
 static const char *image_not_qed(const struct image *img)
 {
 	static char msg[64];
-	enum qed_file_format fmt = QED_FMT_RAW;
+	enum qedblk_file_format fmt = QED_FMT_RAW;
 	const char *other;
 
 	if (image_probe(img->fd, &fmt, &other) || fmt != QED_FMT_OTHER)
@@ -78,7 +78,7 @@ static const char *image_not_qed(const struct image *img)
 static int image_load(struct image *img, const char **why)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
-	enum qed_header_error err;
+	enum qedblk_header_error err;
 	struct stat st;
 	char *names;
 	int ret;
@@ -89,7 +89,7 @@ static int image_load(struct image *img, const char **why)
 	}
 	img->file_size = (uint64_t)st.st_size;
 	if (img->file_size < QED_HEADER_BYTES) {
-		*why = qed_header_strerror(QED_HDR_SHORT);
+		*why = qedblk_header_strerror(QED_HDR_SHORT);
 		goto fail;
 	}
 	ret = pread_full(img->fd, hdr, sizeof(hdr), 0);
@@ -97,13 +97,13 @@ static int image_load(struct image *img, const char **why)
 		*why = strerror(-ret);
 		goto fail;
 	}
-	err = qed_header_decode(hdr, sizeof(hdr), img->file_size, &img->geom);
+	err = qedblk_header_decode(hdr, sizeof(hdr), img->file_size, &img->geom);
 	if (err == QED_HDR_MAGIC) {
 		*why = image_not_qed(img);
 		goto fail;
 	}
 	if (err) {
-		*why = qed_header_strerror(err);
+		*why = qedblk_header_strerror(err);
 		goto fail;
 	}
 	if (img->geom.features & QED_F_BACKING_FILE) {
@@ -112,10 +112,10 @@ static int image_load(struct image *img, const char **why)
 
 		names = calloc(1, end);
 		if (!names || pread_full(img->fd, names, end, 0) ||
-		    qed_backing_name(&img->geom, names, end, img->backing,
+		    qedblk_backing_name(&img->geom, names, end, img->backing,
 				     sizeof(img->backing))) {
 			free(names);
-			*why = qed_header_strerror(QED_HDR_BACKING_NAME);
+			*why = qedblk_header_strerror(QED_HDR_BACKING_NAME);
 			goto fail;
 		}
 		free(names);
@@ -199,7 +199,7 @@ static void usage_info(FILE *f)
 
 int cmd_info(int argc, char **argv)
 {
-	struct qed_check_result s;
+	struct qedblk_check_result s;
 	struct image img;
 	struct chain chain;
 	const char *why;

@@ -143,7 +143,7 @@ static const char *yes_no(uint32_t flags, uint32_t bit)
 }
 
 static int add_line(struct libscols_table *tb, const int *cols, size_t ncols,
-		    const struct qed_info *info, bool bytes)
+		    const struct qedblk_info *info, bool bytes)
 {
 	struct libscols_line *ln = scols_table_new_line(tb, NULL);
 	char buf[PATH_MAX + 16];
@@ -166,19 +166,19 @@ static int add_line(struct libscols_table *tb, const int *cols, size_t ncols,
 				format_size(info->image_size, buf, sizeof(buf));
 			break;
 		case COL_AUTOCLEAR:
-			v = yes_no(info->dev_flags, QED_INFO_AUTOCLEAR);
+			v = yes_no(info->dev_flags, QEDBLK_INFO_AUTOCLEAR);
 			break;
 		case COL_RO:
-			v = yes_no(info->dev_flags, QED_INFO_READ_ONLY);
+			v = yes_no(info->dev_flags, QEDBLK_INFO_READ_ONLY);
 			break;
 		case COL_DIO:
-			v = yes_no(info->dev_flags, QED_INFO_DIRECT_IO);
+			v = yes_no(info->dev_flags, QEDBLK_INFO_DIRECT_IO);
 			break;
 		case COL_DIRTY:
-			v = yes_no(info->dev_flags, QED_INFO_DIRTY);
+			v = yes_no(info->dev_flags, QEDBLK_INFO_DIRTY);
 			break;
 		case COL_PARTSCAN:
-			v = (info->dev_flags & QED_INFO_NO_PARTSCAN) ? "0" : "1";
+			v = (info->dev_flags & QEDBLK_INFO_NO_PARTSCAN) ? "0" : "1";
 			break;
 		case COL_LOGSEC:
 			snprintf(buf, sizeof(buf), "%u", info->block_size ? info->block_size : 512);
@@ -239,7 +239,7 @@ int cmd_list(int argc, char **argv)
 	const char *assoc = NULL;
 	struct libscols_table *tb;
 	struct libscols_column *cl;
-	struct qed_info info;
+	struct qedblk_info info;
 	struct stat st;
 	uint32_t n, *idx, index;
 	int c, ctl, err, ret = 0;

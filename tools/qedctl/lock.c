@@ -42,7 +42,7 @@ static int lock_bytes(int fd, int cmd, unsigned long perms, off_t base, const ch
 		if (fcntl(fd, cmd, &fl) < 0)
 			return -errno;
 		if (cmd == F_OFD_GETLK && fl.l_type != F_UNLCK) {
-			snprintf(why, len, "Failed to get %s\"%s\" lock", shared, qed_perm_name(n));
+			snprintf(why, len, "Failed to get %s\"%s\" lock", shared, qedblk_perm_name(n));
 			return -EBUSY;
 		}
 	}
@@ -54,7 +54,7 @@ int image_lock(int fd, bool write, char *why, size_t len)
 	unsigned long perm, unshared;
 	int ret;
 
-	qed_lock_perms(write, &perm, &unshared);
+	qedblk_lock_perms(write, &perm, &unshared);
 	ret = lock_bytes(fd, F_OFD_SETLK, perm, QED_LOCK_PERM, "", why, len);
 	if (!ret)
 		ret = lock_bytes(fd, F_OFD_SETLK, unshared, QED_LOCK_SHARED, "", why, len);

@@ -40,7 +40,7 @@
 static bool wait_detached(int ctl, uint32_t index, uint64_t ino)
 {
 	const struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
-	struct qed_info info;
+	struct qedblk_info info;
 	int ms;
 
 	for (ms = 0; ms <= DETACH_WAIT_MS; ms += 50) {
@@ -54,9 +54,9 @@ static bool wait_detached(int ctl, uint32_t index, uint64_t ino)
 /* Detach @index at its last close, which is now when nobody has it open. */
 static void detach_quietly(int ctl, uint32_t index, uint64_t ino)
 {
-	struct qed_detach d = { .size = sizeof(d), .index = index, .flags = QED_DETACH_DEFERRED };
+	struct qedblk_detach d = { .size = sizeof(d), .index = index, .flags = QEDBLK_DETACH_DEFERRED };
 
-	if (ioctl(ctl, QED_CTL_DETACH, &d) && errno != ENXIO)
+	if (ioctl(ctl, QEDBLK_CTL_DETACH, &d) && errno != ENXIO)
 		errmsg("/dev/qed%u: detach failed: %s", index, strerror(errno));
 	else if (!wait_detached(ctl, index, ino))
 		errmsg("/dev/qed%u: still open; it detaches at its last close", index);
@@ -91,8 +91,8 @@ int cmd_mount(int argc, char **argv)
 	};
 	const char *fstype = NULL, *options = NULL, *image, *dir;
 	struct libmnt_context *cxt;
-	struct qed_attach a;
-	struct qed_info info;
+	struct qedblk_attach a;
+	struct qedblk_info info;
 	unsigned long mflags = 0;
 	char dev[32], msg[BUFSIZ];
 	bool ro = false, verbose = false;
@@ -113,7 +113,7 @@ int cmd_mount(int argc, char **argv)
 			options = optarg;
 			break;
 		case 'd':
-			a.flags |= QED_ATTACH_DIRECT_IO;
+			a.flags |= QEDBLK_ATTACH_DIRECT_IO;
 			break;
 		case 'v':
 			verbose = true;
@@ -149,9 +149,9 @@ int cmd_mount(int argc, char **argv)
 					    mnt_get_builtin_optmap(MNT_LINUX_MAP)))
 		die("mount: invalid -o '%s'", options);
 	if (ro || (mflags & MS_RDONLY))
-		a.flags |= QED_ATTACH_READ_ONLY;
+		a.flags |= QEDBLK_ATTACH_READ_ONLY;
 	/* As mount -o loop: the file system is the whole device. */
-	a.flags |= QED_ATTACH_NO_PARTSCAN;
+	a.flags |= QEDBLK_ATTACH_NO_PARTSCAN;
 	if (attach_image(image, &a, verbose, false))
 		return 1;
 	snprintf(dev, sizeof(dev), "/dev/qed%u", a.index);
@@ -162,7 +162,7 @@ int cmd_mount(int argc, char **argv)
 	if (fd < 0)
 		errmsg("%s: %s", dev, strerror(errno));
 	/* Held open, it is marked, not detached. */
-	if (fd < 0 || detach_one(ctl, a.index, dev, QED_DETACH_DEFERRED, false)) {
+	if (fd < 0 || detach_one(ctl, a.index, dev, QEDBLK_DETACH_DEFERRED, false)) {
 		if (fd >= 0)
 			close(fd);
 		detach_quietly(ctl, a.index, info.image_ino);
@@ -181,7 +181,7 @@ int cmd_mount(int argc, char **argv)
 	if (fstype)
 		mnt_context_set_fstype(cxt, fstype);
 	/* -r, or attached read-only as the file could not be written. */
-	if ((a.flags & QED_ATTACH_READ_ONLY) && !(mflags & MS_RDONLY))
+	if ((a.flags & QEDBLK_ATTACH_READ_ONLY) && !(mflags & MS_RDONLY))
 		mnt_context_append_options(cxt, "ro");
 	rc = mnt_context_mount(cxt);
 	ex = mnt_context_get_excode(cxt, rc, msg, sizeof(msg));
@@ -263,7 +263,7 @@ int cmd_umount(int argc, char **argv)
 	struct libmnt_cache *cache;
 	struct libmnt_table *tb;
 	struct libmnt_fs *fs;
-	struct qed_info info;
+	struct qedblk_info info;
 	char target[PATH_MAX], dev[32], msg[BUFSIZ];
 	const char *arg;
 	uint32_t index;
@@ -342,10 +342,10 @@ int cmd_umount(int argc, char **argv)
 	}
 	if (still_mounted(index)) {
 		/* Its other mounts keep it; it goes with the last of them. */
-		detach_one(ctl, index, dev, QED_DETACH_DEFERRED, true);
+		detach_one(ctl, index, dev, QEDBLK_DETACH_DEFERRED, true);
 		fprintf(stderr, QEDCTL_NAME ": %s: mounted elsewhere too; it detaches when"
 			" that is unmounted\n", dev);
-	} else if (info.dev_flags & QED_INFO_AUTOCLEAR) {
+	} else if (info.dev_flags & QEDBLK_INFO_AUTOCLEAR) {
 		if (!wait_detached(ctl, index, info.image_ino))
 			errmsg("%s: still open; it detaches at its last close", dev);
 	} else {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <linux/qed.h>
+#include <linux/qedblk.h>
 
 #include "qed_format.h"
 
@@ -60,12 +60,12 @@ void image_lock_or_warn(int fd, const char *path);
 struct image {
 	int fd;
 	uint64_t file_size;
-	struct qed_geom geom;
+	struct qedblk_geom geom;
 	char backing[QED_MAX_BACKING_NAME + 1];
 };
 
 /* Probe an open file: QED, raw, or another format (named in *other). */
-int image_probe(int fd, enum qed_file_format *fmt, const char **other);
+int image_probe(int fd, enum qedblk_file_format *fmt, const char **other);
 int image_open(const char *path, struct image *img, const char **why);
 
 /* How a command uses an image: which of QEMU's locks it takes. */
@@ -98,9 +98,9 @@ void create_set(struct create_args *a, const char *name, const char *val, const 
 bool create_parse_opts(struct create_args *a, char *arg);
 void usage_create_opts(void);
 /* @g for a new image of @size with @a's geometry, or die saying why not. */
-void create_geom(const struct create_args *a, uint64_t size, struct qed_geom *g);
+void create_geom(const struct create_args *a, uint64_t size, struct qedblk_geom *g);
 /* The header, backing name and an empty L1 table of a new image into @fd. */
-int create_write_header(int fd, const struct qed_geom *g, const char *backing);
+int create_write_header(int fd, const struct qedblk_geom *g, const char *backing);
 
 /* newfile.c: a new file written aside and moved into place when complete */
 struct newfile {
@@ -128,13 +128,13 @@ int image_resize(const char *path, const char *size_arg, bool shrink);
  * new L1 entries zeroed and synced, then the header; on error *what says
  * which step failed.
  */
-int image_grow(int fd, struct qed_geom *g, uint64_t size, const char **what);
+int image_grow(int fd, struct qedblk_geom *g, uint64_t size, const char **what);
 int cmd_check(int argc, char **argv);
 
 /* chain.c: backing chains */
 struct chain_file {
 	char path[4096];		/* as resolved from the name above */
-	enum qed_file_format format;
+	enum qedblk_file_format format;
 	bool probed;			/* format probed, not declared raw */
 	uint64_t size;			/* guest-visible bytes */
 	struct image img;		/* fd always; geometry for QED files */
@@ -142,7 +142,7 @@ struct chain_file {
 
 struct chain {
 	unsigned int n;
-	struct chain_file f[QED_MAX_CHAIN];
+	struct chain_file f[QEDBLK_MAX_CHAIN];
 };
 
 void chain_resolve(const char *base, const char *name, char *out, size_t len);
@@ -150,7 +150,7 @@ void chain_resolve(const char *base, const char *name, char *out, size_t len);
 int chain_open(const char *path, const struct image *top, struct chain *c,
 	       char *why, size_t whylen);
 void chain_close(struct chain *c);
-const char *chain_format_name(enum qed_file_format fmt);
+const char *chain_format_name(enum qedblk_file_format fmt);
 
 /*
  * read.c: guest bytes through a chain, and where they come from.  The
@@ -167,7 +167,7 @@ struct layer {
 	const char *path;		/* as QEMU names the file */
 	const struct image *img;	/* fd and file size; geometry if QED */
 	bool qed;
-	const struct qed_geom *g;	/* QED only */
+	const struct qedblk_geom *g;	/* QED only */
 	uint64_t size;			/* guest bytes */
 	uint64_t file_end;		/* QED: the file's end, cluster-aligned */
 	uint64_t *l1, *l2;		/* QED: the L1 table, the last L2 read */
@@ -184,7 +184,7 @@ struct extent {
 
 struct reader {
 	unsigned int n;			/* layers: the image, then its backing chain */
-	struct layer l[QED_MAX_CHAIN + 1];
+	struct layer l[QEDBLK_MAX_CHAIN + 1];
 	struct image top;
 	struct chain chain;
 	char why[4608];			/* what failed, naming the file */
@@ -200,7 +200,7 @@ int layer_status(struct reader *r, unsigned int i, uint64_t off, uint64_t bytes,
 int reader_status_above(struct reader *r, uint64_t off, uint64_t bytes, struct extent *e);
 /* As reader_open(), the format given (-f), not probed; NULL probes. */
 int reader_open_as(struct reader *r, const char *path, enum image_access access,
-		   const enum qed_file_format *fmt);
+		   const enum qedblk_file_format *fmt);
 /* Guest bytes; 0 or a negative errno, with r->why saying what failed. */
 int reader_pread(struct reader *r, void *buf, uint64_t len, uint64_t off);
 /* Guest bytes as the chain from layer @first down reads them. */
@@ -211,7 +211,7 @@ int reader_pread_from(struct reader *r, unsigned int first, void *buf, uint64_t 
 struct writer {
 	const char *path;
 	int fd;
-	struct qed_geom g;		/* as on disk, NEED_CHECK while allocating */
+	struct qedblk_geom g;		/* as on disk, NEED_CHECK while allocating */
 	uint64_t *l1, *l2;		/* CPU order: L1, the L2 table in hand */
 	uint64_t l2_index;		/* the L1 index of the one in hand */
 	uint64_t l2_from, l2_to;	/* its entries changed in memory */
@@ -226,7 +226,7 @@ struct writer {
 };
 
 /* Start writing into @fd (QED image @path, of @g); -errno and w->why on error. */
-int writer_open(struct writer *w, const char *path, int fd, const struct qed_geom *g,
+int writer_open(struct writer *w, const char *path, int fd, const struct qedblk_geom *g,
 		uint64_t file_size, bool durable);
 void writer_pwrite(struct writer *w, const void *buf, uint64_t len, uint64_t off);
 /* Zeros; whole clusters not allocated become zero clusters. */
@@ -248,22 +248,22 @@ int cmd_rebase(int argc, char **argv);
 int cmd_commit(int argc, char **argv);
 
 /* check.c */
-struct qed_check_result;
-int image_check(struct image *img, struct qed_check_result *r);
+struct qedblk_check_result;
+int image_check(struct image *img, struct qedblk_check_result *r);
 
 /* ctl.c: /dev/qed-control */
 int ctl_open(bool quiet);
 /* ctl_open() for a caller with things to free: -1 after saying why. */
 int ctl_try_open(void);
 int parse_device(const char *s, uint32_t *index);
-int device_info(int ctl, uint32_t index, struct qed_info *info);
+int device_info(int ctl, uint32_t index, struct qedblk_info *info);
 uint32_t *list_indices(int ctl, uint32_t *count);
 /* As losetup -j: @info's image is the file @st, by device and inode. */
-bool info_is_file(const struct qed_info *info, const struct stat *st);
+bool info_is_file(const struct qedblk_info *info, const struct stat *st);
 /* The device @st is attached as: 1 with *@index set, or 0. */
 int find_attached(int ctl, const struct stat *st, uint32_t *index);
 void sysfs_line(uint32_t index, const char *attr, char *buf, size_t len);
-int attach_image(const char *path, struct qed_attach *a, bool verbose, bool rw_or_fail);
+int attach_image(const char *path, struct qedblk_attach *a, bool verbose, bool rw_or_fail);
 int detach_one(int ctl, uint32_t index, const char *name, uint32_t flags, bool gone_ok);
 int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
@@ -278,7 +278,7 @@ struct qedtab_entry {
 	unsigned int line;
 	char *image;		/* absolute, normalized; NULL if unreadable */
 	char *error;		/* why the line is refused; NULL if it is good */
-	struct qed_attach attach; /* flags, index and block size it asks for */
+	struct qedblk_attach attach; /* flags, index and block size it asks for */
 	bool nofail;		/* a failure is no failure of the boot */
 	bool netdev;		/* the image needs the network: after remote-fs-pre */
 	bool noauto;		/* attached only when asked (--qedtab-entry) */

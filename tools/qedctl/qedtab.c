@@ -146,12 +146,12 @@ static void parse_index(struct qedtab_entry *e, const char *field)
 		return;
 	}
 	e->attach.index = (uint32_t)v;
-	e->attach.flags |= QED_ATTACH_WANT_INDEX;
+	e->attach.flags |= QEDBLK_ATTACH_WANT_INDEX;
 }
 
 static void parse_options(struct qedtab_entry *e, char *field)
 {
-	struct qed_attach *a = &e->attach;
+	struct qedblk_attach *a = &e->attach;
 	char *opt, *val, *next;
 	uint64_t bs;
 
@@ -176,15 +176,15 @@ static void parse_options(struct qedtab_entry *e, char *field)
 		} else if (val) {
 			refuse(e, "option '%s' takes no value", opt);
 		} else if (!strcmp(opt, "ro")) {
-			a->flags |= QED_ATTACH_READ_ONLY;
+			a->flags |= QEDBLK_ATTACH_READ_ONLY;
 		} else if (!strcmp(opt, "rw")) {
-			a->flags &= ~QED_ATTACH_READ_ONLY;
+			a->flags &= ~QEDBLK_ATTACH_READ_ONLY;
 		} else if (!strcmp(opt, "direct-io")) {
-			a->flags |= QED_ATTACH_DIRECT_IO;
+			a->flags |= QEDBLK_ATTACH_DIRECT_IO;
 		} else if (!strcmp(opt, "no-partscan")) {
-			a->flags |= QED_ATTACH_NO_PARTSCAN;
+			a->flags |= QEDBLK_ATTACH_NO_PARTSCAN;
 		} else if (!strcmp(opt, "partscan")) {
-			a->flags &= ~QED_ATTACH_NO_PARTSCAN;
+			a->flags &= ~QEDBLK_ATTACH_NO_PARTSCAN;
 		} else if (!strcmp(opt, "nofail")) {
 			e->nofail = true;
 		} else if (!strcmp(opt, "fail")) {
@@ -213,7 +213,7 @@ static void check_duplicates(struct qedtab *t, struct qedtab_entry *e)
 			continue;
 		if (!strcmp(o->image, e->image))
 			refuse(e, "%s is listed already, at line %u", e->image, o->line);
-		else if ((o->attach.flags & e->attach.flags & QED_ATTACH_WANT_INDEX) &&
+		else if ((o->attach.flags & e->attach.flags & QEDBLK_ATTACH_WANT_INDEX) &&
 			 o->attach.index == e->attach.index)
 			refuse(e, "INDEX %u is taken already, at line %u", e->attach.index, o->line);
 	}
@@ -344,16 +344,16 @@ const struct qedtab_entry *qedtab_find(const struct qedtab *t, const char *image
 /* The entry as a qedtab line, options in a fixed order: what was understood. */
 static void print_entry(const struct qedtab_entry *e)
 {
-	const struct qed_attach *a = &e->attach;
+	const struct qedblk_attach *a = &e->attach;
 	const char *opt[8];
 	char bs[32];
 	size_t n = 0, i;
 
-	if (a->flags & QED_ATTACH_READ_ONLY)
+	if (a->flags & QEDBLK_ATTACH_READ_ONLY)
 		opt[n++] = "ro";
-	if (a->flags & QED_ATTACH_DIRECT_IO)
+	if (a->flags & QEDBLK_ATTACH_DIRECT_IO)
 		opt[n++] = "direct-io";
-	if (a->flags & QED_ATTACH_NO_PARTSCAN)
+	if (a->flags & QEDBLK_ATTACH_NO_PARTSCAN)
 		opt[n++] = "no-partscan";
 	if (a->block_size) {
 		snprintf(bs, sizeof(bs), "sector-size=%u", a->block_size);
@@ -366,7 +366,7 @@ static void print_entry(const struct qedtab_entry *e)
 	if (e->netdev)
 		opt[n++] = "_netdev";
 	qedtab_print_escaped(stdout, e->image);
-	if (a->flags & QED_ATTACH_WANT_INDEX)
+	if (a->flags & QEDBLK_ATTACH_WANT_INDEX)
 		printf(" %u ", a->index);
 	else
 		printf(" - ");

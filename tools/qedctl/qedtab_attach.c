@@ -22,7 +22,7 @@
 static int attach_entry(int ctl, const struct qedtab_entry *e, bool verbose, uint32_t *index,
 			bool *before)
 {
-	struct qed_attach a = e->attach;
+	struct qedblk_attach a = e->attach;
 	struct stat st;
 
 	*before = false;
@@ -32,7 +32,7 @@ static int attach_entry(int ctl, const struct qedtab_entry *e, bool verbose, uin
 	}
 	if (find_attached(ctl, &st, index)) {
 		*before = true;
-		if ((a.flags & QED_ATTACH_WANT_INDEX) && *index != a.index)
+		if ((a.flags & QEDBLK_ATTACH_WANT_INDEX) && *index != a.index)
 			fprintf(stderr, QEDCTL_NAME ": %s: attached already as /dev/qed%u, not as"
 				" /dev/qed%u as %s asks\n", e->image, *index, a.index,
 				qedtab_default_path());
@@ -121,7 +121,7 @@ int qedtab_attach_entry(const char *path, const char *image, bool verbose, bool 
 }
 
 /* By device and inode; by the name given at attach when the file is gone. */
-static bool is_image(const struct qed_info *info, const struct stat *st, const char *name)
+static bool is_image(const struct qedblk_info *info, const struct stat *st, const char *name)
 {
 	return name ? !strcmp(info->path, name) : info_is_file(info, st);
 }
@@ -133,7 +133,7 @@ static bool is_image(const struct qed_info *info, const struct stat *st, const c
  */
 int qedtab_detach_entry(const char *image)
 {
-	struct qed_info info;
+	struct qedblk_info info;
 	struct stat st;
 	char *want = NULL, name[32];
 	uint32_t n, i, *idx;
@@ -153,7 +153,7 @@ int qedtab_detach_entry(const char *image)
 		if (device_info(ctl, idx[i], &info) || !is_image(&info, &st, want))
 			continue;
 		snprintf(name, sizeof(name), "/dev/qed%u", idx[i]);
-		if (detach_one(ctl, idx[i], name, QED_DETACH_DEFERRED, true)) {
+		if (detach_one(ctl, idx[i], name, QEDBLK_DETACH_DEFERRED, true)) {
 			ret = 1;
 			continue;
 		}

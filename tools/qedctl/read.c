@@ -46,7 +46,7 @@ static int read_table(const struct layer *l, uint64_t off, uint64_t *t)
 	if (ret)
 		return ret;
 	for (i = 0; i < l->g->table_entries; i++)
-		t[i] = qed_le64_to_cpu(t[i]);
+		t[i] = qedblk_le64_to_cpu(t[i]);
 	return 0;
 }
 
@@ -60,7 +60,7 @@ static int layer_init_qed(struct reader *r, struct layer *l, const char *path,
 	l->qed = true;
 	l->g = &img->geom;
 	l->size = img->geom.image_size;
-	l->file_end = qed_cluster_start(l->g, img->file_size);
+	l->file_end = qedblk_cluster_start(l->g, img->file_size);
 	l->l1 = malloc(l->g->table_bytes);
 	l->l2 = malloc(l->g->table_bytes);
 	if (!l->l1 || !l->l2)
@@ -83,9 +83,9 @@ static void layer_init_raw(struct layer *l, const char *path, const struct image
 }
 
 static int reader_open_files(struct reader *r, const char *path, enum image_access access,
-			     const enum qed_file_format *want)
+			     const enum qedblk_file_format *want)
 {
-	enum qed_file_format fmt;
+	enum qedblk_file_format fmt;
 	const char *why, *other;
 	char cwhy[4352];
 	unsigned int i;
@@ -145,7 +145,7 @@ int reader_open(struct reader *r, const char *path, enum image_access access)
 }
 
 int reader_open_as(struct reader *r, const char *path, enum image_access access,
-		   const enum qed_file_format *fmt)
+		   const enum qedblk_file_format *fmt)
 {
 	int ret = reader_open_files(r, path, access, fmt);
 
@@ -175,24 +175,24 @@ void reader_close(struct reader *r)
  */
 static int qed_find(struct reader *r, struct layer *l, uint64_t off, uint64_t *len, uint64_t *entry)
 {
-	const struct qed_geom *g = l->g;
+	const struct qedblk_geom *g = l->g;
 	uint64_t l2_off, first, last, end, n, i;
 	uint32_t index;
-	enum qed_entry_error err;
+	enum qedblk_entry_error err;
 	int ret;
 
-	end = (qed_l1_index(g, off) + 1) * qed_l2_coverage(g);
+	end = (qedblk_l1_index(g, off) + 1) * qedblk_l2_coverage(g);
 	if (*len > end - off)
 		*len = end - off;
 	*entry = QED_ENTRY_UNALLOCATED;
-	l2_off = l->l1[qed_l1_index(g, off)];
+	l2_off = l->l1[qedblk_l1_index(g, off)];
 	if (l2_off == QED_ENTRY_UNALLOCATED)
 		return 0;
-	err = qed_check_table_offset(g, l2_off, l->file_end);
+	err = qedblk_validate_table_offset(g, l2_off, l->file_end);
 	if (err)
 		return reader_fail(r, -EINVAL, "%s: L1 entry %llu (L2 table at 0x%llx): %s",
-				   l->path, (unsigned long long)qed_l1_index(g, off),
-				   (unsigned long long)l2_off, qed_entry_strerror(err));
+				   l->path, (unsigned long long)qedblk_l1_index(g, off),
+				   (unsigned long long)l2_off, qedblk_entry_strerror(err));
 	if (l->l2_off != l2_off) {
 		ret = read_table(l, l2_off, l->l2);
 		if (ret) {
@@ -202,8 +202,8 @@ static int qed_find(struct reader *r, struct layer *l, uint64_t off, uint64_t *l
 		}
 		l->l2_off = l2_off;
 	}
-	index = qed_l2_index(g, off);
-	n = (qed_offset_in_cluster(g, off) + *len + g->cluster_size - 1) >> g->cluster_shift;
+	index = qedblk_l2_index(g, off);
+	n = (qedblk_offset_in_cluster(g, off) + *len + g->cluster_size - 1) >> g->cluster_shift;
 	first = last = l->l2[index];
 	for (i = 1; i < n && index + i < g->table_entries; i++) {
 		uint64_t e = l->l2[index + i];
@@ -218,16 +218,16 @@ static int qed_find(struct reader *r, struct layer *l, uint64_t off, uint64_t *l
 			last = e;
 		}
 	}
-	if (*len > (i << g->cluster_shift) - qed_offset_in_cluster(g, off))
-		*len = (i << g->cluster_shift) - qed_offset_in_cluster(g, off);
+	if (*len > (i << g->cluster_shift) - qedblk_offset_in_cluster(g, off))
+		*len = (i << g->cluster_shift) - qedblk_offset_in_cluster(g, off);
 	*entry = first;
 	if (first == QED_ENTRY_UNALLOCATED || first == QED_ENTRY_ZERO)
 		return 0;
-	err = qed_check_cluster_offset(g, first, l->file_end);
+	err = qedblk_validate_cluster_offset(g, first, l->file_end);
 	if (err)
 		return reader_fail(r, -EINVAL, "%s: L2 table at 0x%llx, entry %u (0x%llx): %s",
 				   l->path, (unsigned long long)l2_off, index,
-				   (unsigned long long)first, qed_entry_strerror(err));
+				   (unsigned long long)first, qedblk_entry_strerror(err));
 	return 0;
 }
 
@@ -284,7 +284,7 @@ int layer_status(struct reader *r, unsigned int i, uint64_t off, uint64_t bytes,
 			e->flags = RS_ZERO;
 		} else if (entry != QED_ENTRY_UNALLOCATED) {
 			e->flags = RS_DATA | RS_OFFSET_VALID;
-			e->offset = entry + qed_offset_in_cluster(l->g, off);
+			e->offset = entry + qedblk_offset_in_cluster(l->g, off);
 		}
 	} else {
 		raw_find(l, off, e);

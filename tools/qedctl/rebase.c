@@ -47,7 +47,7 @@ static void usage_rebase(FILE *f)
 static void rebase_copy(struct image *img, struct reader *old,
 			struct reader *new, struct writer *w)
 {
-	const struct qed_geom *g = &img->geom;
+	const struct qedblk_geom *g = &img->geom;
 	uint64_t size = g->image_size, off = 0, n, i, len;
 	unsigned char *a, *b;
 	struct extent e;
@@ -109,11 +109,11 @@ int cmd_rebase(int argc, char **argv)
 	bool unsafe = false, force_share = false, progress = false;
 	const char *backing = NULL, *bfmt = NULL, *path, *why;
 	unsigned char *hdr;
-	enum qed_file_format fmt = QED_FMT_RAW;
+	enum qedblk_file_format fmt = QED_FMT_RAW;
 	struct reader old, new;
 	struct writer w;
 	struct image img;
-	struct qed_geom g;
+	struct qedblk_geom g;
 	struct stat st;
 	char bpath[4096];
 	size_t len = 0, hlen;
@@ -217,7 +217,7 @@ int cmd_rebase(int argc, char **argv)
 	hdr = malloc(hlen);
 	if (!hdr)
 		die("no memory");
-	qed_header_encode(&g, hdr);
+	qedblk_header_encode(&g, hdr);
 	memcpy(hdr + QED_HEADER_BYTES, backing, len);
 	ret = pwrite_full(img.fd, hdr, hlen, 0);
 	if (!ret && fsync(img.fd) < 0)

@@ -2,7 +2,7 @@
 /*
  * qedctl resize of an image file, as qemu-img resize: grow only (QED
  * cannot shrink), under QEMU's write lock.  The order is the module's
- * (qed_grow()): the L1 entries the new size brings into the image are
+ * (qedblk_grow()): the L1 entries the new size brings into the image are
  * zeroed and synced before the header with the new size is written, so
  * whatever the file held there never becomes a table.
  */
@@ -34,16 +34,16 @@ static uint64_t resize_target(const char *path, const char *size_arg, uint64_t o
 	return size;
 }
 
-int image_grow(int fd, struct qed_geom *geom, uint64_t size, const char **what)
+int image_grow(int fd, struct qedblk_geom *geom, uint64_t size, const char **what)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
-	struct qed_geom g = *geom;
+	struct qedblk_geom g = *geom;
 	uint64_t from, to;
 	void *zeros;
 	int ret = 0;
 
 	g.image_size = size;
-	qed_geom_derive(&g);
+	qedblk_geom_derive(&g);
 	from = geom->l1_entries_used * 8;
 	to = g.l1_entries_used * 8;
 	if (to > from) {
@@ -60,7 +60,7 @@ int image_grow(int fd, struct qed_geom *geom, uint64_t size, const char **what)
 			return ret;
 	}
 	*what = "writing the header";
-	qed_header_encode(&g, hdr);
+	qedblk_header_encode(&g, hdr);
 	ret = pwrite_full(fd, hdr, sizeof(hdr), 0);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
@@ -79,10 +79,10 @@ int image_resize(const char *path, const char *size_arg, bool shrink)
 	if (image_open_locked(path, &img, &why, IMAGE_WRITE))
 		die("%s: %s", path, why);
 	size = resize_target(path, size_arg, img.geom.image_size, shrink);
-	if (size % 512 || size > qed_max_image_size(img.geom.cluster_size, img.geom.table_size))
+	if (size % 512 || size > qedblk_max_image_size(img.geom.cluster_size, img.geom.table_size))
 		die("%s: Invalid image size specified (a multiple of 512 up to %llu bytes"
 		    " for this geometry)", path,
-		    (unsigned long long)qed_max_image_size(img.geom.cluster_size,
+		    (unsigned long long)qedblk_max_image_size(img.geom.cluster_size,
 							   img.geom.table_size));
 	ret = image_grow(img.fd, &img.geom, size, &what);
 	if (ret)

@@ -76,7 +76,7 @@ int open_regular(const char *path, int flags, const char **why)
 			*why = "not a regular file";
 		goto fail;
 	}
-	if (qed_pseudo_fs_magic((unsigned long)sfs.f_type)) {
+	if (qedblk_pseudo_fs_magic((unsigned long)sfs.f_type)) {
 		if (why)
 			*why = "on a pseudo file system (proc, sysfs, ...), not an image";
 		goto fail;

@@ -60,7 +60,7 @@ static void writer_header(struct writer *w)
 {
 	unsigned char hdr[QED_HEADER_BYTES];
 
-	qed_header_encode(&w->g, hdr);
+	qedblk_header_encode(&w->g, hdr);
 	writer_put(w, hdr, sizeof(hdr), 0, "the header");
 	/* The header is what says which tables to trust: always synced. */
 	if (fsync(w->fd) < 0)
@@ -83,12 +83,12 @@ static void writer_table_put(struct writer *w, const uint64_t *t, uint64_t off, 
 {
 	/* Whole 512-byte sectors, as QEMU writes them. */
 	uint64_t s = (from * 8) & ~511ull, e = (to * 8 + 511) & ~511ull, i;
-	qed_le64 *buf = w->tbuf;
+	qedblk_le64 *buf = w->tbuf;
 
 	if (e > w->g.table_bytes)
 		e = w->g.table_bytes;
 	for (i = s / 8; i < e / 8; i++)
-		buf[i - s / 8] = qed_cpu_to_le64(t[i]);
+		buf[i - s / 8] = qedblk_cpu_to_le64(t[i]);
 	writer_put(w, buf, e - s, off + s, what);
 }
 
@@ -121,8 +121,8 @@ static void writer_flush_l2(struct writer *w)
 /* The L2 table that maps guest offset @pos, in hand. */
 static void writer_l2(struct writer *w, uint64_t pos)
 {
-	uint64_t l1i = qed_l1_index(&w->g, pos), table, i;
-	enum qed_entry_error err;
+	uint64_t l1i = qedblk_l1_index(&w->g, pos), table, i;
+	enum qedblk_entry_error err;
 	int ret;
 
 	if (l1i == w->l2_index)
@@ -133,17 +133,17 @@ static void writer_l2(struct writer *w, uint64_t pos)
 	if (table == QED_ENTRY_UNALLOCATED) {
 		memset(w->l2, 0, w->g.table_bytes);
 	} else {
-		err = qed_check_table_offset(&w->g, table, w->file_end);
+		err = qedblk_validate_table_offset(&w->g, table, w->file_end);
 		if (err)
 			writer_die(w, "L1 entry %llu (L2 table at 0x%llx): %s",
 				   (unsigned long long)l1i, (unsigned long long)table,
-				   qed_entry_strerror(err));
+				   qedblk_entry_strerror(err));
 		ret = pread_full(w->fd, w->l2, w->g.table_bytes, table);
 		if (ret)
 			writer_die(w, "reading the L2 table at 0x%llx: %s",
 				   (unsigned long long)table, strerror(-ret));
 		for (i = 0; i < w->g.table_entries; i++)
-			w->l2[i] = qed_le64_to_cpu(w->l2[i]);
+			w->l2[i] = qedblk_le64_to_cpu(w->l2[i]);
 	}
 	w->l2_index = l1i;
 	w->l2_from = UINT64_MAX;
@@ -159,7 +159,7 @@ static void writer_set_entry(struct writer *w, uint32_t l2i, uint64_t entry)
 		w->l2_to = l2i + 1;
 }
 
-int writer_open(struct writer *w, const char *path, int fd, const struct qed_geom *g,
+int writer_open(struct writer *w, const char *path, int fd, const struct qedblk_geom *g,
 		uint64_t file_size, bool durable)
 {
 	uint64_t i;
@@ -171,7 +171,7 @@ int writer_open(struct writer *w, const char *path, int fd, const struct qed_geo
 	w->g = *g;
 	w->durable = durable;
 	w->l2_index = NO_TABLE;
-	w->file_end = qed_cluster_start(g, file_size);
+	w->file_end = qedblk_cluster_start(g, file_size);
 	if (g->features & QED_F_NEED_CHECK) {
 		snprintf(w->why, sizeof(w->why), "the image needs a check first"
 			 " (qedctl check -r all, or qemu-img check -r all)");
@@ -194,7 +194,7 @@ int writer_open(struct writer *w, const char *path, int fd, const struct qed_geo
 		return ret;
 	}
 	for (i = 0; i < g->table_entries; i++)
-		w->l1[i] = qed_le64_to_cpu(w->l1[i]);
+		w->l1[i] = qedblk_le64_to_cpu(w->l1[i]);
 	return 0;
 }
 
@@ -236,9 +236,9 @@ static void writer_old_cluster(struct writer *w, uint64_t pos, uint64_t entry)
  */
 static void writer_cluster(struct writer *w, const void *buf, uint64_t len, uint64_t off)
 {
-	uint64_t pos = qed_cluster_start(&w->g, off), in = off - pos, entry, tail;
-	uint32_t l2i = qed_l2_index(&w->g, off);
-	enum qed_entry_error err;
+	uint64_t pos = qedblk_cluster_start(&w->g, off), in = off - pos, entry, tail;
+	uint32_t l2i = qedblk_l2_index(&w->g, off);
+	enum qedblk_entry_error err;
 	bool whole;
 
 	writer_l2(w, pos);
@@ -248,11 +248,11 @@ static void writer_cluster(struct writer *w, const void *buf, uint64_t len, uint
 	       w->g.image_size : 0;
 	whole = in == 0 && len + tail >= w->g.cluster_size;
 	if (entry != QED_ENTRY_UNALLOCATED && entry != QED_ENTRY_ZERO) {
-		err = qed_check_cluster_offset(&w->g, entry, w->file_end);
+		err = qedblk_validate_cluster_offset(&w->g, entry, w->file_end);
 		if (err)
 			writer_die(w, "L2 entry for guest offset 0x%llx (0x%llx): %s",
 				   (unsigned long long)pos, (unsigned long long)entry,
-				   qed_entry_strerror(err));
+				   qedblk_entry_strerror(err));
 		/* In place, zeros too: a zero entry would leak the cluster. */
 		if (buf) {
 			writer_put(w, buf, len, entry + in, "data");
@@ -289,7 +289,7 @@ static void writer_range(struct writer *w, const void *buf, uint64_t len, uint64
 		writer_die(w, "write at 0x%llx past the image's end",
 			   (unsigned long long)(off + len));
 	while (len) {
-		n = w->g.cluster_size - qed_offset_in_cluster(&w->g, off);
+		n = w->g.cluster_size - qedblk_offset_in_cluster(&w->g, off);
 		if (n > len)
 			n = len;
 		writer_cluster(w, buf, n, off);

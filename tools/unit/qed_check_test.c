@@ -86,30 +86,30 @@ static void mem_repaired(void *ctx, const char *table, u64 off, u64 entry, const
 	m->logged++;
 }
 
-static const struct qed_check_ops ops = {
+static const struct qedblk_check_ops ops = {
 	.read = mem_read, .write = mem_write, .punch = mem_punch,
 	.truncate = mem_truncate, .repaired = mem_repaired,
 	.zalloc = mem_zalloc, .free = mem_free,
 };
 
 /* header | L1 | L2 | data 0 | data 1 | data 2 */
-static void build(struct mem_image *m, struct qed_geom *g, unsigned int clusters)
+static void build(struct mem_image *m, struct qedblk_geom *g, unsigned int clusters)
 {
 	uint64_t *l1, *l2;
 
-	if (qed_geom_init(g, CS, TS, 64ull << 20))
+	if (qedblk_geom_init(g, CS, TS, 64ull << 20))
 		abort();
 	memset(m, 0, sizeof(*m));
 	m->size = (uint64_t)clusters * CS;
 	m->buf = calloc(1, m->size);
-	qed_header_encode(g, m->buf);
+	qedblk_header_encode(g, m->buf);
 	l1 = (uint64_t *)(m->buf + CS);
 	l2 = (uint64_t *)(m->buf + 2 * CS);
-	l1[0] = qed_cpu_to_le64(2 * CS);
-	l2[0] = qed_cpu_to_le64(3 * CS);
-	l2[1] = qed_cpu_to_le64(4 * CS);
-	l2[7] = qed_cpu_to_le64(5 * CS);
-	l2[8] = qed_cpu_to_le64(QED_ENTRY_ZERO);
+	l1[0] = qedblk_cpu_to_le64(2 * CS);
+	l2[0] = qedblk_cpu_to_le64(3 * CS);
+	l2[1] = qedblk_cpu_to_le64(4 * CS);
+	l2[7] = qedblk_cpu_to_le64(5 * CS);
+	l2[8] = qedblk_cpu_to_le64(QED_ENTRY_ZERO);
 }
 
 static uint64_t *l2_of(struct mem_image *m)
@@ -120,11 +120,11 @@ static uint64_t *l2_of(struct mem_image *m)
 TEST(clean_image)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(0, r.corruptions);
 	EXPECT_EQ(0, r.leaks);
 	EXPECT_EQ(3, r.allocated);
@@ -137,18 +137,18 @@ TEST(clean_image)
 TEST(leaks_are_counted_and_located)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	/* Two clusters past the last one referenced, and one in the middle. */
 	build(&m, &g, 8);
 	l2_of(&m)[1] = 0;
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(0, r.corruptions);
 	EXPECT_EQ(3, r.leaks);
 	EXPECT_EQ(2, r.leak_tail);
 	/* A partial last cluster is not a cluster. */
-	ASSERT_EQ(0, qed_check_image(&g, 6 * CS + 100, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, 6 * CS + 100, &ops, &m, 0, &r));
 	EXPECT_EQ(1, r.leaks);
 	free(m.buf);
 }
@@ -156,16 +156,16 @@ TEST(leaks_are_counted_and_located)
 TEST(double_references_and_invalid_offsets)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
-	l2_of(&m)[2] = qed_cpu_to_le64(3 * CS);		/* shared with entry 0 */
-	l2_of(&m)[3] = qed_cpu_to_le64(CS);		/* the L1 table */
-	l2_of(&m)[4] = qed_cpu_to_le64(3 * CS + 512);	/* misaligned */
-	l2_of(&m)[5] = qed_cpu_to_le64(60 * CS);	/* past the end */
-	l2_of(&m)[6] = qed_cpu_to_le64(0);		/* in the header */
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	l2_of(&m)[2] = qedblk_cpu_to_le64(3 * CS);		/* shared with entry 0 */
+	l2_of(&m)[3] = qedblk_cpu_to_le64(CS);		/* the L1 table */
+	l2_of(&m)[4] = qedblk_cpu_to_le64(3 * CS + 512);	/* misaligned */
+	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);	/* past the end */
+	l2_of(&m)[6] = qedblk_cpu_to_le64(0);		/* in the header */
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(4, r.corruptions);
 	EXPECT_EQ(3, r.invalid);	/* the L1 table is no place for data */
 	free(m.buf);
@@ -174,15 +174,15 @@ TEST(double_references_and_invalid_offsets)
 TEST(bad_l1_entries)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 	uint64_t *l1;
 
 	build(&m, &g, 6);
 	l1 = (uint64_t *)(m.buf + CS);
-	l1[1] = qed_cpu_to_le64(77 * CS);	/* past the end */
-	l1[2] = qed_cpu_to_le64(2 * CS);	/* the same table twice */
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	l1[1] = qedblk_cpu_to_le64(77 * CS);	/* past the end */
+	l1[2] = qedblk_cpu_to_le64(2 * CS);	/* the same table twice */
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(2, r.corruptions);
 	EXPECT_EQ(1, r.invalid);
 	EXPECT_EQ(1, r.l2_tables);
@@ -192,33 +192,33 @@ TEST(bad_l1_entries)
 TEST(read_errors_are_reported)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
 	/* The file claims more than can be read. */
 	m.size = 2 * CS;
-	EXPECT_EQ(-EIO, qed_check_image(&g, 6 * CS, &ops, &m, 0, &r));
+	EXPECT_EQ(-EIO, qedblk_check_image(&g, 6 * CS, &ops, &m, 0, &r));
 	free(m.buf);
 }
 
 TEST(check_alone_changes_nothing)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 	uint8_t *copy;
 
 	build(&m, &g, 9);
-	l2_of(&m)[5] = qed_cpu_to_le64(60 * CS);
+	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);
 	copy = malloc(m.size);
 	memcpy(copy, m.buf, m.size);
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(0, memcmp(copy, m.buf, 9 * CS));
 	EXPECT_EQ(9 * CS, m.size);
 	EXPECT_EQ(0, m.punched);
 	EXPECT_EQ(0, r.repaired);
-	EXPECT_FALSE(qed_check_clean(&r));
+	EXPECT_FALSE(qedblk_check_clean(&r));
 	free(copy);
 	free(m.buf);
 }
@@ -226,23 +226,23 @@ TEST(check_alone_changes_nothing)
 TEST(repair_clears_invalid_entries_and_reclaims_leaks)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 	uint64_t *l1;
 
 	/* header | L1 | L2 | d0 | leak | d2 | leak | leak + 100 bytes */
 	build(&m, &g, 9);
 	l1 = (uint64_t *)(m.buf + CS);
 	l2_of(&m)[1] = 0;
-	l2_of(&m)[4] = qed_cpu_to_le64(3 * CS + 512);	/* misaligned */
-	l2_of(&m)[5] = qed_cpu_to_le64(60 * CS);	/* past the end */
-	l1[3] = qed_cpu_to_le64(1);			/* in the header */
+	l2_of(&m)[4] = qedblk_cpu_to_le64(3 * CS + 512);	/* misaligned */
+	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);	/* past the end */
+	l1[3] = qedblk_cpu_to_le64(1);			/* in the header */
 	memset(m.buf + 4 * CS, 0xaa, CS);		/* the inner leak */
-	ASSERT_EQ(0, qed_check_image(&g, 8 * CS + 100, &ops, &m, QED_CHECK_REPAIR, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, 8 * CS + 100, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(3, r.corruptions);
 	EXPECT_EQ(3, r.repaired);
 	EXPECT_EQ(3, m.logged);
-	EXPECT_TRUE(qed_check_clean(&r));
+	EXPECT_TRUE(qedblk_check_clean(&r));
 	EXPECT_EQ(3, r.leaks);
 	EXPECT_EQ(2, r.leak_tail);
 	/* The tail is cut to the last cluster in use, the rest punched. */
@@ -252,10 +252,10 @@ TEST(repair_clears_invalid_entries_and_reclaims_leaks)
 	EXPECT_EQ(CS, m.punched);
 	EXPECT_EQ(0, m.buf[4 * CS]);
 	/* Good entries survive; the image is clean now. */
-	EXPECT_EQ(3 * CS, qed_le64_to_cpu(l2_of(&m)[0]));
+	EXPECT_EQ(3 * CS, qedblk_le64_to_cpu(l2_of(&m)[0]));
 	EXPECT_EQ(0, l2_of(&m)[4]);
 	EXPECT_EQ(0, l1[3]);
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(0, r.corruptions);
 	EXPECT_EQ(1, r.leaks);		/* punched, still unreferenced */
 	EXPECT_EQ(0, r.leak_tail);
@@ -265,43 +265,43 @@ TEST(repair_clears_invalid_entries_and_reclaims_leaks)
 TEST(repair_leaves_double_references_and_space_alone)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 8);
-	l2_of(&m)[2] = qed_cpu_to_le64(3 * CS);		/* shared with entry 0 */
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
+	l2_of(&m)[2] = qedblk_cpu_to_le64(3 * CS);		/* shared with entry 0 */
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(1, r.corruptions);
 	EXPECT_EQ(0, r.repaired);
-	EXPECT_FALSE(qed_check_clean(&r));
+	EXPECT_FALSE(qedblk_check_clean(&r));
 	/* Not clean: which reference is right is unknown, nothing is freed. */
 	EXPECT_EQ(8 * CS, m.size);
 	EXPECT_EQ(0, m.punched);
-	EXPECT_EQ(3 * CS, qed_le64_to_cpu(l2_of(&m)[2]));
+	EXPECT_EQ(3 * CS, qedblk_le64_to_cpu(l2_of(&m)[2]));
 	free(m.buf);
 }
 
 TEST(big_tables_are_walked_in_pieces)
 {
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 	uint64_t *l1, *l2;
 	const uint32_t cs = 65536, ts = 4;
 	uint64_t entries = (uint64_t)cs * ts / 8;
 
 	/* 32768-entry tables: four pieces each. */
-	ASSERT_EQ(0, qed_geom_init(&g, cs, ts, 64ull << 30));
+	ASSERT_EQ(0, qedblk_geom_init(&g, cs, ts, 64ull << 30));
 	memset(&m, 0, sizeof(m));
 	m.size = (1 + 2 * ts + 2) * (uint64_t)cs;
 	m.buf = calloc(1, m.size);
-	qed_header_encode(&g, m.buf);
+	qedblk_header_encode(&g, m.buf);
 	l1 = (uint64_t *)(m.buf + cs);
 	l2 = (uint64_t *)(m.buf + (1 + ts) * (uint64_t)cs);
-	l1[entries - 1] = qed_cpu_to_le64((1 + ts) * (uint64_t)cs);
-	l2[entries - 1] = qed_cpu_to_le64((1 + 2 * ts) * (uint64_t)cs);
-	l2[entries - 2] = qed_cpu_to_le64(cs * 1000ull);
-	ASSERT_EQ(0, qed_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
+	l1[entries - 1] = qedblk_cpu_to_le64((1 + ts) * (uint64_t)cs);
+	l2[entries - 1] = qedblk_cpu_to_le64((1 + 2 * ts) * (uint64_t)cs);
+	l2[entries - 2] = qedblk_cpu_to_le64(cs * 1000ull);
+	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(1, r.l2_tables);
 	EXPECT_EQ(1, r.allocated);
 	EXPECT_EQ(1, r.repaired);
@@ -318,12 +318,12 @@ TEST(huge_sparse_file_costs_what_its_tables_reference)
 {
 	uint64_t size = 64ull << 40;
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
 	largest_zalloc = 0;
-	ASSERT_EQ(0, qed_check_image(&g, size, &ops, &m, 0, &r));
+	ASSERT_EQ(0, qedblk_check_image(&g, size, &ops, &m, 0, &r));
 	EXPECT_GE(65536, largest_zalloc);
 	EXPECT_EQ(0, r.corruptions);
 	EXPECT_EQ(size / CS, r.clusters);
@@ -341,14 +341,14 @@ static int always_stopped(void *ctx)
 
 TEST(a_stopped_check_returns_eintr)
 {
-	struct qed_check_ops stop = ops;
+	struct qedblk_check_ops stop = ops;
 	struct mem_image m;
-	struct qed_geom g;
-	struct qed_check_result r;
+	struct qedblk_geom g;
+	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
 	stop.stopped = always_stopped;
-	EXPECT_EQ(-EINTR, qed_check_image(&g, m.size, &stop, &m, QED_CHECK_REPAIR, &r));
+	EXPECT_EQ(-EINTR, qedblk_check_image(&g, m.size, &stop, &m, QED_CHECK_REPAIR, &r));
 	free(m.buf);
 }
 

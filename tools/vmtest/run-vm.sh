@@ -33,7 +33,7 @@ fi
 # On the debug kernel failslab's cache-filter may pick the L2 cache's slab
 # alone (slub_debug's A flag; it also keeps that cache from being merged).
 extra=()
-[ "$name" != debug ] || extra+=("slub_debug=A,qed_l2_chunk")
+[ "$name" != debug ] || extra+=("slub_debug=A,qedblk_l2_chunk")
 
 drives=()
 for d in "${disks[@]}"; do

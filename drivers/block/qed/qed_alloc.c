@@ -10,7 +10,7 @@
  *
  * Every allocating operation (a write, write-zeroes or discard) first
  * claims the whole clusters under its guest range, waiting for any other
- * operation on them (qed_op_begin()), so two writers can never allocate the
+ * operation on them (qedblk_op_begin()), so two writers can never allocate the
  * same cluster twice.  Metadata changes are serialised by alloc_lock, which
  * is dropped while a new cluster's data is written: operations on other
  * clusters allocate meanwhile.
@@ -43,10 +43,10 @@
  * into it.  Where the file system cannot preallocate, every allocation
  * flushes before its entry is written.
  */
-static int qed_prealloc(struct qed_device *qed, u64 need_end)
+static int qedblk_prealloc(struct qedblk_device *qed, u64 need_end)
 {
-	struct qed_image *img = &qed->top;
-	const struct qed_geom *g = &img->geom;
+	struct qedblk_image *img = &qed->top;
+	const struct qedblk_geom *g = &img->geom;
 	u64 isize = i_size_read(file_inode(img->file));
 	/* The largest the file can become: every table and every cluster. */
 	u64 max_end = g->l1_table_offset + g->table_bytes +
@@ -75,16 +75,16 @@ static int qed_prealloc(struct qed_device *qed, u64 need_end)
 	}
 	if (ret)
 		return ret;
-	return qed_file_flush_range(img, isize, len);
+	return qedblk_file_flush_range(img, isize, len);
 }
 
 /*
  * Give back what was preallocated and not used, before the image is
  * marked clean: a clean image has no leaked clusters at its end.
  */
-static int qed_prealloc_trim(struct qed_device *qed)
+static int qedblk_prealloc_trim(struct qedblk_device *qed)
 {
-	struct qed_image *img = &qed->top;
+	struct qedblk_image *img = &qed->top;
 
 	if (!qed->preallocated || i_size_read(file_inode(img->file)) <= img->file_end)
 		return 0;
@@ -93,15 +93,15 @@ static int qed_prealloc_trim(struct qed_device *qed)
 }
 
 /* An allocating operation's claim on the clusters under its guest range. */
-struct qed_op {
+struct qedblk_op {
 	struct list_head node;
 	u64 start, end;
 };
 
 /* Add @op to the operations under way unless one of them overlaps it. */
-static bool qed_op_try_claim(struct qed_device *qed, struct qed_op *op)
+static bool qedblk_op_try_claim(struct qedblk_device *qed, struct qedblk_op *op)
 {
-	struct qed_op *o;
+	struct qedblk_op *o;
 
 	spin_lock(&qed->ops_lock);
 	list_for_each_entry(o, &qed->ops, node) {
@@ -116,16 +116,16 @@ static bool qed_op_try_claim(struct qed_device *qed, struct qed_op *op)
 }
 
 /* Claim the clusters under [pos, pos + len); sleeps while others hold them. */
-static void qed_op_begin(struct qed_device *qed, struct qed_op *op, u64 pos, u64 len)
+static void qedblk_op_begin(struct qedblk_device *qed, struct qedblk_op *op, u64 pos, u64 len)
 {
 	u64 cs = qed->top.geom.cluster_size;
 
 	op->start = round_down(pos, cs);
 	op->end = round_up(pos + len, cs);
-	wait_event(qed->ops_wait, qed_op_try_claim(qed, op));
+	wait_event(qed->ops_wait, qedblk_op_try_claim(qed, op));
 }
 
-static void qed_op_end(struct qed_device *qed, struct qed_op *op)
+static void qedblk_op_end(struct qedblk_device *qed, struct qedblk_op *op)
 {
 	spin_lock(&qed->ops_lock);
 	list_del(&op->node);
@@ -134,16 +134,16 @@ static void qed_op_end(struct qed_device *qed, struct qed_op *op)
 }
 
 /* Make QED_F_NEED_CHECK durable before the first cluster is allocated. */
-static int qed_mark_dirty(struct qed_device *qed)
+static int qedblk_mark_dirty(struct qedblk_device *qed)
 {
 	int ret;
 
 	if (qed->need_check_on_disk)
 		return 0;
 	qed->top.geom.features |= QED_F_NEED_CHECK;
-	ret = qed_write_header(qed);
+	ret = qedblk_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
+		ret = qedblk_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
 	if (ret) {
 		qed->top.geom.features &= ~QED_F_NEED_CHECK;
 		return ret;
@@ -156,7 +156,7 @@ static int qed_mark_dirty(struct qed_device *qed)
  * Clear NEED_CHECK after flushing everything it protected.  An image that
  * was dirty at attach keeps the bit: it has not been checked.
  */
-int qed_mark_clean(struct qed_device *qed)
+int qedblk_mark_clean(struct qedblk_device *qed)
 {
 	bool busy;
 	int ret;
@@ -170,15 +170,15 @@ int qed_mark_clean(struct qed_device *qed)
 	spin_unlock(&qed->ops_lock);
 	if (busy)
 		return 0;
-	ret = qed_prealloc_trim(qed);
+	ret = qedblk_prealloc_trim(qed);
 	if (!ret)
-		ret = qed_file_flush(&qed->top);
+		ret = qedblk_file_flush(&qed->top);
 	if (ret)
 		return ret;
 	qed->top.geom.features &= ~QED_F_NEED_CHECK;
-	ret = qed_write_header(qed);
+	ret = qedblk_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(&qed->top);
+		ret = qedblk_file_flush(&qed->top);
 	if (ret) {
 		qed->top.geom.features |= QED_F_NEED_CHECK;
 		return ret;
@@ -187,15 +187,15 @@ int qed_mark_clean(struct qed_device *qed)
 	return 0;
 }
 
-void qed_clean_work(struct work_struct *work)
+void qedblk_clean_work(struct work_struct *work)
 {
-	struct qed_device *qed = container_of(to_delayed_work(work),
-					      struct qed_device, clean_work);
+	struct qedblk_device *qed = container_of(to_delayed_work(work),
+					      struct qedblk_device, clean_work);
 	unsigned int noio = memalloc_noio_save();
 	int ret;
 
 	mutex_lock(&qed->alloc_lock);
-	ret = qed_mark_clean(qed);
+	ret = qedblk_mark_clean(qed);
 	mutex_unlock(&qed->alloc_lock);
 	memalloc_noio_restore(noio);
 	/* Its flushes noted the error for the guest's next flush. */
@@ -210,7 +210,7 @@ void qed_clean_work(struct work_struct *work)
  * space, zeros already, and only the file's size may need extending over
  * it.  Below it, stale bytes must be overwritten.
  */
-int qed_zero_new(struct qed_image *img, u64 off, u64 len)
+int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len)
 {
 	u64 isize = i_size_read(file_inode(img->file));
 	u64 tail;
@@ -221,16 +221,16 @@ int qed_zero_new(struct qed_image *img, u64 off, u64 len)
 		if (off + len <= isize)
 			return 0;
 		tail = min_t(u64, len, 512);
-		return qed_file_write_zeroes(img->file, off + len - tail, tail);
+		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
 	}
-	return qed_file_write_zeroes(img->file, off, len);
+	return qedblk_file_write_zeroes(img->file, off, len);
 }
 
 /*
  * Copy guest range [pos, pos + len) from the backing chain to file offset
  * @off of the image: the part of a new cluster the guest did not write.
  */
-static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
+static int qedblk_backing_fill(struct qedblk_device *qed, u64 off, u64 pos, u64 len)
 {
 	struct iov_iter iter;
 	struct kvec kv;
@@ -246,10 +246,10 @@ static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
 		kv.iov_base = buf;
 		kv.iov_len = n;
 		iov_iter_kvec(&iter, ITER_DEST, &kv, 1, n);
-		ret = qed_chain_read(qed->top.backing, pos, &iter);
+		ret = qedblk_chain_read(qed->top.backing, pos, &iter);
 		if (ret)
 			break;
-		ret = qed_file_write(qed->top.file, off, buf, n);
+		ret = qedblk_file_write(qed->top.file, off, buf, n);
 		if (ret)
 			break;
 		off += n;
@@ -261,28 +261,28 @@ static int qed_backing_fill(struct qed_device *qed, u64 off, u64 pos, u64 len)
 }
 
 /* Fill what the guest did not write of a new cluster: backing data or zeros. */
-static int qed_fill(struct qed_device *qed, bool from_backing, u64 off, u64 pos, u64 len)
+static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u64 pos, u64 len)
 {
 	if (from_backing)
-		return qed_backing_fill(qed, off, pos, len);
-	return qed_zero_new(&qed->top, off, len);
+		return qedblk_backing_fill(qed, off, pos, len);
+	return qedblk_zero_new(&qed->top, off, len);
 }
 
 /*
  * Allocate the clusters under [pos, pos + len) and write @len bytes of
- * @iter there.  The range is one run from qed_map_range(): one kind
+ * @iter there.  The range is one run from qedblk_map_range(): one kind
  * (@type), within one page of L2 entries; a NULL @iter writes zeros.
  * The rest of each new cluster
  * is what the guest saw there before: backing data for unallocated
  * clusters, zeros for zero clusters.  The caller holds alloc_lock and a
- * claim on the clusters (qed_op_begin()); the lock is dropped while the
+ * claim on the clusters (qedblk_op_begin()); the lock is dropped while the
  * data is written.
  */
-static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos,
-			 u64 len, struct iov_iter *iter)
+static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type, u64 pos,
+			    u64 len, struct iov_iter *iter)
 {
-	const struct qed_geom *g = &qed->top.geom;
-	u64 start = qed_cluster_start(g, pos);
+	const struct qedblk_geom *g = &qed->top.geom;
+	u64 start = qedblk_cluster_start(g, pos);
 	u64 end = round_up(pos + len, (u64)g->cluster_size);
 	u32 nr = (u32)((end - start) >> g->cluster_shift);
 	u64 new = qed->top.file_end;
@@ -292,11 +292,11 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	bool ordered, direct;
 	int ret;
 
-	ret = qed_mark_dirty(qed);
+	ret = qedblk_mark_dirty(qed);
 	if (ret)
 		return ret;
 
-	ret = qed_prealloc(qed, new + (end - start));
+	ret = qedblk_prealloc(qed, new + (end - start));
 	if (ret)
 		return ret;
 
@@ -306,7 +306,7 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	 * Over a backing file the entry must not reach the disk before the
 	 * data: a cut in between would show zeros where the backing data
 	 * was.  Without one, an unwritten cluster reads as the zeros it held
-	 * before, as long as the file's size covers it (qed_prealloc()).
+	 * before, as long as the file's size covers it (qedblk_prealloc()).
 	 */
 	ordered = backed || qed->no_prealloc;
 	/*
@@ -317,54 +317,54 @@ static int qed_alloc_run(struct qed_device *qed, enum qed_map_type type, u64 pos
 	 * allocating writes at half of loop's, buffered 1 MiB ones at a
 	 * quarter (Documentation/benchmarks.md).
 	 */
-	direct = qed_direct(qed) && len >= g->cluster_size;
+	direct = qedblk_direct(qed) && len >= g->cluster_size;
 	if (iter)
 		data = *iter;
 	mutex_unlock(&qed->alloc_lock);
 
-	ret = qed_fill(qed, backed, new, start, head);
+	ret = qedblk_fill(qed, backed, new, start, head);
 	if (!ret && !iter) {
-		ret = qed_file_write_zeroes(qed->top.file, new + head, len);
+		ret = qedblk_file_write_zeroes(qed->top.file, new + head, len);
 	} else if (!ret) {
 		iov_iter_truncate(&data, len);
-		ret = qed_file_write_iter(qed->top.file, new + head, &data, direct);
+		ret = qedblk_file_write_iter(qed->top.file, new + head, &data, direct);
 	}
 	if (!ret)
-		ret = qed_fill(qed, backed, new + head + len, pos + len, tail);
+		ret = qedblk_fill(qed, backed, new + head + len, pos + len, tail);
 	if (!ret && ordered)
-		ret = qed_file_flush_range(&qed->top, new, end - start);
+		ret = qedblk_file_flush_range(&qed->top, new, end - start);
 
 	mutex_lock(&qed->alloc_lock);
 	if (ret)
 		return ret;
-	return qed_l2_set(qed, start, nr, new);
+	return qedblk_l2_set(qed, start, nr, new);
 }
 
 /*
  * Write @iter (its whole count) at guest offset @pos, allocating what is
  * not allocated.  Runs in process context; takes alloc_lock.
  */
-int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
+int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter)
 {
-	struct qed_map m;
+	struct qedblk_map m;
 	struct iov_iter part;
-	struct qed_op op;
+	struct qedblk_op op;
 	int ret = 0;
 
-	qed_op_begin(qed, &op, pos, iov_iter_count(iter));
+	qedblk_op_begin(qed, &op, pos, iov_iter_count(iter));
 	mutex_lock(&qed->alloc_lock);
 	while (iov_iter_count(iter)) {
 		/* Redo the lookup: another writer may have allocated it. */
-		ret = qed_map_range(&qed->top, pos, iov_iter_count(iter), &m);
+		ret = qedblk_map_range(&qed->top, pos, iov_iter_count(iter), &m);
 		if (ret)
 			break;
 		if (m.type == QED_MAP_DATA) {
 			part = *iter;
 			iov_iter_truncate(&part, m.len);
-			ret = qed_file_write_iter(qed->top.file, m.file_off, &part,
-						  qed_direct(qed));
+			ret = qedblk_file_write_iter(qed->top.file, m.file_off, &part,
+						     qedblk_direct(qed));
 		} else {
-			ret = qed_alloc_run(qed, m.type, pos, m.len, iter);
+			ret = qedblk_alloc_run(qed, m.type, pos, m.len, iter);
 		}
 		if (ret)
 			break;
@@ -374,18 +374,18 @@ int qed_alloc_write(struct qed_device *qed, u64 pos, struct iov_iter *iter)
 	if (qed->need_check_on_disk)
 		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
-	qed_op_end(qed, &op);
+	qedblk_op_end(qed, &op);
 	return ret;
 }
 
 /* Zero part of one cluster that maps as @type (not data). */
-static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
-			    u64 pos, u64 len)
+static int qedblk_zero_partial(struct qedblk_device *qed, enum qedblk_map_type type,
+			       u64 pos, u64 len)
 {
 	/* Zero clusters, and unallocated ones with nothing below, are zeros. */
 	if (!len || type == QED_MAP_ZERO || !qed->top.backing)
 		return 0;
-	return qed_alloc_run(qed, type, pos, len, NULL);
+	return qedblk_alloc_run(qed, type, pos, len, NULL);
 }
 
 /*
@@ -398,10 +398,10 @@ static int qed_zero_partial(struct qed_device *qed, enum qed_map_type type,
  * With @nounmap the range is zeroed in place instead and keeps its space.
  * Partial clusters are written as zeros, or left alone by discard.
  */
-static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos,
-			bool discard, bool nounmap)
+static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m, u64 pos,
+			   bool discard, bool nounmap)
 {
-	const struct qed_geom *g = &qed->top.geom;
+	const struct qedblk_geom *g = &qed->top.geom;
 	struct file *file = qed->top.file;
 	u64 end = pos + m->len;
 	u64 a = round_up(pos, (u64)g->cluster_size);
@@ -415,28 +415,28 @@ static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos
 	}
 	if (m->type == QED_MAP_DATA) {
 		if (a < b && nounmap)
-			ret = qed_file_zero_range(file, m->file_off + (a - pos), b - a);
+			ret = qedblk_file_zero_range(file, m->file_off + (a - pos), b - a);
 		else if (a < b)
-			ret = qed_file_punch(file, m->file_off + (a - pos), b - a);
+			ret = qedblk_file_punch(file, m->file_off + (a - pos), b - a);
 		if (ret == -EOPNOTSUPP)
-			return discard ? 0 : qed_file_write_zeroes(file, m->file_off, m->len);
+			return discard ? 0 : qedblk_file_write_zeroes(file, m->file_off, m->len);
 		if (ret || discard)
 			return ret;
-		ret = qed_file_write_zeroes(file, m->file_off, a - pos);
+		ret = qedblk_file_write_zeroes(file, m->file_off, a - pos);
 		if (!ret)
-			ret = qed_file_write_zeroes(file, m->file_off + (b - pos), end - b);
+			ret = qedblk_file_write_zeroes(file, m->file_off + (b - pos), end - b);
 		return ret;
 	}
 	if (!discard)
-		ret = qed_zero_partial(qed, m->type, pos, a - pos);
+		ret = qedblk_zero_partial(qed, m->type, pos, a - pos);
 	if (!ret && a < b && m->type == QED_MAP_UNALLOC && mark) {
-		ret = qed_mark_dirty(qed);
+		ret = qedblk_mark_dirty(qed);
 		if (!ret)
-			ret = qed_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
-					 QED_ENTRY_ZERO);
+			ret = qedblk_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
+					    QED_ENTRY_ZERO);
 	}
 	if (!ret && !discard)
-		ret = qed_zero_partial(qed, m->type, b, end - b);
+		ret = qedblk_zero_partial(qed, m->type, b, end - b);
 	return ret;
 }
 
@@ -445,19 +445,19 @@ static int qed_zero_run(struct qed_device *qed, const struct qed_map *m, u64 pos
  * (REQ_NOUNMAP) keeps allocated clusters' space allocated in the file.
  * Takes alloc_lock.
  */
-int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard, bool nounmap)
+int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap)
 {
-	struct qed_map m;
-	struct qed_op op;
+	struct qedblk_map m;
+	struct qedblk_op op;
 	int ret = 0;
 
-	qed_op_begin(qed, &op, pos, len);
+	qedblk_op_begin(qed, &op, pos, len);
 	mutex_lock(&qed->alloc_lock);
 	while (len) {
-		ret = qed_map_range(&qed->top, pos, len, &m);
+		ret = qedblk_map_range(&qed->top, pos, len, &m);
 		if (ret)
 			break;
-		ret = qed_zero_run(qed, &m, pos, discard, nounmap);
+		ret = qedblk_zero_run(qed, &m, pos, discard, nounmap);
 		if (ret)
 			break;
 		pos += m.len;
@@ -466,6 +466,6 @@ int qed_alloc_zeroes(struct qed_device *qed, u64 pos, u64 len, bool discard, boo
 	if (qed->need_check_on_disk)
 		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
-	qed_op_end(qed, &op);
+	qedblk_op_end(qed, &op);
 	return ret;
 }

@@ -15,13 +15,13 @@
 
 #include "qed.h"
 
-static bool qed_same_file(struct file *a, struct file *b)
+static bool qedblk_same_file(struct file *a, struct file *b)
 {
 	return file_inode(a) == file_inode(b);
 }
 
 /* Work out what @img (a backing file, format not yet known) holds. */
-static int qed_backing_format(struct qed_image *img, const struct qed_image *above)
+static int qedblk_backing_format(struct qedblk_image *img, const struct qedblk_image *above)
 {
 	u64 isize = i_size_read(file_inode(img->file));
 	const char *other;
@@ -35,14 +35,14 @@ static int qed_backing_format(struct qed_image *img, const struct qed_image *abo
 	buf = kzalloc(QED_PROBE_BYTES, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	ret = qed_file_read(img->file, 0, buf, min_t(u64, isize, QED_PROBE_BYTES));
+	ret = qedblk_file_read(img->file, 0, buf, min_t(u64, isize, QED_PROBE_BYTES));
 	if (ret) {
-		qed_image_err(img, "reading the first bytes failed: %d", ret);
+		qedblk_image_err(img, "reading the first bytes failed: %d", ret);
 		goto out;
 	}
-	img->format = qed_probe_format(buf, min_t(u64, isize, QED_PROBE_BYTES), &other);
+	img->format = qedblk_probe_format(buf, min_t(u64, isize, QED_PROBE_BYTES), &other);
 	if (img->format == QED_FMT_OTHER) {
-		qed_image_err(img, "is a %s image; backing files must be QED or raw", other);
+		qedblk_image_err(img, "is a %s image; backing files must be QED or raw", other);
 		ret = -EOPNOTSUPP;
 	}
 out:
@@ -55,7 +55,7 @@ out:
  * checked first, so that neither a descriptor without read access nor a
  * FIFO (whose open would block) is reopened.
  */
-static struct file *qed_backing_reopen(struct qed_device *qed, s32 fd, unsigned int depth)
+static struct file *qedblk_backing_reopen(struct qedblk_device *qed, s32 fd, unsigned int depth)
 {
 	struct file *file = fget(fd), *own;
 	const char *why = NULL;
@@ -77,51 +77,51 @@ static struct file *qed_backing_reopen(struct qed_device *qed, s32 fd, unsigned 
 			fput(file);
 		return ERR_PTR(ret);
 	}
-	own = qed_file_reopen(file, false, qed->path);
+	own = qedblk_file_reopen(file, false, qed->path);
 	fput(file);
 	return own;
 }
 
 /* Check and load backing file @i, whose file is set. */
-static int qed_backing_load(struct qed_device *qed, unsigned int i)
+static int qedblk_backing_load(struct qedblk_device *qed, unsigned int i)
 {
-	struct qed_image *img = &qed->chain[i];
-	struct qed_image *above = i ? &qed->chain[i - 1] : &qed->top;
+	struct qedblk_image *img = &qed->chain[i];
+	struct qedblk_image *above = i ? &qed->chain[i - 1] : &qed->top;
 	struct file *file = img->file;
 	unsigned int j;
 	int ret;
 
 	/* Same inode as a file above: the chain loops. */
 	for (j = 0; j <= i; j++) {
-		struct qed_image *up = j ? &qed->chain[j - 1] : &qed->top;
+		struct qedblk_image *up = j ? &qed->chain[j - 1] : &qed->top;
 
-		if (qed_same_file(file, up->file)) {
-			qed_image_err(img, "is %s again: the backing chain loops",
-				      j ? "a file above it" : "the image itself");
+		if (qedblk_same_file(file, up->file)) {
+			qedblk_image_err(img, "is %s again: the backing chain loops",
+					 j ? "a file above it" : "the image itself");
 			return -ELOOP;
 		}
 	}
-	ret = qed_backing_format(img, above);
+	ret = qedblk_backing_format(img, above);
 	if (ret)
 		return ret;
 	if (img->format == QED_FMT_RAW)
 		return 0;
-	return qed_image_load(img);
+	return qedblk_image_load(img);
 }
 
 /*
  * Open the backing chain of qed->top from the @nr descriptors @fds.  On
- * error what was opened stays in qed->chain for qed_chain_close().
+ * error what was opened stays in qed->chain for qedblk_chain_close().
  */
-int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
+int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 {
-	struct qed_image *last = &qed->top;
+	struct qedblk_image *last = &qed->top;
 	struct file *file;
 	unsigned int i;
 	int ret;
 
-	if (nr > QED_MAX_CHAIN) {
-		qed_image_err(&qed->top, "backing chain deeper than %d files", QED_MAX_CHAIN);
+	if (nr > QEDBLK_MAX_CHAIN) {
+		qedblk_image_err(&qed->top, "backing chain deeper than %d files", QEDBLK_MAX_CHAIN);
 		return -ELOOP;
 	}
 	if (nr) {
@@ -131,20 +131,20 @@ int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
 	}
 	for (i = 0; i < nr; i++) {
 		if (!(last->geom.features & QED_F_BACKING_FILE)) {
-			qed_image_err(last, "has no backing file, but %u more were given",
-				      nr - i);
+			qedblk_image_err(last, "has no backing file, but %u more were given",
+					 nr - i);
 			return -EINVAL;
 		}
-		file = qed_backing_reopen(qed, fds[i], i + 1);
+		file = qedblk_backing_reopen(qed, fds[i], i + 1);
 		if (IS_ERR(file))
 			return PTR_ERR(file);
-		qed_image_init(&qed->chain[i], qed, file, i + 1);
+		qedblk_image_init(&qed->chain[i], qed, file, i + 1);
 		qed->nr_backing = i + 1;
 		/* A reader's locks, before the first read (qed_lock.c). */
-		ret = qed_lock_image(&qed->chain[i], false);
+		ret = qedblk_lock_image(&qed->chain[i], false);
 		if (ret)
 			return ret;
-		ret = qed_backing_load(qed, i);
+		ret = qedblk_backing_load(qed, i);
 		if (ret)
 			return ret;
 		last->backing = &qed->chain[i];
@@ -153,35 +153,35 @@ int qed_chain_open(struct qed_device *qed, const s32 *fds, u32 nr)
 			break;
 	}
 	if (i + 1 < nr) {
-		qed_image_err(last, "is raw, but %u more backing files were given",
-			      nr - i - 1);
+		qedblk_image_err(last, "is raw, but %u more backing files were given",
+				 nr - i - 1);
 		return -EINVAL;
 	}
 	if (last->format == QED_FMT_QED && (last->geom.features & QED_F_BACKING_FILE)) {
-		qed_image_err(last, "has a backing file, but none was given for it");
+		qedblk_image_err(last, "has a backing file, but none was given for it");
 		return -EINVAL;
 	}
 	return 0;
 }
 
-void qed_chain_close(struct qed_device *qed)
+void qedblk_chain_close(struct qedblk_device *qed)
 {
 	unsigned int i;
 
 	for (i = 0; i < qed->nr_backing; i++)
-		qed_image_release(&qed->chain[i]);
+		qedblk_image_release(&qed->chain[i]);
 	kfree(qed->chain);
 	qed->chain = NULL;
 	qed->nr_backing = 0;
 	qed->top.backing = NULL;
 }
 
-static int qed_raw_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
+static int qedblk_raw_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter)
 {
 	size_t len = iov_iter_count(iter);
 	ssize_t n;
 
-	n = qed_file_read_iter(img->file, pos, iter);
+	n = qedblk_file_read_iter(img->file, pos, iter);
 	if (n < 0)
 		return n;
 	/* Past the end of a shorter file: zeros. */
@@ -192,13 +192,13 @@ static int qed_raw_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
 /*
  * Fill @iter (its whole count) with what the guest sees at offset @pos of
  * @img, going down to the files below; a NULL @img reads as zeros.
- * Recursion is bounded by QED_MAX_CHAIN.
+ * Recursion is bounded by QEDBLK_MAX_CHAIN.
  */
-int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
+int qedblk_chain_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter)
 {
 	u64 len = iov_iter_count(iter), size, done = 0;
 	struct iov_iter part;
-	struct qed_map m;
+	struct qedblk_map m;
 	ssize_t n;
 	int ret;
 
@@ -207,20 +207,20 @@ int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
 		return 0;
 	}
 	if (img->format == QED_FMT_RAW)
-		return qed_raw_read(img, pos, iter);
+		return qedblk_raw_read(img, pos, iter);
 
 	size = img->geom.image_size;
 	if (pos < size && len > size - pos)
 		len = size - pos;
 	while (pos < size && done < len) {
-		ret = qed_map_range(img, pos + done, len - done, &m);
+		ret = qedblk_map_range(img, pos + done, len - done, &m);
 		if (ret)
 			return ret;
 		part = *iter;
 		iov_iter_truncate(&part, m.len);
 		switch (m.type) {
 		case QED_MAP_DATA:
-			n = qed_file_read_iter(img->file, m.file_off, &part);
+			n = qedblk_file_read_iter(img->file, m.file_off, &part);
 			if (n < 0)
 				return n;
 			if (n != m.len)
@@ -230,7 +230,7 @@ int qed_chain_read(struct qed_image *img, u64 pos, struct iov_iter *iter)
 			iov_iter_zero(m.len, &part);
 			break;
 		case QED_MAP_UNALLOC:
-			ret = qed_chain_read(img->backing, pos + done, &part);
+			ret = qedblk_chain_read(img->backing, pos + done, &part);
 			if (ret)
 				return ret;
 			break;

@@ -16,20 +16,20 @@
 /* Bytes of table entries read (and, after a repair, written) at once. */
 #define QED_CHECK_PIECE		65536u
 
-struct qed_walk {
-	const struct qed_geom *g;
-	const struct qed_check_ops *ops;
+struct qedblk_walk {
+	const struct qedblk_geom *g;
+	const struct qedblk_check_ops *ops;
 	void *ctx;
 	unsigned int flags;
-	struct qed_check_result *res;
+	struct qedblk_check_result *res;
 	u64 file_end;
 	u8 *map;		/* NULL in the first walk: find max_ref only */
 	u64 max_ref;		/* highest cluster a valid entry refers to */
-	qed_le64 *l1;		/* one piece of the L1 table */
-	qed_le64 *l2;		/* one piece of an L2 table */
+	qedblk_le64 *l1;		/* one piece of the L1 table */
+	qedblk_le64 *l2;		/* one piece of an L2 table */
 };
 
-static int qed_test_and_set(u8 *map, u64 n)
+static int qedblk_test_and_set(u8 *map, u64 n)
 {
 	int was = map[n / 8] & (1u << (n % 8));
 
@@ -41,7 +41,7 @@ static int qed_test_and_set(u8 *map, u64 n)
  * Mark @n clusters from byte offset @off; count what was marked already.
  * The first walk only notes the highest cluster.
  */
-static u64 qed_walk_mark(struct qed_walk *w, u64 off, u64 n)
+static u64 qedblk_walk_mark(struct qedblk_walk *w, u64 off, u64 n)
 {
 	u64 c = off >> w->g->cluster_shift, dup = 0;
 
@@ -51,12 +51,12 @@ static u64 qed_walk_mark(struct qed_walk *w, u64 off, u64 n)
 		return 0;
 	}
 	while (n--)
-		dup += !!qed_test_and_set(w->map, c++);
+		dup += !!qedblk_test_and_set(w->map, c++);
 	return dup;
 }
 
 /* Reading a piece: a check of a huge image can be stopped. */
-static int qed_walk_read(struct qed_walk *w, u64 off, qed_le64 *buf, u32 len)
+static int qedblk_walk_read(struct qedblk_walk *w, u64 off, qedblk_le64 *buf, u32 len)
 {
 	if (w->ops->stopped && w->ops->stopped(w->ctx))
 		return -EINTR;
@@ -64,8 +64,8 @@ static int qed_walk_read(struct qed_walk *w, u64 off, qed_le64 *buf, u32 len)
 }
 
 /* Entry @i of the piece @buf, read at @off, is invalid: count it, repair it. */
-static void qed_walk_invalid(struct qed_walk *w, const char *table, qed_le64 *buf,
-			     u64 off, u32 i, enum qed_entry_error why, int *dirty)
+static void qedblk_walk_invalid(struct qedblk_walk *w, const char *table, qedblk_le64 *buf,
+				u64 off, u32 i, enum qedblk_entry_error why, int *dirty)
 {
 	if (!w->map)
 		return;
@@ -75,24 +75,24 @@ static void qed_walk_invalid(struct qed_walk *w, const char *table, qed_le64 *bu
 		return;
 	if (w->ops->repaired)
 		w->ops->repaired(w->ctx, table, off + (u64)i * 8,
-				 qed_le64_to_cpu(buf[i]), qed_entry_strerror(why));
+				 qedblk_le64_to_cpu(buf[i]), qedblk_entry_strerror(why));
 	buf[i] = 0;
 	w->res->repaired++;
 	*dirty = 1;
 }
 
 /* Write back a repaired piece. */
-static int qed_walk_put(struct qed_walk *w, const qed_le64 *buf, u64 off, u32 bytes,
-			int dirty)
+static int qedblk_walk_put(struct qedblk_walk *w, const qedblk_le64 *buf, u64 off, u32 bytes,
+			   int dirty)
 {
 	if (!dirty)
 		return 0;
 	return w->ops->write(w->ctx, off, buf, bytes);
 }
 
-static int qed_walk_l2(struct qed_walk *w, u64 table)
+static int qedblk_walk_l2(struct qedblk_walk *w, u64 table)
 {
-	const struct qed_geom *g = w->g;
+	const struct qedblk_geom *g = w->g;
 	u32 per = QED_CHECK_PIECE / 8, i, n;
 	u64 first, off, last = 0;
 	int ret, dirty;
@@ -100,13 +100,13 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 	for (first = 0; first < g->table_entries; first += per) {
 		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
 		off = table + first * 8;
-		ret = qed_walk_read(w, off, w->l2, n * 8);
+		ret = qedblk_walk_read(w, off, w->l2, n * 8);
 		if (ret)
 			return ret;
 		dirty = 0;
 		for (i = 0; i < n; i++) {
-			u64 e = qed_le64_to_cpu(w->l2[i]);
-			enum qed_entry_error err;
+			u64 e = qedblk_le64_to_cpu(w->l2[i]);
+			enum qedblk_entry_error err;
 
 			if (e == QED_ENTRY_UNALLOCATED)
 				continue;
@@ -114,27 +114,27 @@ static int qed_walk_l2(struct qed_walk *w, u64 table)
 				w->res->zero_clusters += !!w->map;
 				continue;
 			}
-			/* QEMU's qed_check_l2_table() counts invalid entries too. */
+			/* QEMU's qedblk_check_l2_table() counts invalid entries too. */
 			w->res->fragmented += w->map && last && last + g->cluster_size != e;
 			last = e;
-			err = qed_check_cluster_offset(g, e, w->file_end);
+			err = qedblk_validate_cluster_offset(g, e, w->file_end);
 			if (err) {
-				qed_walk_invalid(w, "L2", w->l2, off, i, err, &dirty);
+				qedblk_walk_invalid(w, "L2", w->l2, off, i, err, &dirty);
 				continue;
 			}
 			w->res->allocated += !!w->map;
-			w->res->corruptions += qed_walk_mark(w, e, 1);
+			w->res->corruptions += qedblk_walk_mark(w, e, 1);
 		}
-		ret = qed_walk_put(w, w->l2, off, n * 8, dirty);
+		ret = qedblk_walk_put(w, w->l2, off, n * 8, dirty);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
-static int qed_walk_l1(struct qed_walk *w)
+static int qedblk_walk_l1(struct qedblk_walk *w)
 {
-	const struct qed_geom *g = w->g;
+	const struct qedblk_geom *g = w->g;
 	u32 per = QED_CHECK_PIECE / 8, i, n;
 	u64 first, off, dup;
 	int ret, dirty;
@@ -142,22 +142,22 @@ static int qed_walk_l1(struct qed_walk *w)
 	for (first = 0; first < g->table_entries; first += per) {
 		n = g->table_entries - first < per ? (u32)(g->table_entries - first) : per;
 		off = g->l1_table_offset + first * 8;
-		ret = qed_walk_read(w, off, w->l1, n * 8);
+		ret = qedblk_walk_read(w, off, w->l1, n * 8);
 		if (ret)
 			return ret;
 		dirty = 0;
 		for (i = 0; i < n; i++) {
-			u64 t = qed_le64_to_cpu(w->l1[i]);
-			enum qed_entry_error err;
+			u64 t = qedblk_le64_to_cpu(w->l1[i]);
+			enum qedblk_entry_error err;
 
 			if (t == QED_ENTRY_UNALLOCATED)
 				continue;
-			err = qed_check_table_offset(g, t, w->file_end);
+			err = qedblk_validate_table_offset(g, t, w->file_end);
 			if (err) {
-				qed_walk_invalid(w, "L1", w->l1, off, i, err, &dirty);
+				qedblk_walk_invalid(w, "L1", w->l1, off, i, err, &dirty);
 				continue;
 			}
-			dup = qed_walk_mark(w, t, g->table_size);
+			dup = qedblk_walk_mark(w, t, g->table_size);
 			if (dup) {
 				/*
 				 * A table shared with something else: do not
@@ -167,11 +167,11 @@ static int qed_walk_l1(struct qed_walk *w)
 				continue;
 			}
 			w->res->l2_tables += !!w->map;
-			ret = qed_walk_l2(w, t);
+			ret = qedblk_walk_l2(w, t);
 			if (ret)
 				return ret;
 		}
-		ret = qed_walk_put(w, w->l1, off, n * 8, dirty);
+		ret = qedblk_walk_put(w, w->l1, off, n * 8, dirty);
 		if (ret)
 			return ret;
 	}
@@ -179,9 +179,9 @@ static int qed_walk_l1(struct qed_walk *w)
 }
 
 /* Cut off the leaked tail, punch the other leaks. */
-static int qed_walk_reclaim(struct qed_walk *w, u64 nclusters, u64 file_size)
+static int qedblk_walk_reclaim(struct qedblk_walk *w, u64 nclusters, u64 file_size)
 {
-	const struct qed_geom *g = w->g;
+	const struct qedblk_geom *g = w->g;
 	u64 c, run = 0;
 	int ret;
 
@@ -216,11 +216,11 @@ static int qed_walk_reclaim(struct qed_walk *w, u64 nclusters, u64 file_size)
 	return 0;
 }
 
-int qed_check_image(const struct qed_geom *g, u64 file_size,
-		    const struct qed_check_ops *ops, void *ctx, unsigned int flags,
-		    struct qed_check_result *res)
+int qedblk_check_image(const struct qedblk_geom *g, u64 file_size,
+		       const struct qedblk_check_ops *ops, void *ctx, unsigned int flags,
+		       struct qedblk_check_result *res)
 {
-	struct qed_walk w = {
+	struct qedblk_walk w = {
 		.g = g, .ops = ops, .ctx = ctx, .flags = flags, .res = res,
 		.file_end = file_size & ~((u64)g->cluster_size - 1),
 	};
@@ -239,7 +239,7 @@ int qed_check_image(const struct qed_geom *g, u64 file_size,
 	}
 	/* The first walk: how far the references reach. */
 	w.max_ref = (g->l1_table_offset >> g->cluster_shift) + g->table_size - 1;
-	ret = qed_walk_l1(&w);
+	ret = qedblk_walk_l1(&w);
 	if (ret)
 		goto out;
 	mapped = w.max_ref + 1 < nclusters ? w.max_ref + 1 : nclusters;
@@ -249,9 +249,9 @@ int qed_check_image(const struct qed_geom *g, u64 file_size,
 		goto out;
 	}
 
-	qed_walk_mark(&w, 0, g->header_size);
-	res->corruptions += qed_walk_mark(&w, g->l1_table_offset, g->table_size);
-	ret = qed_walk_l1(&w);
+	qedblk_walk_mark(&w, 0, g->header_size);
+	res->corruptions += qedblk_walk_mark(&w, g->l1_table_offset, g->table_size);
+	ret = qedblk_walk_l1(&w);
 	if (ret)
 		goto out;
 
@@ -269,8 +269,8 @@ int qed_check_image(const struct qed_geom *g, u64 file_size,
 		res->leak_tail += nclusters - mapped;
 	}
 	/* Reclaiming space is safe only in an image without corruption. */
-	if ((flags & (QED_CHECK_REPAIR | QED_CHECK_REPAIR_LEAKS)) && qed_check_clean(res))
-		ret = qed_walk_reclaim(&w, nclusters, file_size);
+	if ((flags & (QED_CHECK_REPAIR | QED_CHECK_REPAIR_LEAKS)) && qedblk_check_clean(res))
+		ret = qedblk_walk_reclaim(&w, nclusters, file_size);
 out:
 	if (w.map)
 		ops->free(ctx, w.map);

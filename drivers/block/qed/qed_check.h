@@ -10,7 +10,7 @@
 
 #include "qed_format.h"
 
-struct qed_check_ops {
+struct qedblk_check_ops {
 	/* Read @len bytes at @off; 0 or a negative errno. */
 	int (*read)(void *ctx, u64 off, void *buf, u32 len);
 	/* Repair only: write @len bytes at @off. */
@@ -31,7 +31,7 @@ struct qed_check_ops {
 	int (*stopped)(void *ctx);
 };
 
-struct qed_check_result {
+struct qedblk_check_result {
 	u64 clusters;		/* clusters in the file (rounded down) */
 	u64 allocated;		/* guest clusters with data */
 	u64 fragmented;		/* as QEMU: entries not following the previous one of their table */
@@ -46,7 +46,7 @@ struct qed_check_result {
 	u64 new_size;		/* repair: the file's size afterwards */
 };
 
-/* qed_check_image() flags */
+/* qedblk_check_image() flags */
 #define QED_CHECK_REPAIR	0x1u	/* repair invalid entries and leaks */
 #define QED_CHECK_REPAIR_LEAKS	0x2u	/* reclaim leaked clusters only */
 
@@ -60,12 +60,12 @@ struct qed_check_result {
  * walk completed (the result says what it found), or a negative errno when
  * I/O or an allocation failed.
  */
-int qed_check_image(const struct qed_geom *g, u64 file_size,
-		    const struct qed_check_ops *ops, void *ctx, unsigned int flags,
-		    struct qed_check_result *res);
+int qedblk_check_image(const struct qedblk_geom *g, u64 file_size,
+		       const struct qedblk_check_ops *ops, void *ctx, unsigned int flags,
+		       struct qedblk_check_result *res);
 
 /* Was the image consistent once the check (and its repairs) were done? */
-static inline int qed_check_clean(const struct qed_check_result *r)
+static inline int qedblk_check_clean(const struct qedblk_check_result *r)
 {
 	return r->corruptions == r->repaired;
 }

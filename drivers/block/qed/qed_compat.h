@@ -13,7 +13,7 @@
 #include <linux/sched/mm.h>
 
 /* Queue parameters, applied the way the running kernel wants them. */
-struct qed_queue_params {
+struct qedblk_queue_params {
 	unsigned int logical_block_size;
 	unsigned int physical_block_size;
 	unsigned int max_hw_sectors;
@@ -24,9 +24,9 @@ struct qed_queue_params {
 };
 
 #ifdef QED_HAVE_ALLOC_DISK_LIM
-static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
-					     const struct qed_queue_params *p,
-					     void *data)
+static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
+						const struct qedblk_queue_params *p,
+						void *data)
 {
 	struct queue_limits lim = {
 		.logical_block_size	= p->logical_block_size,
@@ -50,9 +50,9 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
 	return disk;
 }
 #else
-static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
-					     const struct qed_queue_params *p,
-					     void *data)
+static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
+						const struct qedblk_queue_params *p,
+						void *data)
 {
 	struct gendisk *disk = blk_mq_alloc_disk(set, data);
 
@@ -89,23 +89,23 @@ static inline struct gendisk *qed_alloc_disk(struct blk_mq_tag_set *set,
  * to restore; before that we enter it ourselves.
  */
 #ifdef QED_HAVE_FREEZE_MEMFLAGS
-static inline unsigned int qed_freeze_queue(struct request_queue *q)
+static inline unsigned int qedblk_freeze_queue(struct request_queue *q)
 {
 	return blk_mq_freeze_queue(q);
 }
 
-static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memflags)
+static inline void qedblk_unfreeze_queue(struct request_queue *q, unsigned int memflags)
 {
 	blk_mq_unfreeze_queue(q, memflags);
 }
 #else
-static inline unsigned int qed_freeze_queue(struct request_queue *q)
+static inline unsigned int qedblk_freeze_queue(struct request_queue *q)
 {
 	blk_mq_freeze_queue(q);
 	return memalloc_noio_save();
 }
 
-static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memflags)
+static inline void qedblk_unfreeze_queue(struct request_queue *q, unsigned int memflags)
 {
 	memalloc_noio_restore(memflags);
 	blk_mq_unfreeze_queue(q);
@@ -120,8 +120,8 @@ static inline void qed_unfreeze_queue(struct request_queue *q, unsigned int memf
 #ifdef QED_HAVE_FILE_LOCK_CORE
 #include <linux/filelock.h>
 
-static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
-				     unsigned char type, loff_t start)
+static inline void qedblk_ofd_lock_init(struct file_lock *fl, struct file *file,
+					unsigned char type, loff_t start)
 {
 	locks_init_lock(fl);
 	fl->c.flc_flags = FL_POSIX | FL_OFDLCK;
@@ -133,13 +133,13 @@ static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
 	fl->fl_end = start;
 }
 
-static inline unsigned char qed_lock_type(const struct file_lock *fl)
+static inline unsigned char qedblk_lock_type(const struct file_lock *fl)
 {
 	return fl->c.flc_type;
 }
 #else
-static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
-				     unsigned char type, loff_t start)
+static inline void qedblk_ofd_lock_init(struct file_lock *fl, struct file *file,
+					unsigned char type, loff_t start)
 {
 	locks_init_lock(fl);
 	fl->fl_flags = FL_POSIX | FL_OFDLCK;
@@ -151,7 +151,7 @@ static inline void qed_ofd_lock_init(struct file_lock *fl, struct file *file,
 	fl->fl_end = start;
 }
 
-static inline unsigned char qed_lock_type(const struct file_lock *fl)
+static inline unsigned char qedblk_lock_type(const struct file_lock *fl)
 {
 	return fl->fl_type;
 }

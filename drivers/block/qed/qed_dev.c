@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One attached image: its gendisk and blk-mq queue, attach and detach, and
- * its sysfs attributes.  All device lifetime changes run under qed_ctl_mutex.
+ * its sysfs attributes.  All device lifetime changes run under qedblk_ctl_mutex.
  */
 #include <linux/blk-mq.h>
 #include <linux/file.h>
@@ -15,19 +15,19 @@
 #include "qed.h"
 #include "qed_compat.h"
 
-static DEFINE_IDR(qed_index_idr);
+static DEFINE_IDR(qedblk_index_idr);
 
 #define QED_MAX_DEVICES		(BIT(MINORBITS) / QED_MINORS)
 
 /* ---- blk-mq ---- */
 
-static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
-				 const struct blk_mq_queue_data *bd)
+static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				    const struct blk_mq_queue_data *bd)
 {
 	struct request *rq = bd->rq;
-	struct qed_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	struct qed_device *qed = rq->q->queuedata;
-	struct qed_queue *q = hctx->driver_data;
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qedblk_device *qed = rq->q->queuedata;
+	struct qedblk_queue *q = hctx->driver_data;
 
 	/*
 	 * The block layer lets writes through to a read-only disk once
@@ -35,7 +35,7 @@ static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * loop_handle_cmd() does.  A flush has nothing to write.
 	 */
 	if (op_is_write(req_op(rq)) && req_op(rq) != REQ_OP_FLUSH &&
-	    (qed->flags & QED_ATTACH_READ_ONLY))
+	    (qed->flags & QEDBLK_ATTACH_READ_ONLY))
 		return BLK_STS_IOERR;
 	blk_mq_start_request(rq);
 	/*
@@ -54,42 +54,42 @@ static blk_status_t qed_queue_rq(struct blk_mq_hw_ctx *hctx,
 		break;
 	default:
 		/* A flush must not hold up the reads queued behind it. */
-		INIT_WORK(&cmd->work, qed_cmd_work);
+		INIT_WORK(&cmd->work, qedblk_cmd_work);
 		queue_work(qed->wq, &cmd->work);
 		break;
 	}
 	return BLK_STS_OK;
 }
 
-static int qed_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
+static int qedblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
 {
-	struct qed_device *qed = data;
+	struct qedblk_device *qed = data;
 
 	hctx->driver_data = &qed->queues[idx];
 	return 0;
 }
 
-static void qed_complete_rq(struct request *rq)
+static void qedblk_complete_rq(struct request *rq)
 {
-	struct qed_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
 	if (req_op(rq) == REQ_OP_READ)
-		qed_cmd_flush_dcache(cmd);
-	qed_cmd_free_bvec(cmd);
+		qedblk_cmd_flush_dcache(cmd);
+	qedblk_cmd_free_bvec(cmd);
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
-static const struct blk_mq_ops qed_mq_ops = {
-	.queue_rq	= qed_queue_rq,
-	.init_hctx	= qed_init_hctx,
-	.complete	= qed_complete_rq,
+static const struct blk_mq_ops qedblk_mq_ops = {
+	.queue_rq	= qedblk_queue_rq,
+	.init_hctx	= qedblk_init_hctx,
+	.complete	= qedblk_complete_rq,
 };
 
 /* ---- block device ---- */
 
-static QED_OPEN_PROTO(qed_open)
+static QED_OPEN_PROTO(qedblk_open)
 {
-	struct qed_device *qed = QED_OPEN_DISK->private_data;
+	struct qedblk_device *qed = QED_OPEN_DISK->private_data;
 
 	/* Under the disk's open_mutex, as detach's move to RUNDOWN. */
 	if (qed->state == QED_RUNDOWN)
@@ -103,9 +103,9 @@ static QED_OPEN_PROTO(qed_open)
 	return 0;
 }
 
-static QED_RELEASE_PROTO(qed_release)
+static QED_RELEASE_PROTO(qedblk_release)
 {
-	struct qed_device *qed = disk->private_data;
+	struct qedblk_device *qed = disk->private_data;
 
 	if (!READ_ONCE(qed->used))
 		return;
@@ -114,36 +114,36 @@ static QED_RELEASE_PROTO(qed_release)
 	 * Detaching from here would deadlock on the disk's open_mutex.  The
 	 * queued work holds a reference, so qed outlives it.
 	 */
-	if (disk_openers(disk) == 0 && (READ_ONCE(qed->flags) & QED_ATTACH_AUTOCLEAR)) {
+	if (disk_openers(disk) == 0 && (READ_ONCE(qed->flags) & QEDBLK_ATTACH_AUTOCLEAR)) {
 		get_device(disk_to_dev(disk));
-		if (!queue_work(qed_ctl_wq, &qed->detach_work))
+		if (!queue_work(qedblk_ctl_wq, &qed->detach_work))
 			put_device(disk_to_dev(disk));
 	}
 }
 
-static void qed_free_disk(struct gendisk *disk)
+static void qedblk_free_disk(struct gendisk *disk)
 {
-	struct qed_device *qed = disk->private_data;
+	struct qedblk_device *qed = disk->private_data;
 
 	kfree(qed);
 }
 
-static const struct block_device_operations qed_fops = {
+static const struct block_device_operations qedblk_fops = {
 	.owner		= THIS_MODULE,
-	.open		= qed_open,
-	.release	= qed_release,
-	.free_disk	= qed_free_disk,
+	.open		= qedblk_open,
+	.release	= qedblk_release,
+	.free_disk	= qedblk_free_disk,
 };
 
 /* ---- sysfs: /sys/block/qedN/qed/ ---- */
 
-static struct qed_device *dev_to_qed(struct device *dev)
+static struct qedblk_device *dev_to_qed(struct device *dev)
 {
 	return dev_to_disk(dev)->private_data;
 }
 
 /* @img's path as the kernel sees it, as loop's backing_file; "" without one. */
-static int qed_image_path(const struct qed_image *img, char *buf, int size, const char **path)
+static int qedblk_image_path(const struct qedblk_image *img, char *buf, int size, const char **path)
 {
 	char *p;
 
@@ -157,7 +157,7 @@ static int qed_image_path(const struct qed_image *img, char *buf, int size, cons
 	return 0;
 }
 
-static ssize_t qed_show_path(const struct qed_image *img, char *buf)
+static ssize_t qedblk_show_path(const struct qedblk_image *img, char *buf)
 {
 	const char *path;
 	char *tmp;
@@ -166,7 +166,7 @@ static ssize_t qed_show_path(const struct qed_image *img, char *buf)
 	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!tmp)
 		return -ENOMEM;
-	ret = qed_image_path(img, tmp, PATH_MAX, &path);
+	ret = qedblk_image_path(img, tmp, PATH_MAX, &path);
 	if (!ret)
 		ret = sysfs_emit(buf, "%s\n", path);
 	kfree(tmp);
@@ -175,12 +175,12 @@ static ssize_t qed_show_path(const struct qed_image *img, char *buf)
 
 /*
  * The attached image, from the open file as loop_attr_backing_file_show():
- * it follows renames and is never cut at QED_NAME_SIZE.
+ * it follows renames and is never cut at QEDBLK_NAME_SIZE.
  */
 static ssize_t backing_file_show(struct device *dev, struct device_attribute *attr,
 				 char *buf)
 {
-	return qed_show_path(&dev_to_qed(dev)->top, buf);
+	return qedblk_show_path(&dev_to_qed(dev)->top, buf);
 }
 static DEVICE_ATTR_RO(backing_file);
 
@@ -191,7 +191,7 @@ static DEVICE_ATTR_RO(backing_file);
 static ssize_t backing_dev_show(struct device *dev, struct device_attribute *attr,
 				char *buf)
 {
-	struct qed_device *qed = dev_to_qed(dev);
+	struct qedblk_device *qed = dev_to_qed(dev);
 	dev_t d = huge_decode_dev(qed->image_dev);
 
 	if (!qed->image_ino)
@@ -203,7 +203,7 @@ static DEVICE_ATTR_RO(backing_dev);
 static ssize_t backing_inode_show(struct device *dev, struct device_attribute *attr,
 				  char *buf)
 {
-	struct qed_device *qed = dev_to_qed(dev);
+	struct qedblk_device *qed = dev_to_qed(dev);
 
 	if (!qed->image_ino)
 		return sysfs_emit(buf, "\n");
@@ -215,7 +215,7 @@ static DEVICE_ATTR_RO(backing_inode);
 static ssize_t base_file_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
-	return qed_show_path(dev_to_qed(dev)->top.backing, buf);
+	return qedblk_show_path(dev_to_qed(dev)->top.backing, buf);
 }
 static DEVICE_ATTR_RO(base_file);
 
@@ -223,8 +223,8 @@ static DEVICE_ATTR_RO(base_file);
 static ssize_t base_chain_show(struct device *dev, struct device_attribute *attr,
 			       char *buf)
 {
-	struct qed_device *qed = dev_to_qed(dev);
-	const struct qed_image *img;
+	struct qedblk_device *qed = dev_to_qed(dev);
+	const struct qedblk_image *img;
 	const char *path;
 	int ret = 0, len = 0;
 	char *tmp;
@@ -233,7 +233,7 @@ static ssize_t base_chain_show(struct device *dev, struct device_attribute *attr
 	if (!tmp)
 		return -ENOMEM;
 	for (img = qed->top.backing; img; img = img->backing) {
-		ret = qed_image_path(img, tmp, PATH_MAX, &path);
+		ret = qedblk_image_path(img, tmp, PATH_MAX, &path);
 		if (ret)
 			break;
 		len += sysfs_emit_at(buf, len, "%s %s\n",
@@ -258,7 +258,7 @@ static ssize_t table_size_show(struct device *dev, struct device_attribute *attr
 }
 static DEVICE_ATTR_RO(table_size);
 
-/* One QED_ATTACH_* flag as 0 or 1, as loop's autoclear, partscan and dio. */
+/* One QEDBLK_ATTACH_* flag as 0 or 1, as loop's autoclear, partscan and dio. */
 #define QED_FLAG_ATTR(name, flag, set)						\
 static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 			   char *buf)						\
@@ -269,10 +269,10 @@ static ssize_t name##_show(struct device *dev, struct device_attribute *attr,	\
 }										\
 static DEVICE_ATTR_RO(name)
 
-QED_FLAG_ATTR(autoclear, QED_ATTACH_AUTOCLEAR, true);
-QED_FLAG_ATTR(dio, QED_ATTACH_DIRECT_IO, true);
-QED_FLAG_ATTR(read_only, QED_ATTACH_READ_ONLY, true);
-QED_FLAG_ATTR(partscan, QED_ATTACH_NO_PARTSCAN, false);
+QED_FLAG_ATTR(autoclear, QEDBLK_ATTACH_AUTOCLEAR, true);
+QED_FLAG_ATTR(dio, QEDBLK_ATTACH_DIRECT_IO, true);
+QED_FLAG_ATTR(read_only, QEDBLK_ATTACH_READ_ONLY, true);
+QED_FLAG_ATTR(partscan, QEDBLK_ATTACH_NO_PARTSCAN, false);
 
 /*
  * NEED_CHECK is set on disk: the image needs a check if the host dies now.
@@ -290,7 +290,7 @@ static DEVICE_ATTR_RO(dirty);
 static ssize_t cache_##name##_show(struct device *dev,			\
 				   struct device_attribute *attr, char *buf)	\
 {										\
-	struct qed_l2cache *c = &dev_to_qed(dev)->top.l2;			\
+	struct qedblk_l2cache *c = &dev_to_qed(dev)->top.l2;			\
 										\
 	return sysfs_emit(buf, "%llu\n", (unsigned long long)(expr));		\
 }										\
@@ -302,7 +302,7 @@ QED_CACHE_ATTR(hits, atomic64_read(&c->hits));
 QED_CACHE_ATTR(misses, atomic64_read(&c->misses));
 QED_CACHE_ATTR(evictions, atomic64_read(&c->evictions));
 
-static struct attribute *qed_attrs[] = {
+static struct attribute *qedblk_attrs[] = {
 	&dev_attr_backing_file.attr,
 	&dev_attr_backing_dev.attr,
 	&dev_attr_backing_inode.attr,
@@ -323,13 +323,13 @@ static struct attribute *qed_attrs[] = {
 	NULL,
 };
 
-static const struct attribute_group qed_attr_group = {
+static const struct attribute_group qedblk_attr_group = {
 	.name	= "qed",
-	.attrs	= qed_attrs,
+	.attrs	= qedblk_attrs,
 };
 
-static const struct attribute_group *qed_attr_groups[] = {
-	&qed_attr_group,
+static const struct attribute_group *qedblk_attr_groups[] = {
+	&qedblk_attr_group,
 	NULL,
 };
 
@@ -337,16 +337,16 @@ static const struct attribute_group *qed_attr_groups[] = {
 
 /*
  * Read the image and its chain: nothing is written here, the device does
- * not own the files yet (qed_claim()).
+ * not own the files yet (qedblk_claim()).
  */
-static int qed_load_image(struct qed_device *qed, const s32 *backing_fds, u32 nr_backing)
+static int qedblk_load_image(struct qedblk_device *qed, const s32 *backing_fds, u32 nr_backing)
 {
 	int ret;
 
-	ret = qed_image_load(&qed->top);
+	ret = qedblk_image_load(&qed->top);
 	if (ret)
 		return ret;
-	ret = qed_chain_open(qed, backing_fds, nr_backing);
+	ret = qedblk_chain_open(qed, backing_fds, nr_backing);
 	if (ret)
 		return ret;
 	qed->was_dirty = !!(qed->top.geom.features & QED_F_NEED_CHECK);
@@ -358,13 +358,13 @@ static int qed_load_image(struct qed_device *qed, const s32 *backing_fds, u32 nr
  * The first writes of an attach, once the device owns its files: repair
  * an image left dirty, clear autoclear bits we do not know.
  */
-static int qed_prepare_image(struct qed_device *qed, bool rw)
+static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 {
-	struct qed_geom *g = &qed->top.geom;
+	struct qedblk_geom *g = &qed->top.geom;
 	int ret;
 
 	if (qed->was_dirty && rw) {
-		ret = qed_repair(qed);
+		ret = qedblk_repair(qed);
 		if (ret)
 			return ret;
 	} else if (qed->was_dirty) {
@@ -375,16 +375,16 @@ static int qed_prepare_image(struct qed_device *qed, bool rw)
 	/* Unknown autoclear bits say a newer writer's data is now stale. */
 	if (rw && (g->autoclear_features & ~QED_AUTOCLEAR_FEATURE_MASK)) {
 		g->autoclear_features &= QED_AUTOCLEAR_FEATURE_MASK;
-		ret = qed_write_header(qed);
+		ret = qedblk_write_header(qed);
 		if (!ret)
-			ret = qed_file_flush(&qed->top);
+			ret = qedblk_file_flush(&qed->top);
 	}
 	return ret;
 }
 
-static int qed_add_disk(struct qed_device *qed)
+static int qedblk_add_disk(struct qedblk_device *qed)
 {
-	const struct qed_queue_params params = {
+	const struct qedblk_queue_params params = {
 		.logical_block_size	= qed->block_size,
 		.physical_block_size	= PAGE_SIZE,
 		.max_hw_sectors		= 2048,
@@ -396,7 +396,7 @@ static int qed_add_disk(struct qed_device *qed)
 		 * Flushes mean something only where writes are taken and
 		 * the file can be synced, as loop_update_dio() decides.
 		 */
-		.write_cache		= !(qed->flags & QED_ATTACH_READ_ONLY) &&
+		.write_cache		= !(qed->flags & QEDBLK_ATTACH_READ_ONLY) &&
 					  qed->top.file->f_op->fsync,
 	};
 	unsigned int i, nr_queues = min(num_online_cpus(), QED_MAX_QUEUES);
@@ -410,37 +410,37 @@ static int qed_add_disk(struct qed_device *qed)
 	for (i = 0; i < nr_queues; i++) {
 		spin_lock_init(&qed->queues[i].lock);
 		INIT_LIST_HEAD(&qed->queues[i].cmds);
-		INIT_WORK(&qed->queues[i].work, qed_queue_work);
+		INIT_WORK(&qed->queues[i].work, qedblk_queue_work);
 	}
-	set->ops = &qed_mq_ops;
+	set->ops = &qedblk_mq_ops;
 	set->nr_hw_queues = nr_queues;
 	set->queue_depth = 128;
 	set->numa_node = NUMA_NO_NODE;
-	set->cmd_size = sizeof(struct qed_cmd);
+	set->cmd_size = sizeof(struct qedblk_cmd);
 	set->driver_data = qed;
 	ret = blk_mq_alloc_tag_set(set);
 	if (ret)
 		return ret;
 
-	disk = qed_alloc_disk(set, &params, qed);
+	disk = qedblk_alloc_disk(set, &params, qed);
 	if (IS_ERR(disk)) {
 		blk_mq_free_tag_set(set);
 		return PTR_ERR(disk);
 	}
-	disk->major = qed_major;
+	disk->major = qedblk_major;
 	disk->first_minor = qed->index * QED_MINORS;
 	disk->minors = QED_MINORS;
-	disk->fops = &qed_fops;
+	disk->fops = &qedblk_fops;
 	disk->private_data = qed;
 	/* As loop without LO_FLAGS_PARTSCAN: no partitions are looked for. */
-	if (qed->flags & QED_ATTACH_NO_PARTSCAN)
+	if (qed->flags & QEDBLK_ATTACH_NO_PARTSCAN)
 		disk->flags |= GENHD_FL_NO_PART;
 	snprintf(disk->disk_name, DISK_NAME_LEN, "qed%d", qed->index);
 	set_capacity(disk, qed->top.geom.image_size >> SECTOR_SHIFT);
-	set_disk_ro(disk, !!(qed->flags & QED_ATTACH_READ_ONLY));
+	set_disk_ro(disk, !!(qed->flags & QEDBLK_ATTACH_READ_ONLY));
 	qed->disk = disk;
 
-	ret = device_add_disk(NULL, disk, qed_attr_groups);
+	ret = device_add_disk(NULL, disk, qedblk_attr_groups);
 	if (ret) {
 		qed->disk = NULL;
 		disk->private_data = NULL;	/* qed is freed by our caller */
@@ -451,7 +451,7 @@ static int qed_add_disk(struct qed_device *qed)
 	return 0;
 }
 
-static void qed_free_reserves(struct qed_device *qed)
+static void qedblk_free_reserves(struct qedblk_device *qed)
 {
 	kfree(qed->table_buf);
 	qed->table_buf = NULL;
@@ -461,32 +461,32 @@ static void qed_free_reserves(struct qed_device *qed)
 	qed->bvec_pool = NULL;
 	mempool_destroy(qed->copy_pool);
 	qed->copy_pool = NULL;
-	/* After qed_image_release(): the caches give their pages back. */
-	qed_chunk_pool_destroy(qed->chunk_pool);
+	/* After qedblk_image_release(): the caches give their pages back. */
+	qedblk_chunk_pool_destroy(qed->chunk_pool);
 	qed->chunk_pool = NULL;
 }
 
-static void qed_release_image(struct qed_device *qed)
+static void qedblk_release_image(struct qedblk_device *qed)
 {
 	if (qed->wq)
 		destroy_workqueue(qed->wq);
 	if (qed->alloc_wq)
 		destroy_workqueue(qed->alloc_wq);
-	qed_chain_close(qed);
-	qed_image_release(&qed->top);
-	qed_free_reserves(qed);
+	qedblk_chain_close(qed);
+	qedblk_image_release(&qed->top);
+	qedblk_free_reserves(qed);
 	qed->wq = NULL;
 	kfree(qed->queues);
 	qed->queues = NULL;
 }
 
-static bool qed_uses_inode(const struct qed_device *qed, const struct inode *inode,
-			   bool rw_only)
+static bool qedblk_uses_inode(const struct qedblk_device *qed, const struct inode *inode,
+			      bool rw_only)
 {
 	unsigned int i;
 
 	if (file_inode(qed->top.file) == inode &&
-	    (!rw_only || !(qed->flags & QED_ATTACH_READ_ONLY)))
+	    (!rw_only || !(qed->flags & QEDBLK_ATTACH_READ_ONLY)))
 		return true;
 	if (rw_only)
 		return false;
@@ -503,23 +503,23 @@ static bool qed_uses_inode(const struct qed_device *qed, const struct inode *ino
  * for that device alone, killably; a stuck detach of another image never
  * holds it up.
  */
-static int qed_wait_rundown(const struct inode *inode)
+static int qedblk_wait_rundown(const struct inode *inode)
 {
-	struct qed_device *qed, *found;
+	struct qedblk_device *qed, *found;
 	int id, ret;
 
 	for (;;) {
 		found = NULL;
-		mutex_lock(&qed_ctl_mutex);
-		idr_for_each_entry(&qed_index_idr, qed, id) {
+		mutex_lock(&qedblk_ctl_mutex);
+		idr_for_each_entry(&qedblk_index_idr, qed, id) {
 			if (READ_ONCE(qed->state) == QED_RUNDOWN &&
-			    qed_uses_inode(qed, inode, false)) {
+			    qedblk_uses_inode(qed, inode, false)) {
 				found = qed;
 				get_device(disk_to_dev(found->disk));
 				break;
 			}
 		}
-		mutex_unlock(&qed_ctl_mutex);
+		mutex_unlock(&qedblk_ctl_mutex);
 		if (!found)
 			return 0;
 		ret = wait_for_completion_killable(&found->unclaimed);
@@ -533,41 +533,41 @@ static int qed_wait_rundown(const struct inode *inode)
  * Two devices writing one image would allocate the same clusters twice,
  * and a device writing an image that another reads as a backing file would
  * change data under it: refuse both, as QEMU's image locking does (and
- * qed_lock_image() does against QEMU).  Called with qed_ctl_mutex held.
+ * qedblk_lock_image() does against QEMU).  Called with qedblk_ctl_mutex held.
  */
-static int qed_check_conflicts(struct qed_device *new)
+static int qedblk_find_conflicts(struct qedblk_device *new)
 {
-	bool rw = !(new->flags & QED_ATTACH_READ_ONLY);
-	struct qed_device *qed;
+	bool rw = !(new->flags & QEDBLK_ATTACH_READ_ONLY);
+	struct qedblk_device *qed;
 	unsigned int i;
 	int id;
 
-	lockdep_assert_held(&qed_ctl_mutex);
+	lockdep_assert_held(&qedblk_ctl_mutex);
 	/* ATTACHING and RUNDOWN devices hold their files too. */
-	idr_for_each_entry(&qed_index_idr, qed, id) {
-		if (qed_uses_inode(qed, file_inode(new->top.file), !rw))
+	idr_for_each_entry(&qedblk_index_idr, qed, id) {
+		if (qedblk_uses_inode(qed, file_inode(new->top.file), !rw))
 			goto busy;
 		for (i = 0; i < new->nr_backing; i++)
-			if (qed_uses_inode(qed, file_inode(new->chain[i].file), true))
+			if (qedblk_uses_inode(qed, file_inode(new->chain[i].file), true))
 				goto busy;
 	}
 	return 0;
 busy:
 	pr_err("qed: %s: in use by qed%d, which %s it\n", new->path, qed->index,
-	       (qed->flags & QED_ATTACH_READ_ONLY) ? "reads" : "writes");
+	       (qed->flags & QEDBLK_ATTACH_READ_ONLY) ? "reads" : "writes");
 	return -EBUSY;
 }
 
-static void qed_detach_workfn(struct work_struct *work);
+static void qedblk_detach_workfn(struct work_struct *work);
 
 /* Another device in the index with the same image file (read-only both). */
-static struct qed_device *qed_mapping_sharer(const struct qed_device *qed)
+static struct qedblk_device *qedblk_mapping_sharer(const struct qedblk_device *qed)
 {
-	struct qed_device *o;
+	struct qedblk_device *o;
 	int id;
 
-	lockdep_assert_held(&qed_ctl_mutex);
-	idr_for_each_entry(&qed_index_idr, o, id)
+	lockdep_assert_held(&qedblk_ctl_mutex);
+	idr_for_each_entry(&qedblk_index_idr, o, id)
 		if (o != qed && file_inode(o->top.file) == file_inode(qed->top.file))
 			return o;
 	return NULL;
@@ -578,10 +578,10 @@ static struct qed_device *qed_mapping_sharer(const struct qed_device *qed)
  * system or block layer above us, as loop_configure() does.  Devices that
  * share an image file share the mask it had before the first of them.
  */
-static void qed_strip_gfp(struct qed_device *qed)
+static void qedblk_strip_gfp(struct qedblk_device *qed)
 {
 	struct address_space *mapping = qed->top.file->f_mapping;
-	struct qed_device *sharer = qed_mapping_sharer(qed);
+	struct qedblk_device *sharer = qedblk_mapping_sharer(qed);
 
 	qed->old_gfp_mask = sharer ? sharer->old_gfp_mask : mapping_gfp_mask(mapping);
 	mapping_set_gfp_mask(mapping, qed->old_gfp_mask & ~(__GFP_IO | __GFP_FS));
@@ -592,26 +592,26 @@ static void qed_strip_gfp(struct qed_device *qed)
  * files: from here on a second attach of them gets EBUSY, so nothing is
  * written to an image before the device owns it.
  */
-static int qed_claim(struct qed_device *qed, struct qed_attach *a)
+static int qedblk_claim(struct qedblk_device *qed, struct qedblk_attach *a)
 {
 	int ret, idx;
 
-	ret = mutex_lock_killable(&qed_ctl_mutex);
+	ret = mutex_lock_killable(&qedblk_ctl_mutex);
 	if (ret)
 		return ret;
-	ret = qed_check_conflicts(qed);
+	ret = qedblk_find_conflicts(qed);
 	if (ret)
 		goto out;
-	if (a->flags & QED_ATTACH_WANT_INDEX) {
+	if (a->flags & QEDBLK_ATTACH_WANT_INDEX) {
 		if (a->index >= QED_MAX_DEVICES) {
 			ret = -EINVAL;
 			goto out;
 		}
-		idx = idr_alloc(&qed_index_idr, qed, a->index, a->index + 1, GFP_KERNEL);
+		idx = idr_alloc(&qedblk_index_idr, qed, a->index, a->index + 1, GFP_KERNEL);
 		if (idx == -ENOSPC)
 			idx = -EEXIST;
 	} else {
-		idx = idr_alloc(&qed_index_idr, qed, 0, QED_MAX_DEVICES, GFP_KERNEL);
+		idx = idr_alloc(&qedblk_index_idr, qed, 0, QED_MAX_DEVICES, GFP_KERNEL);
 	}
 	if (idx < 0) {
 		ret = idx;
@@ -619,9 +619,9 @@ static int qed_claim(struct qed_device *qed, struct qed_attach *a)
 	}
 	qed->index = idx;
 	qed->state = QED_ATTACHING;
-	qed_strip_gfp(qed);
+	qedblk_strip_gfp(qed);
 out:
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_unlock(&qedblk_ctl_mutex);
 	return ret;
 }
 
@@ -630,23 +630,23 @@ out:
  * image locks go first, so that the next attach of the image does not
  * meet them on a file whose last fput() is still to come.
  */
-static void qed_unclaim(struct qed_device *qed)
+static void qedblk_unclaim(struct qedblk_device *qed)
 {
 	unsigned int i;
 
-	qed_unlock_image(&qed->top);
+	qedblk_unlock_image(&qed->top);
 	for (i = 0; i < qed->nr_backing; i++)
-		qed_unlock_image(&qed->chain[i]);
-	mutex_lock(&qed_ctl_mutex);
-	if (!qed_mapping_sharer(qed))
+		qedblk_unlock_image(&qed->chain[i]);
+	mutex_lock(&qedblk_ctl_mutex);
+	if (!qedblk_mapping_sharer(qed))
 		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
-	idr_remove(&qed_index_idr, qed->index);
-	mutex_unlock(&qed_ctl_mutex);
+	idr_remove(&qedblk_index_idr, qed->index);
+	mutex_unlock(&qedblk_ctl_mutex);
 	complete_all(&qed->unclaimed);
 }
 
 /* The file userspace passed: what it may do decides what we may. */
-static int qed_check_user_file(struct file *file, struct qed_attach *a, bool rw)
+static int qedblk_validate_user_file(struct file *file, struct qedblk_attach *a, bool rw)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
@@ -657,31 +657,31 @@ static int qed_check_user_file(struct file *file, struct qed_attach *a, bool rw)
 	if (!(file->f_mode & FMODE_READ) ||
 	    (rw && (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter)))
 		return -EBADF;
-	if ((a->flags & QED_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT))
+	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT))
 		return -EINVAL;
 	return 0;
 }
 
-static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *file)
+static struct qedblk_device *qedblk_alloc_device(struct qedblk_attach *a, struct file *file)
 {
-	struct qed_device *qed = kzalloc(sizeof(*qed), GFP_KERNEL);
+	struct qedblk_device *qed = kzalloc(sizeof(*qed), GFP_KERNEL);
 
 	if (!qed)
 		return NULL;
 	qed->table_buf = kmalloc(QED_CHUNK_BYTES, GFP_KERNEL);
-	qed->seg_pool = mempool_create_kmalloc_pool(16, sizeof(struct qed_seg));
+	qed->seg_pool = mempool_create_kmalloc_pool(16, sizeof(struct qedblk_seg));
 	qed->bvec_pool = mempool_create_kmalloc_pool(2, QED_POOL_BVECS *
 						     sizeof(struct bio_vec));
 	qed->copy_pool = mempool_create_kmalloc_pool(1, QED_COPY_BYTES);
-	qed->chunk_pool = qed_chunk_pool_create();
+	qed->chunk_pool = qedblk_chunk_pool_create();
 	if (!qed->table_buf || !qed->seg_pool || !qed->bvec_pool || !qed->copy_pool ||
 	    !qed->chunk_pool) {
-		qed_free_reserves(qed);
+		qedblk_free_reserves(qed);
 		kfree(qed);
 		return NULL;
 	}
-	qed_image_init(&qed->top, qed, file, 0);
-	qed->flags = a->flags & ~QED_ATTACH_WANT_INDEX;
+	qedblk_image_init(&qed->top, qed, file, 0);
+	qed->flags = a->flags & ~QEDBLK_ATTACH_WANT_INDEX;
 	qed->block_size = a->block_size;
 	strscpy(qed->path, a->path, sizeof(qed->path));
 	mutex_init(&qed->alloc_lock);
@@ -691,20 +691,20 @@ static struct qed_device *qed_alloc_device(struct qed_attach *a, struct file *fi
 	init_waitqueue_head(&qed->ops_wait);
 	spin_lock_init(&qed->flush_lock);
 	qed->flush_since = errseq_sample(&file->f_mapping->wb_err);
-	INIT_DELAYED_WORK(&qed->clean_work, qed_clean_work);
-	INIT_WORK(&qed->detach_work, qed_detach_workfn);
+	INIT_DELAYED_WORK(&qed->clean_work, qedblk_clean_work);
+	INIT_WORK(&qed->detach_work, qedblk_detach_workfn);
 	init_completion(&qed->unclaimed);
 	return qed;
 }
 
 /*
  * The image file's device and inode as stat(2) reports them, for
- * QED_CTL_INFO: taken once, as the file may be gone by the time INFO races
+ * QEDBLK_CTL_INFO: taken once, as the file may be gone by the time INFO races
  * with a detach.  vfs_getattr(), as loop_get_status(): i_sb->s_dev and
  * i_ino are not what stat(2) says on btrfs subvolumes, overlayfs or NFS.
  * Left 0 ("unknown") if the file system will not say.
  */
-static void qed_stat_image(struct qed_device *qed)
+static void qedblk_stat_image(struct qedblk_device *qed)
 {
 	struct kstat st;
 
@@ -719,7 +719,7 @@ static void qed_stat_image(struct qed_device *qed)
  * loop_query_min_dio_size(): STATX_DIOALIGN, or the logical block size of
  * the file system's device.
  */
-static u32 qed_min_dio_size(struct file *file)
+static u32 qedblk_min_dio_size(struct file *file)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct kstat st;
@@ -734,42 +734,42 @@ static u32 qed_min_dio_size(struct file *file)
 
 /*
  * As loop_configure(): our own file, then the claim on the image before
- * any write to it, then the repair, and the disk last.  qed_ctl_mutex is
+ * any write to it, then the repair, and the disk last.  qedblk_ctl_mutex is
  * held only to look at and change the index, never across I/O.
  */
-int qed_attach(struct qed_attach *a, const s32 *backing_fds)
+int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 {
-	bool rw = !(a->flags & QED_ATTACH_READ_ONLY);
-	struct qed_device *qed;
+	bool rw = !(a->flags & QEDBLK_ATTACH_READ_ONLY);
+	struct qedblk_device *qed;
 	struct file *file, *user;
 	int ret;
 
 	user = fget(a->fd);
 	if (!user)
 		return -EBADF;
-	ret = qed_check_user_file(user, a, rw);
+	ret = qedblk_validate_user_file(user, a, rw);
 	if (!ret)
-		ret = qed_wait_rundown(file_inode(user));
-	file = ret ? ERR_PTR(ret) : qed_file_reopen(user, rw, a->path);
+		ret = qedblk_wait_rundown(file_inode(user));
+	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, rw, a->path);
 	fput(user);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	if ((a->flags & QED_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
+	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
 		fput(file);
 		return -EINVAL;
 	}
 
-	qed = qed_alloc_device(a, file);
+	qed = qedblk_alloc_device(a, file);
 	if (!qed) {
 		fput(file);
 		return -ENOMEM;
 	}
-	qed_stat_image(qed);
+	qedblk_stat_image(qed);
 	/* As QEMU: the locks before the first read, so nothing read is stale. */
-	ret = qed_lock_image(&qed->top, rw);
+	ret = qedblk_lock_image(&qed->top, rw);
 	if (ret)
 		goto out_free;
-	ret = qed_load_image(qed, backing_fds, a->nr_backing);
+	ret = qedblk_load_image(qed, backing_fds, a->nr_backing);
 	if (ret)
 		goto out_free;
 	/* loop rounds the size down; a QED image cannot be cut short. */
@@ -779,10 +779,10 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		ret = -EINVAL;
 		goto out_free;
 	}
-	ret = qed_claim(qed, a);
+	ret = qedblk_claim(qed, a);
 	if (ret)
 		goto out_free;
-	ret = qed_prepare_image(qed, rw);
+	ret = qedblk_prepare_image(qed, rw);
 	if (ret)
 		goto out_unclaim;
 
@@ -799,21 +799,21 @@ int qed_attach(struct qed_attach *a, const s32 *backing_fds)
 		ret = -ENOMEM;
 		goto out_unclaim;
 	}
-	ret = qed_add_disk(qed);
+	ret = qedblk_add_disk(qed);
 	if (ret)
 		goto out_unclaim;
 	/* An attached device pins the module: rmmod is refused until detach. */
 	__module_get(THIS_MODULE);
-	mutex_lock(&qed_ctl_mutex);
+	mutex_lock(&qedblk_ctl_mutex);
 	WRITE_ONCE(qed->state, QED_BOUND);
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_unlock(&qedblk_ctl_mutex);
 	a->index = qed->index;
 	return 0;
 
 out_unclaim:
-	qed_unclaim(qed);
+	qedblk_unclaim(qed);
 out_free:
-	qed_release_image(qed);
+	qedblk_release_image(qed);
 	kfree(qed);
 	return ret;
 }
@@ -821,21 +821,21 @@ out_free:
 /* ---- detach ---- */
 
 /* A reference to BOUND device @index, or NULL. */
-static struct qed_device *qed_get(u32 index)
+static struct qedblk_device *qedblk_get(u32 index)
 {
-	struct qed_device *qed;
+	struct qedblk_device *qed;
 
-	mutex_lock(&qed_ctl_mutex);
-	qed = idr_find(&qed_index_idr, index);
+	mutex_lock(&qedblk_ctl_mutex);
+	qed = idr_find(&qedblk_index_idr, index);
 	if (qed && READ_ONCE(qed->state) == QED_BOUND)
 		get_device(disk_to_dev(qed->disk));
 	else
 		qed = NULL;
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_unlock(&qedblk_ctl_mutex);
 	return qed;
 }
 
-static void qed_put(struct qed_device *qed)
+static void qedblk_put(struct qedblk_device *qed)
 {
 	put_device(disk_to_dev(qed->disk));
 }
@@ -843,12 +843,12 @@ static void qed_put(struct qed_device *qed)
 /*
  * Move a BOUND device that nobody has open to RUNDOWN (returns 0), or,
  * with @deferred, mark an open one to detach at its last close (returns
- * 1).  Under the disk's open_mutex, where qed_open() and qed_release()
+ * 1).  Under the disk's open_mutex, where qedblk_open() and qedblk_release()
  * run: no open slips in between the check and del_gendisk(), and a last
  * close either sees autoclear or has already happened.  loop_clr_fd()
  * decides the same way under lo_mutex.
  */
-static int qed_start_rundown(struct qed_device *qed, bool deferred)
+static int qedblk_start_rundown(struct qedblk_device *qed, bool deferred)
 {
 	struct gendisk *disk = qed->disk;
 	int ret = 0;
@@ -861,7 +861,7 @@ static int qed_start_rundown(struct qed_device *qed, bool deferred)
 		ret = -EBUSY;
 		if (deferred) {
 			WRITE_ONCE(qed->used, true);
-			WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_AUTOCLEAR);
+			WRITE_ONCE(qed->flags, qed->flags | QEDBLK_ATTACH_AUTOCLEAR);
 			ret = 1;
 		}
 	} else {
@@ -875,9 +875,9 @@ static int qed_start_rundown(struct qed_device *qed, bool deferred)
  * Tear down a RUNDOWN device, as __loop_clr_fd(): the disk goes first, so
  * no request is in flight; the image is left clean; the index entry, and
  * with it the claim on the files, goes last.  Called with qed->lock held,
- * not qed_ctl_mutex: the final flush may take long.
+ * not qedblk_ctl_mutex: the final flush may take long.
  */
-static void qed_teardown(struct qed_device *qed)
+static void qedblk_teardown(struct qedblk_device *qed)
 {
 	struct gendisk *disk = qed->disk;
 	int ret;
@@ -887,65 +887,65 @@ static void qed_teardown(struct qed_device *qed)
 
 	cancel_delayed_work_sync(&qed->clean_work);
 	mutex_lock(&qed->alloc_lock);
-	ret = qed_mark_clean(qed);
-	if (!ret && !(qed->flags & QED_ATTACH_READ_ONLY))
-		ret = qed_file_flush(&qed->top);
+	ret = qedblk_mark_clean(qed);
+	if (!ret && !(qed->flags & QEDBLK_ATTACH_READ_ONLY))
+		ret = qedblk_file_flush(&qed->top);
 	mutex_unlock(&qed->alloc_lock);
 	if (ret)
 		pr_err("qed%d: %s: final flush failed (%d); the image stays marked for a check\n",
 		       qed->index, qed->path, ret);
 
 	blk_mq_free_tag_set(&qed->tag_set);
-	qed_unclaim(qed);
-	qed_release_image(qed);
+	qedblk_unclaim(qed);
+	qedblk_release_image(qed);
 	put_disk(disk);		/* the attach's reference */
 	/*
 	 * Taken at attach.  From the detach work this may be the last
-	 * reference: qed_exit() destroys qed_ctl_wq, which waits for the work
+	 * reference: qedblk_exit() destroys qedblk_ctl_wq, which waits for the work
 	 * to return before the module goes.
 	 */
 	module_put(THIS_MODULE);
 }
 
-static void qed_detach_workfn(struct work_struct *work)
+static void qedblk_detach_workfn(struct work_struct *work)
 {
-	struct qed_device *qed = container_of(work, struct qed_device, detach_work);
+	struct qedblk_device *qed = container_of(work, struct qedblk_device, detach_work);
 	struct gendisk *disk = qed->disk;
 
 	mutex_lock(&qed->lock);
-	if (qed_start_rundown(qed, false) == 0)
-		qed_teardown(qed);
+	if (qedblk_start_rundown(qed, false) == 0)
+		qedblk_teardown(qed);
 	mutex_unlock(&qed->lock);
-	put_device(disk_to_dev(disk));	/* taken by qed_release() */
+	put_device(disk_to_dev(disk));	/* taken by qedblk_release() */
 }
 
-int qed_detach(u32 index, u32 flags)
+int qedblk_detach(u32 index, u32 flags)
 {
-	struct qed_device *qed = qed_get(index);
+	struct qedblk_device *qed = qedblk_get(index);
 	int ret;
 
 	if (!qed)
 		return -ENXIO;
 	ret = mutex_lock_killable(&qed->lock);
 	if (!ret) {
-		ret = qed_start_rundown(qed, flags & QED_DETACH_DEFERRED);
+		ret = qedblk_start_rundown(qed, flags & QEDBLK_DETACH_DEFERRED);
 		if (ret == 0)
-			qed_teardown(qed);
+			qedblk_teardown(qed);
 		mutex_unlock(&qed->lock);
 	}
-	qed_put(qed);
+	qedblk_put(qed);
 	return ret < 0 ? ret : 0;
 }
 
 /* Module exit: attached devices pin the module, so none is left. */
-void qed_dev_exit(void)
+void qedblk_dev_exit(void)
 {
-	idr_destroy(&qed_index_idr);
+	idr_destroy(&qedblk_index_idr);
 }
 
-int qed_get_info(struct qed_info *info)
+int qedblk_get_info(struct qedblk_info *info)
 {
-	struct qed_device *qed = qed_get(info->index);
+	struct qedblk_device *qed = qedblk_get(info->index);
 	u32 flags;
 
 	if (!qed)
@@ -962,23 +962,23 @@ int qed_get_info(struct qed_info *info)
 	info->autoclear_features = qed->top.geom.autoclear_features;
 	info->file_size = qed->top.file_end;
 	info->dev_flags = 0;
-	if (flags & QED_ATTACH_READ_ONLY)
-		info->dev_flags |= QED_INFO_READ_ONLY;
-	if (flags & QED_ATTACH_AUTOCLEAR)
-		info->dev_flags |= QED_INFO_AUTOCLEAR;
-	if (flags & QED_ATTACH_DIRECT_IO)
-		info->dev_flags |= QED_INFO_DIRECT_IO;
-	if (flags & QED_ATTACH_NO_PARTSCAN)
-		info->dev_flags |= QED_INFO_NO_PARTSCAN;
+	if (flags & QEDBLK_ATTACH_READ_ONLY)
+		info->dev_flags |= QEDBLK_INFO_READ_ONLY;
+	if (flags & QEDBLK_ATTACH_AUTOCLEAR)
+		info->dev_flags |= QEDBLK_INFO_AUTOCLEAR;
+	if (flags & QEDBLK_ATTACH_DIRECT_IO)
+		info->dev_flags |= QEDBLK_INFO_DIRECT_IO;
+	if (flags & QEDBLK_ATTACH_NO_PARTSCAN)
+		info->dev_flags |= QEDBLK_INFO_NO_PARTSCAN;
 	if (qed->need_check_on_disk)
-		info->dev_flags |= QED_INFO_DIRTY;
+		info->dev_flags |= QEDBLK_INFO_DIRTY;
 	mutex_unlock(&qed->alloc_lock);
 	info->block_size = qed->block_size;
 	info->image_dev = qed->image_dev;
 	info->image_ino = qed->image_ino;
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
-	qed_put(qed);
+	qedblk_put(qed);
 	return 0;
 }
 
@@ -989,10 +989,10 @@ int qed_get_info(struct qed_info *info)
  * size can make them reachable.  The queue is frozen so that no request
  * holds the old L1 array.
  */
-static int qed_grow(struct qed_device *qed, u64 new_size)
+static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 {
-	struct qed_image *img = &qed->top;
-	struct qed_geom g = img->geom;
+	struct qedblk_image *img = &qed->top;
+	struct qedblk_geom g = img->geom;
 	u32 old_bytes = img->l1_bytes, bytes;
 	u32 from = img->geom.l1_entries_used * 8, to;
 	unsigned int memflags;
@@ -1002,23 +1002,23 @@ static int qed_grow(struct qed_device *qed, u64 new_size)
 
 	lockdep_assert_held(&qed->lock);
 	g.image_size = new_size;
-	qed_geom_derive(&g);
-	bytes = qed_l1_bytes_for(&g);
+	qedblk_geom_derive(&g);
+	bytes = qedblk_l1_bytes_for(&g);
 	to = g.l1_entries_used * 8;
 	if (to > from) {
 		/*
 		 * The loaded sectors hold entries past the old size too.  No
 		 * lookup reaches them, but an L1 sector write copies them:
-		 * clear them first (qed_table_update()).
+		 * clear them first (qedblk_table_update()).
 		 */
 		mutex_lock(&qed->alloc_lock);
 		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
 		mutex_unlock(&qed->alloc_lock);
-		ret = qed_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
+		ret = qedblk_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
 		if (!ret)
-			ret = qed_file_flush_range(img, g.l1_table_offset + from, to - from);
+			ret = qedblk_file_flush_range(img, g.l1_table_offset + from, to - from);
 		if (ret) {
-			qed_image_err(img, "resize: zeroing the new L1 entries failed: %d", ret);
+			qedblk_image_err(img, "resize: zeroing the new L1 entries failed: %d", ret);
 			return ret;
 		}
 	}
@@ -1028,35 +1028,35 @@ static int qed_grow(struct qed_device *qed, u64 new_size)
 			return -ENOMEM;
 	}
 
-	memflags = qed_freeze_queue(qed->disk->queue);
+	memflags = qedblk_freeze_queue(qed->disk->queue);
 	mutex_lock(&qed->alloc_lock);
 	old_size = img->geom.image_size;
 	img->geom.image_size = new_size;
-	ret = qed_write_header(qed);
+	ret = qedblk_write_header(qed);
 	if (!ret)
-		ret = qed_file_flush(img);
+		ret = qedblk_file_flush(img);
 	if (ret) {
 		/* The header on disk may hold either size; both are valid. */
 		img->geom.image_size = old_size;
-		qed_image_err(img, "resize: writing the header failed: %d", ret);
+		qedblk_image_err(img, "resize: writing the header failed: %d", ret);
 	} else if (l1) {
 		memcpy(l1, img->l1, old_bytes);
 		swap(l1, img->l1);
 		img->l1_bytes = bytes;
 	}
-	qed_geom_derive(&img->geom);
+	qedblk_geom_derive(&img->geom);
 	mutex_unlock(&qed->alloc_lock);
-	qed_unfreeze_queue(qed->disk->queue, memflags);
+	qedblk_unfreeze_queue(qed->disk->queue, memflags);
 	kvfree(l1);
 	if (!ret)
 		set_capacity_and_notify(qed->disk, new_size >> SECTOR_SHIFT);
 	return ret;
 }
 
-int qed_resize(u32 index, u64 new_size)
+int qedblk_resize(u32 index, u64 new_size)
 {
-	struct qed_device *qed = qed_get(index);
-	const struct qed_geom *g;
+	struct qedblk_device *qed = qedblk_get(index);
+	const struct qedblk_geom *g;
 	int ret;
 
 	if (!qed)
@@ -1067,17 +1067,17 @@ int qed_resize(u32 index, u64 new_size)
 	g = &qed->top.geom;
 	if (qed->state != QED_BOUND)
 		ret = -ENXIO;
-	else if (qed->flags & QED_ATTACH_READ_ONLY)
+	else if (qed->flags & QEDBLK_ATTACH_READ_ONLY)
 		ret = -EROFS;
 	else if ((new_size & (qed->block_size - 1)) || new_size < g->image_size)
 		ret = -EINVAL;
-	else if (new_size > qed_max_image_size(g->cluster_size, g->table_size))
+	else if (new_size > qedblk_max_image_size(g->cluster_size, g->table_size))
 		ret = -EFBIG;
 	else if (new_size != g->image_size)
-		ret = qed_grow(qed, new_size);
+		ret = qedblk_grow(qed, new_size);
 	mutex_unlock(&qed->lock);
 out_put:
-	qed_put(qed);
+	qedblk_put(qed);
 	return ret;
 }
 
@@ -1090,33 +1090,33 @@ out_put:
  * overlap), and the queue is frozen so that no request sees the flag
  * change halfway.
  */
-static int qed_set_direct_io(struct qed_device *qed, bool on)
+static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 {
 	unsigned int memflags;
 	int ret = 0;
 
 	lockdep_assert_held(&qed->lock);
-	if (on == qed_direct(qed))
+	if (on == qedblk_direct(qed))
 		return 0;
 	if (on && (!(qed->top.file->f_mode & FMODE_CAN_ODIRECT) ||
-		   qed->block_size < qed_min_dio_size(qed->top.file)))
+		   qed->block_size < qedblk_min_dio_size(qed->top.file)))
 		return -EINVAL;
-	if (on && !(qed->flags & QED_ATTACH_READ_ONLY))
-		ret = qed_file_flush(&qed->top);
+	if (on && !(qed->flags & QEDBLK_ATTACH_READ_ONLY))
+		ret = qedblk_file_flush(&qed->top);
 	if (ret)
 		return ret;
-	memflags = qed_freeze_queue(qed->disk->queue);
+	memflags = qedblk_freeze_queue(qed->disk->queue);
 	if (on)
-		WRITE_ONCE(qed->flags, qed->flags | QED_ATTACH_DIRECT_IO);
+		WRITE_ONCE(qed->flags, qed->flags | QEDBLK_ATTACH_DIRECT_IO);
 	else
-		WRITE_ONCE(qed->flags, qed->flags & ~QED_ATTACH_DIRECT_IO);
-	qed_unfreeze_queue(qed->disk->queue, memflags);
+		WRITE_ONCE(qed->flags, qed->flags & ~QEDBLK_ATTACH_DIRECT_IO);
+	qedblk_unfreeze_queue(qed->disk->queue, memflags);
 	return 0;
 }
 
-int qed_set_flags(u32 index, u32 mask, u32 flags)
+int qedblk_set_flags(u32 index, u32 mask, u32 flags)
 {
-	struct qed_device *qed = qed_get(index);
+	struct qedblk_device *qed = qedblk_get(index);
 	int ret;
 
 	if (!qed)
@@ -1126,29 +1126,29 @@ int qed_set_flags(u32 index, u32 mask, u32 flags)
 		goto out_put;
 	if (qed->state != QED_BOUND)
 		ret = -ENXIO;
-	else if (mask & QED_ATTACH_DIRECT_IO)
-		ret = qed_set_direct_io(qed, flags & QED_ATTACH_DIRECT_IO);
+	else if (mask & QEDBLK_ATTACH_DIRECT_IO)
+		ret = qedblk_set_direct_io(qed, flags & QEDBLK_ATTACH_DIRECT_IO);
 	mutex_unlock(&qed->lock);
 out_put:
-	qed_put(qed);
+	qedblk_put(qed);
 	return ret;
 }
 
-int qed_list(u32 *indices, u32 room, u32 *count)
+int qedblk_list(u32 *indices, u32 room, u32 *count)
 {
-	struct qed_device *qed;
+	struct qedblk_device *qed;
 	u32 n = 0;
 	int id;
 
-	mutex_lock(&qed_ctl_mutex);
-	idr_for_each_entry(&qed_index_idr, qed, id) {
+	mutex_lock(&qedblk_ctl_mutex);
+	idr_for_each_entry(&qedblk_index_idr, qed, id) {
 		if (READ_ONCE(qed->state) != QED_BOUND)
 			continue;
 		if (n < room)
 			indices[n] = id;
 		n++;
 	}
-	mutex_unlock(&qed_ctl_mutex);
+	mutex_unlock(&qedblk_ctl_mutex);
 	*count = n;
 	return 0;
 }

@@ -10,7 +10,7 @@
 
 #include "qed.h"
 
-int qed_file_read(struct file *file, u64 off, void *buf, size_t len)
+int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len)
 {
 	loff_t pos = off;
 	ssize_t ret;
@@ -31,7 +31,7 @@ int qed_file_read(struct file *file, u64 off, void *buf, size_t len)
  * Read into @iter from @off up to the end of the file; returns the bytes
  * read (short at the end of the file) or an error.
  */
-ssize_t qed_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
+ssize_t qedblk_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 {
 	struct kiocb kiocb;
 	ssize_t ret, done = 0;
@@ -50,7 +50,7 @@ ssize_t qed_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 	return done;
 }
 
-int qed_file_write(struct file *file, u64 off, const void *buf, size_t len)
+int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
 {
 	loff_t pos = off;
 	ssize_t ret;
@@ -72,7 +72,7 @@ int qed_file_write(struct file *file, u64 off, const void *buf, size_t len)
  * file system may refuse for alignment (-EINVAL, before writing anything):
  * then the write goes through the page cache, as loop does.
  */
-int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
+int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
 {
 	struct iov_iter saved = *iter;
 	struct kiocb kiocb;
@@ -102,7 +102,7 @@ int qed_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool 
 }
 
 /* Write explicit zeros: the range may hold stale bytes of the file. */
-int qed_file_write_zeroes(struct file *file, u64 off, u64 len)
+int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
 {
 	struct bio_vec bv[16];
 	struct iov_iter iter;
@@ -114,7 +114,7 @@ int qed_file_write_zeroes(struct file *file, u64 off, u64 len)
 	while (len) {
 		chunk = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
-		ret = qed_file_write_iter(file, off, &iter, false);
+		ret = qedblk_file_write_iter(file, off, &iter, false);
 		if (ret)
 			return ret;
 		off += chunk;
@@ -127,7 +127,7 @@ int qed_file_write_zeroes(struct file *file, u64 off, u64 len)
  * Give [off, off + len) back to the host file system; it reads as zeros
  * afterwards.  -EOPNOTSUPP where the file system cannot punch holes.
  */
-int qed_file_punch(struct file *file, u64 off, u64 len)
+int qedblk_file_punch(struct file *file, u64 off, u64 len)
 {
 	return vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
@@ -135,9 +135,9 @@ int qed_file_punch(struct file *file, u64 off, u64 len)
 /*
  * A failed internal flush (an ordering point, the need-check flag) fails
  * the request it belongs to, if any, and the guest's next flush too: the
- * error it saw may be another request's lost write (qed_guest_flush()).
+ * error it saw may be another request's lost write (qedblk_guest_flush()).
  */
-void qed_note_error(struct qed_device *qed, int err)
+void qedblk_note_error(struct qedblk_device *qed, int err)
 {
 	spin_lock(&qed->flush_lock);
 	if (!qed->flush_error)
@@ -149,22 +149,22 @@ void qed_note_error(struct qed_device *qed, int err)
  * Zero [off, off + len) and keep it allocated (REQ_NOUNMAP), as
  * lo_fallocate() does with FALLOC_FL_ZERO_RANGE.
  */
-int qed_file_zero_range(struct file *file, u64 off, u64 len)
+int qedblk_file_zero_range(struct file *file, u64 off, u64 len)
 {
 	int ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
 
 	if (ret == -EOPNOTSUPP)
-		ret = qed_file_write_zeroes(file, off, len);
+		ret = qedblk_file_write_zeroes(file, off, len);
 	return ret;
 }
 
 /* Internal flushes only ever touch the attached image, never a backing file. */
-int qed_file_flush(struct qed_image *img)
+int qedblk_file_flush(struct qedblk_image *img)
 {
 	int ret = vfs_fsync(img->file, 0);
 
 	if (ret)
-		qed_note_error(img->qed, ret);
+		qedblk_note_error(img->qed, ret);
 	return ret;
 }
 
@@ -174,12 +174,12 @@ int qed_file_flush(struct qed_image *img)
  * an ordering point for one allocation should not write back the guest's
  * whole page cache.
  */
-int qed_file_flush_range(struct qed_image *img, u64 off, u64 len)
+int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len)
 {
 	int ret = vfs_fsync_range(img->file, off, off + len - 1, 1);
 
 	if (ret)
-		qed_note_error(img->qed, ret);
+		qedblk_note_error(img->qed, ret);
 	return ret;
 }
 
@@ -192,7 +192,7 @@ int qed_file_flush_range(struct qed_image *img, u64 off, u64 len)
  * an internal flush that failed since the last guest flush.  loop's
  * lo_req_flush() gets this for free, having no internal flushes.
  */
-int qed_guest_flush(struct qed_device *qed)
+int qedblk_guest_flush(struct qedblk_device *qed)
 {
 	struct file *file = qed->top.file;
 	int ret = vfs_fsync(file, 0);
@@ -215,11 +215,11 @@ int qed_guest_flush(struct qed_device *qed)
  * loop uses the caller's file as it is; qed writes metadata through it,
  * so it opens its own, as QEMU does, with the opener's credentials.
  */
-struct file *qed_file_reopen(struct file *file, bool write, const char *path)
+struct file *qedblk_file_reopen(struct file *file, bool write, const char *path)
 {
 	struct inode *inode = file_inode(file);
 
-	if (qed_pseudo_fs_magic(inode->i_sb->s_magic)) {
+	if (qedblk_pseudo_fs_magic(inode->i_sb->s_magic)) {
 		pr_err("qed: %s: %pD is on a pseudo file system (%s), not an image\n",
 		       path, file, inode->i_sb->s_type->name);
 		return ERR_PTR(-EINVAL);
@@ -234,10 +234,10 @@ struct file *qed_file_reopen(struct file *file, bool write, const char *path)
 }
 
 /* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
-int qed_write_header(struct qed_device *qed)
+int qedblk_write_header(struct qedblk_device *qed)
 {
 	u8 buf[QED_HEADER_BYTES];
 
-	qed_header_encode(&qed->top.geom, buf);
-	return qed_file_write(qed->top.file, 0, buf, sizeof(buf));
+	qedblk_header_encode(&qed->top.geom, buf);
+	return qedblk_file_write(qed->top.file, 0, buf, sizeof(buf));
 }

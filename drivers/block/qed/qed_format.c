@@ -8,7 +8,7 @@
 
 #include "qed_format.h"
 
-static const char * const qed_header_errors[QED_HDR__COUNT] = {
+static const char * const qedblk_header_errors[QED_HDR__COUNT] = {
 	[QED_HDR_OK]		= "valid",
 	[QED_HDR_SHORT]		= "file too short for a QED header",
 	[QED_HDR_MAGIC]		= "bad magic: not a QED image",
@@ -24,14 +24,14 @@ static const char * const qed_header_errors[QED_HDR__COUNT] = {
 	[QED_HDR_QEMU_MAX_SIZE]	= "QEMU cannot open this geometry: its maximum size overflows",
 };
 
-const char *qed_header_strerror(enum qed_header_error err)
+const char *qedblk_header_strerror(enum qedblk_header_error err)
 {
 	if ((unsigned int)err >= QED_HDR__COUNT)
 		return "unknown error";
-	return qed_header_errors[err];
+	return qedblk_header_errors[err];
 }
 
-int qed_header_errno(enum qed_header_error err)
+int qedblk_header_errno(enum qedblk_header_error err)
 {
 	switch (err) {
 	case QED_HDR_OK:
@@ -47,12 +47,12 @@ int qed_header_errno(enum qed_header_error err)
 	}
 }
 
-static int qed_is_pow2(u64 x)
+static int qedblk_is_pow2(u64 x)
 {
 	return x && !(x & (x - 1));
 }
 
-static u32 qed_log2(u64 x)
+static u32 qedblk_log2(u64 x)
 {
 	u32 n = 0;
 
@@ -66,39 +66,39 @@ static u32 qed_log2(u64 x)
 /* The largest byte count a device can address (loff_t is signed). */
 #define QED_MAX_ADDRESSABLE	(((u64)1 << 63) - 512)
 
-u64 qed_max_image_size(u32 cluster_size, u32 table_size)
+u64 qedblk_max_image_size(u32 cluster_size, u32 table_size)
 {
 	/* N * N * cluster_size, as a power of two: never overflows. */
-	u32 shift = 2 * qed_log2((u64)cluster_size * table_size / 8) +
-		    qed_log2(cluster_size);
+	u32 shift = 2 * qedblk_log2((u64)cluster_size * table_size / 8) +
+		    qedblk_log2(cluster_size);
 
 	if (shift >= 63)
 		return QED_MAX_ADDRESSABLE;
 	return (u64)1 << shift;
 }
 
-void qed_geom_derive(struct qed_geom *g)
+void qedblk_geom_derive(struct qedblk_geom *g)
 {
 	u64 cover;
 
-	g->cluster_shift = qed_log2(g->cluster_size);
+	g->cluster_shift = qedblk_log2(g->cluster_size);
 	g->table_bytes = (u64)g->cluster_size * g->table_size;
 	g->table_entries = (u32)(g->table_bytes / 8);
-	g->table_shift = qed_log2(g->table_entries);
+	g->table_shift = qedblk_log2(g->table_entries);
 	g->header_bytes = (u64)g->header_size * g->cluster_size;
 	cover = (u64)g->table_entries << g->cluster_shift;
 	g->l1_entries_used = g->image_size / cover + !!(g->image_size % cover);
 }
 
-static enum qed_header_error qed_check_geometry(const struct qed_geom *g)
+static enum qedblk_header_error qedblk_validate_geometry(const struct qedblk_geom *g)
 {
-	if (!qed_is_pow2(g->cluster_size) || g->cluster_size < QED_MIN_CLUSTER_SIZE ||
+	if (!qedblk_is_pow2(g->cluster_size) || g->cluster_size < QED_MIN_CLUSTER_SIZE ||
 	    g->cluster_size > QED_MAX_CLUSTER_SIZE)
 		return QED_HDR_CLUSTER_SIZE;
-	if (!qed_is_pow2(g->table_size) || g->table_size > QED_MAX_TABLE_SIZE)
+	if (!qedblk_is_pow2(g->table_size) || g->table_size > QED_MAX_TABLE_SIZE)
 		return QED_HDR_TABLE_SIZE;
 	if (g->image_size % 512 ||
-	    g->image_size > qed_max_image_size(g->cluster_size, g->table_size))
+	    g->image_size > qedblk_max_image_size(g->cluster_size, g->table_size))
 		return QED_HDR_IMAGE_SIZE;
 	return QED_HDR_OK;
 }
@@ -110,19 +110,19 @@ static enum qed_header_error qed_check_geometry(const struct qed_geom *g)
  * maximum image size N * N * cluster_size in 64 bits, which wraps to 0
  * from 2^64 on, so that no image size is valid.
  */
-enum qed_header_error qed_qemu_geometry(u32 cluster_size, u32 table_size)
+enum qedblk_header_error qedblk_qemu_geometry(u32 cluster_size, u32 table_size)
 {
 	if (table_size < 2)
 		return QED_HDR_QEMU_TABLE_SIZE;
-	if (2 * qed_log2((u64)cluster_size * table_size / 8) + qed_log2(cluster_size) >= 64)
+	if (2 * qedblk_log2((u64)cluster_size * table_size / 8) + qedblk_log2(cluster_size) >= 64)
 		return QED_HDR_QEMU_MAX_SIZE;
 	return QED_HDR_OK;
 }
 
-enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
-				    u32 table_size, u64 image_size)
+enum qedblk_header_error qedblk_geom_init(struct qedblk_geom *g, u32 cluster_size,
+					  u32 table_size, u64 image_size)
 {
-	enum qed_header_error err;
+	enum qedblk_header_error err;
 
 	memset(g, 0, sizeof(*g));
 	g->cluster_size = cluster_size;
@@ -130,16 +130,16 @@ enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
 	g->header_size = 1;
 	g->image_size = image_size;
 	g->l1_table_offset = cluster_size;
-	err = qed_check_geometry(g);
+	err = qedblk_validate_geometry(g);
 	if (err)
 		return err;
-	qed_geom_derive(g);
+	qedblk_geom_derive(g);
 	return QED_HDR_OK;
 }
 
 /* Aligned, past the header and before the end: where any cluster may lie. */
-static enum qed_entry_error qed_cluster_in_file(const struct qed_geom *g, u64 off,
-						u64 file_end)
+static enum qedblk_entry_error qedblk_cluster_in_file(const struct qedblk_geom *g, u64 off,
+						      u64 file_end)
 {
 	if (off & ((u64)g->cluster_size - 1))
 		return QED_ENTRY_MISALIGNED;
@@ -151,56 +151,56 @@ static enum qed_entry_error qed_cluster_in_file(const struct qed_geom *g, u64 of
 }
 
 /* The first and the last cluster of a table at @off lie in the file. */
-static enum qed_entry_error qed_table_in_file(const struct qed_geom *g, u64 off,
-					      u64 file_end)
+static enum qedblk_entry_error qedblk_table_in_file(const struct qedblk_geom *g, u64 off,
+						    u64 file_end)
 {
-	enum qed_entry_error err = qed_cluster_in_file(g, off, file_end);
+	enum qedblk_entry_error err = qedblk_cluster_in_file(g, off, file_end);
 	u64 last = off + g->table_bytes - g->cluster_size;
 
 	if (err)
 		return err;
 	if (last < off)
 		return QED_ENTRY_PAST_EOF;
-	return qed_cluster_in_file(g, last, file_end);
+	return qedblk_cluster_in_file(g, last, file_end);
 }
 
-enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_size,
-					struct qed_geom *g)
+enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 file_size,
+					      struct qedblk_geom *g)
 {
-	struct qed_header_disk h;
-	enum qed_header_error err;
+	struct qedblk_header_disk h;
+	enum qedblk_header_error err;
 	u64 file_end;
 
 	memset(g, 0, sizeof(*g));
 	if (buf_len < QED_HEADER_BYTES || file_size < QED_HEADER_BYTES)
 		return QED_HDR_SHORT;
 	memcpy(&h, buf, sizeof(h));
-	if (qed_le32_to_cpu(h.magic) != QED_MAGIC)
+	if (qedblk_le32_to_cpu(h.magic) != QED_MAGIC)
 		return QED_HDR_MAGIC;
 
-	g->cluster_size = qed_le32_to_cpu(h.cluster_size);
-	g->table_size = qed_le32_to_cpu(h.table_size);
-	g->header_size = qed_le32_to_cpu(h.header_size);
-	g->features = qed_le64_to_cpu(h.features);
-	g->compat_features = qed_le64_to_cpu(h.compat_features);
-	g->autoclear_features = qed_le64_to_cpu(h.autoclear_features);
-	g->l1_table_offset = qed_le64_to_cpu(h.l1_table_offset);
-	g->image_size = qed_le64_to_cpu(h.image_size);
-	g->backing_name_offset = qed_le32_to_cpu(h.backing_filename_offset);
-	g->backing_name_size = qed_le32_to_cpu(h.backing_filename_size);
+	g->cluster_size = qedblk_le32_to_cpu(h.cluster_size);
+	g->table_size = qedblk_le32_to_cpu(h.table_size);
+	g->header_size = qedblk_le32_to_cpu(h.header_size);
+	g->features = qedblk_le64_to_cpu(h.features);
+	g->compat_features = qedblk_le64_to_cpu(h.compat_features);
+	g->autoclear_features = qedblk_le64_to_cpu(h.autoclear_features);
+	g->l1_table_offset = qedblk_le64_to_cpu(h.l1_table_offset);
+	g->image_size = qedblk_le64_to_cpu(h.image_size);
+	g->backing_name_offset = qedblk_le32_to_cpu(h.backing_filename_offset);
+	g->backing_name_size = qedblk_le32_to_cpu(h.backing_filename_size);
 
 	if (g->features & ~QED_FEATURE_MASK)
 		return QED_HDR_FEATURES;
-	err = qed_check_geometry(g);
+	err = qedblk_validate_geometry(g);
 	if (err)
 		return err;
 	/* QEMU computes header_size * cluster_size in 32 bits. */
 	if (g->header_size == 0 || g->header_size > 0xffffffffu / g->cluster_size)
 		return QED_HDR_HEADER_SIZE;
-	qed_geom_derive(g);
+	qedblk_geom_derive(g);
 
 	file_end = file_size & ~((u64)g->cluster_size - 1);
-	if (qed_table_in_file(g, g->l1_table_offset, file_end))
+	if (qedblk_table_in_file(g, g->l1_table_offset, file_end))
 		return QED_HDR_L1_OFFSET;
 
 	if (g->features & QED_F_BACKING_FILE) {
@@ -214,28 +214,28 @@ enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_s
 	return QED_HDR_OK;
 }
 
-void qed_header_encode(const struct qed_geom *g, void *buf)
+void qedblk_header_encode(const struct qedblk_geom *g, void *buf)
 {
-	struct qed_header_disk h;
+	struct qedblk_header_disk h;
 
-	h.magic = qed_cpu_to_le32(QED_MAGIC);
-	h.cluster_size = qed_cpu_to_le32(g->cluster_size);
-	h.table_size = qed_cpu_to_le32(g->table_size);
-	h.header_size = qed_cpu_to_le32(g->header_size);
-	h.features = qed_cpu_to_le64(g->features);
-	h.compat_features = qed_cpu_to_le64(g->compat_features);
-	h.autoclear_features = qed_cpu_to_le64(g->autoclear_features);
-	h.l1_table_offset = qed_cpu_to_le64(g->l1_table_offset);
-	h.image_size = qed_cpu_to_le64(g->image_size);
-	h.backing_filename_offset = qed_cpu_to_le32(g->backing_name_offset);
-	h.backing_filename_size = qed_cpu_to_le32(g->backing_name_size);
+	h.magic = qedblk_cpu_to_le32(QED_MAGIC);
+	h.cluster_size = qedblk_cpu_to_le32(g->cluster_size);
+	h.table_size = qedblk_cpu_to_le32(g->table_size);
+	h.header_size = qedblk_cpu_to_le32(g->header_size);
+	h.features = qedblk_cpu_to_le64(g->features);
+	h.compat_features = qedblk_cpu_to_le64(g->compat_features);
+	h.autoclear_features = qedblk_cpu_to_le64(g->autoclear_features);
+	h.l1_table_offset = qedblk_cpu_to_le64(g->l1_table_offset);
+	h.image_size = qedblk_cpu_to_le64(g->image_size);
+	h.backing_filename_offset = qedblk_cpu_to_le32(g->backing_name_offset);
+	h.backing_filename_size = qedblk_cpu_to_le32(g->backing_name_size);
 	memcpy(buf, &h, sizeof(h));
 }
 
-enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
-					      u64 file_end)
+enum qedblk_entry_error qedblk_validate_cluster_offset(const struct qedblk_geom *g, u64 off,
+						       u64 file_end)
 {
-	enum qed_entry_error err = qed_cluster_in_file(g, off, file_end);
+	enum qedblk_entry_error err = qedblk_cluster_in_file(g, off, file_end);
 
 	if (err)
 		return err;
@@ -245,10 +245,10 @@ enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
 	return QED_ENTRY_OK;
 }
 
-enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
-					    u64 file_end)
+enum qedblk_entry_error qedblk_validate_table_offset(const struct qedblk_geom *g, u64 off,
+						     u64 file_end)
 {
-	enum qed_entry_error err = qed_table_in_file(g, off, file_end);
+	enum qedblk_entry_error err = qedblk_table_in_file(g, off, file_end);
 
 	if (err)
 		return err;
@@ -257,7 +257,7 @@ enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
 	return QED_ENTRY_OK;
 }
 
-const char *qed_entry_strerror(enum qed_entry_error err)
+const char *qedblk_entry_strerror(enum qedblk_entry_error err)
 {
 	switch (err) {
 	case QED_ENTRY_OK:
@@ -274,8 +274,8 @@ const char *qed_entry_strerror(enum qed_entry_error err)
 	return "unknown error";
 }
 
-enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr,
-				       u64 hdr_len, char *name, u32 name_len)
+enum qedblk_header_error qedblk_backing_name(const struct qedblk_geom *g, const void *hdr,
+					     u64 hdr_len, char *name, u32 name_len)
 {
 	const char *src = (const char *)hdr + g->backing_name_offset;
 	u32 n = g->backing_name_size;
@@ -300,7 +300,7 @@ static const struct {
 	u32 off;
 	u32 len;
 	const char *magic;
-} qed_foreign_magics[] = {
+} qedblk_foreign_magics[] = {
 	{ "qcow2", 0, 4, "QFI\xfb" },
 	{ "vmdk", 0, 4, "KDMV" },
 	{ "vmdk", 0, 4, "COWD" },
@@ -315,7 +315,7 @@ static const struct {
 	{ "cloop", 0, 23, "#!/bin/sh\n#V2.0 Format\n" },
 };
 
-enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **other)
+enum qedblk_file_format qedblk_probe_format(const void *buf, u64 len, const char **other)
 {
 	const unsigned char *p = buf;
 	u32 i;
@@ -323,18 +323,18 @@ enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **oth
 	*other = NULL;
 	if (len >= 4 && p[0] == 'Q' && p[1] == 'E' && p[2] == 'D' && p[3] == 0)
 		return QED_FMT_QED;
-	for (i = 0; i < ARRAY_SIZE(qed_foreign_magics); i++) {
-		u32 off = qed_foreign_magics[i].off, n = qed_foreign_magics[i].len;
+	for (i = 0; i < ARRAY_SIZE(qedblk_foreign_magics); i++) {
+		u32 off = qedblk_foreign_magics[i].off, n = qedblk_foreign_magics[i].len;
 
-		if ((u64)off + n <= len && !memcmp(p + off, qed_foreign_magics[i].magic, n)) {
-			*other = qed_foreign_magics[i].name;
+		if ((u64)off + n <= len && !memcmp(p + off, qedblk_foreign_magics[i].magic, n)) {
+			*other = qedblk_foreign_magics[i].name;
 			return QED_FMT_OTHER;
 		}
 	}
 	return QED_FMT_RAW;
 }
 
-int qed_pseudo_fs_magic(unsigned long magic)
+int qedblk_pseudo_fs_magic(unsigned long magic)
 {
 	switch (magic) {
 	case PROC_SUPER_MAGIC:
@@ -353,7 +353,7 @@ int qed_pseudo_fs_magic(unsigned long magic)
 	return 0;
 }
 
-void qed_lock_perms(int write, unsigned long *held, unsigned long *unshared)
+void qedblk_lock_perms(int write, unsigned long *held, unsigned long *unshared)
 {
 	*held = 1ul << QED_PERM_CONSISTENT_READ;
 	if (write)
@@ -362,7 +362,7 @@ void qed_lock_perms(int write, unsigned long *held, unsigned long *unshared)
 	*unshared = 1ul << QED_PERM_WRITE | 1ul << QED_PERM_RESIZE;
 }
 
-const char *qed_perm_name(unsigned int n)
+const char *qedblk_perm_name(unsigned int n)
 {
 	static const char * const names[QED_PERM_NR] = {
 		"consistent read", "write", "write unchanged", "resize",

@@ -36,26 +36,26 @@
 #define QED_ENTRY_ZERO			1ull
 
 /* The header exactly as it lies at offset 0 of the image, little-endian. */
-struct qed_header_disk {
-	qed_le32 magic;
-	qed_le32 cluster_size;
-	qed_le32 table_size;
-	qed_le32 header_size;
-	qed_le64 features;
-	qed_le64 compat_features;
-	qed_le64 autoclear_features;
-	qed_le64 l1_table_offset;
-	qed_le64 image_size;
-	qed_le32 backing_filename_offset;
-	qed_le32 backing_filename_size;
+struct qedblk_header_disk {
+	qedblk_le32 magic;
+	qedblk_le32 cluster_size;
+	qedblk_le32 table_size;
+	qedblk_le32 header_size;
+	qedblk_le64 features;
+	qedblk_le64 compat_features;
+	qedblk_le64 autoclear_features;
+	qedblk_le64 l1_table_offset;
+	qedblk_le64 image_size;
+	qedblk_le32 backing_filename_offset;
+	qedblk_le32 backing_filename_size;
 };
 
 /* Every field is naturally aligned: the struct needs no packing. */
-static_assert(sizeof(struct qed_header_disk) == QED_HEADER_BYTES,
+static_assert(sizeof(struct qedblk_header_disk) == QED_HEADER_BYTES,
 	      "the QED header is 64 bytes");
 
 /* A validated header in CPU order, with the geometry derived from it. */
-struct qed_geom {
+struct qedblk_geom {
 	u32 cluster_size;
 	u32 table_size;
 	u32 header_size;
@@ -75,8 +75,8 @@ struct qed_geom {
 	u64 l1_entries_used;	/* L1 entries that cover image_size */
 };
 
-/* Why a header was refused; qed_header_strerror() words it. */
-enum qed_header_error {
+/* Why a header was refused; qedblk_header_strerror() words it. */
+enum qedblk_header_error {
 	QED_HDR_OK = 0,
 	QED_HDR_SHORT,
 	QED_HDR_MAGIC,
@@ -93,7 +93,7 @@ enum qed_header_error {
 	QED_HDR__COUNT,
 };
 
-enum qed_entry_error {
+enum qedblk_entry_error {
 	QED_ENTRY_OK = 0,
 	QED_ENTRY_MISALIGNED,
 	QED_ENTRY_IN_HEADER,
@@ -101,59 +101,59 @@ enum qed_entry_error {
 	QED_ENTRY_PAST_EOF,
 };
 
-const char *qed_header_strerror(enum qed_header_error err);
+const char *qedblk_header_strerror(enum qedblk_header_error err);
 /* The (negative) errno an attach reports for each refusal. */
-int qed_header_errno(enum qed_header_error err);
+int qedblk_header_errno(enum qedblk_header_error err);
 
-u64 qed_max_image_size(u32 cluster_size, u32 table_size);
+u64 qedblk_max_image_size(u32 cluster_size, u32 table_size);
 
 /*
  * Decode and fully validate the 64-byte header in @buf.  @file_size is the
  * image file's length in bytes; offsets are checked against it rounded down
  * to a cluster, as QEMU does.
  */
-enum qed_header_error qed_header_decode(const void *buf, u64 buf_len, u64 file_size,
-					struct qed_geom *g);
+enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 file_size,
+					      struct qedblk_geom *g);
 /* Encode @g's fields (not the derived ones) into a 64-byte header. */
-void qed_header_encode(const struct qed_geom *g, void *buf);
+void qedblk_header_encode(const struct qedblk_geom *g, void *buf);
 
 /*
  * Fill @g for a new image, checking the parameters as qemu-img create
  * does; the L1 table follows the header.
  */
-enum qed_header_error qed_geom_init(struct qed_geom *g, u32 cluster_size,
-				    u32 table_size, u64 image_size);
+enum qedblk_header_error qedblk_geom_init(struct qedblk_geom *g, u32 cluster_size,
+					  u32 table_size, u64 image_size);
 /*
  * Would QEMU open an image with this (valid) geometry?  QED_HDR_OK, or
  * the reason it would not.  Not a header rule: QEMU creates such images
  * itself, and the module attaches them; only new images must avoid them.
  */
-enum qed_header_error qed_qemu_geometry(u32 cluster_size, u32 table_size);
+enum qedblk_header_error qedblk_qemu_geometry(u32 cluster_size, u32 table_size);
 /* Recompute the derived fields after image_size or table fields changed. */
-void qed_geom_derive(struct qed_geom *g);
+void qedblk_geom_derive(struct qedblk_geom *g);
 
-static inline u64 qed_l1_index(const struct qed_geom *g, u64 pos)
+static inline u64 qedblk_l1_index(const struct qedblk_geom *g, u64 pos)
 {
 	return pos >> (g->cluster_shift + g->table_shift);
 }
 
-static inline u32 qed_l2_index(const struct qed_geom *g, u64 pos)
+static inline u32 qedblk_l2_index(const struct qedblk_geom *g, u64 pos)
 {
 	return (u32)(pos >> g->cluster_shift) & (g->table_entries - 1);
 }
 
-static inline u64 qed_offset_in_cluster(const struct qed_geom *g, u64 pos)
+static inline u64 qedblk_offset_in_cluster(const struct qedblk_geom *g, u64 pos)
 {
 	return pos & ((u64)g->cluster_size - 1);
 }
 
-static inline u64 qed_cluster_start(const struct qed_geom *g, u64 pos)
+static inline u64 qedblk_cluster_start(const struct qedblk_geom *g, u64 pos)
 {
 	return pos & ~((u64)g->cluster_size - 1);
 }
 
 /* Bytes of guest space one L2 table covers. */
-static inline u64 qed_l2_coverage(const struct qed_geom *g)
+static inline u64 qedblk_l2_coverage(const struct qedblk_geom *g)
 {
 	return (u64)g->table_entries << g->cluster_shift;
 }
@@ -162,12 +162,12 @@ static inline u64 qed_l2_coverage(const struct qed_geom *g)
  * Is @off a usable data-cluster offset in a file whose cluster-aligned end
  * is @file_end?
  */
-enum qed_entry_error qed_check_cluster_offset(const struct qed_geom *g, u64 off,
-					      u64 file_end);
+enum qedblk_entry_error qedblk_validate_cluster_offset(const struct qedblk_geom *g, u64 off,
+						       u64 file_end);
 /* Is @off a usable table offset: its first and last cluster valid? */
-enum qed_entry_error qed_check_table_offset(const struct qed_geom *g, u64 off,
-					    u64 file_end);
-const char *qed_entry_strerror(enum qed_entry_error err);
+enum qedblk_entry_error qedblk_validate_table_offset(const struct qedblk_geom *g, u64 off,
+						     u64 file_end);
+const char *qedblk_entry_strerror(enum qedblk_entry_error err);
 
 /*
  * Copy the backing file name out of the header cluster(s) in @hdr (which
@@ -175,17 +175,17 @@ const char *qed_entry_strerror(enum qed_entry_error err);
  * terminated).  Returns 0, or QED_HDR_BACKING_NAME when the name does not
  * fit, lies outside @hdr or contains a NUL byte.
  */
-enum qed_header_error qed_backing_name(const struct qed_geom *g, const void *hdr,
-				       u64 hdr_len, char *name, u32 name_len);
+enum qedblk_header_error qedblk_backing_name(const struct qedblk_geom *g, const void *hdr,
+					     u64 hdr_len, char *name, u32 name_len);
 
 /* What a backing file holds. */
-enum qed_file_format {
+enum qedblk_file_format {
 	QED_FMT_RAW,
 	QED_FMT_QED,
 	QED_FMT_OTHER,		/* an image format we do not read */
 };
 
-/* Bytes of a file's start that qed_probe_format() looks at. */
+/* Bytes of a file's start that qedblk_probe_format() looks at. */
 #define QED_PROBE_BYTES			512u
 
 /*
@@ -193,14 +193,14 @@ enum qed_file_format {
  * overlay does not say the backing file is raw: QED by its magic, the other
  * image formats QEMU knows by theirs (their name in *@other), raw otherwise.
  */
-enum qed_file_format qed_probe_format(const void *buf, u64 len, const char **other);
+enum qedblk_file_format qedblk_probe_format(const void *buf, u64 len, const char **other);
 
 /*
  * Is @magic (a superblock's s_magic, statfs' f_type) a pseudo file system
  * (proc, sysfs, debugfs, ...), whose "regular files" are state or secrets
  * and never an image?
  */
-int qed_pseudo_fs_magic(unsigned long magic);
+int qedblk_pseudo_fs_magic(unsigned long magic);
 
 /*
  * QEMU's image locks (raw_apply_lock_bytes() in block/file-posix.c),
@@ -213,7 +213,7 @@ int qed_pseudo_fs_magic(unsigned long magic);
 #define QED_LOCK_PERM		100
 #define QED_LOCK_SHARED		200
 
-enum qed_perm {
+enum qedblk_perm {
 	QED_PERM_CONSISTENT_READ,
 	QED_PERM_WRITE,
 	QED_PERM_WRITE_UNCHANGED,
@@ -227,9 +227,9 @@ enum qed_perm {
  * consistent reads only; both refuse to share write and resize, as QEMU
  * does for a file that holds an image's metadata.
  */
-void qed_lock_perms(int write, unsigned long *held, unsigned long *unshared);
+void qedblk_lock_perms(int write, unsigned long *held, unsigned long *unshared);
 
 /* The name QEMU's messages give permission @n. */
-const char *qed_perm_name(unsigned int n);
+const char *qedblk_perm_name(unsigned int n);
 
 #endif /* QED_FORMAT_H */

@@ -14,12 +14,12 @@
 #include <linux/errno.h>
 #include <asm/byteorder.h>
 
-typedef __le32 qed_le32;
-typedef __le64 qed_le64;
-#define qed_le32_to_cpu(x)	le32_to_cpu(x)
-#define qed_le64_to_cpu(x)	le64_to_cpu(x)
-#define qed_cpu_to_le32(x)	cpu_to_le32(x)
-#define qed_cpu_to_le64(x)	cpu_to_le64(x)
+typedef __le32 qedblk_le32;
+typedef __le64 qedblk_le64;
+#define qedblk_le32_to_cpu(x)	le32_to_cpu(x)
+#define qedblk_le64_to_cpu(x)	le64_to_cpu(x)
+#define qedblk_cpu_to_le32(x)	cpu_to_le32(x)
+#define qedblk_cpu_to_le64(x)	cpu_to_le64(x)
 #else
 #include <assert.h>
 #include <linux/types.h>
@@ -31,12 +31,12 @@ typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
-typedef __u32 qed_le32;
-typedef __u64 qed_le64;
-#define qed_le32_to_cpu(x)	le32toh(x)
-#define qed_le64_to_cpu(x)	le64toh(x)
-#define qed_cpu_to_le32(x)	htole32(x)
-#define qed_cpu_to_le64(x)	htole64(x)
+typedef __u32 qedblk_le32;
+typedef __u64 qedblk_le64;
+#define qedblk_le32_to_cpu(x)	le32toh(x)
+#define qedblk_le64_to_cpu(x)	le64toh(x)
+#define qedblk_cpu_to_le32(x)	htole32(x)
+#define qedblk_cpu_to_le64(x)	htole64(x)
 #define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
 #endif
 

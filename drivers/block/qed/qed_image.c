@@ -10,7 +10,7 @@
 
 #include "qed.h"
 
-void qed_image_err(const struct qed_image *img, const char *fmt, ...)
+void qedblk_image_err(const struct qedblk_image *img, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -26,52 +26,52 @@ void qed_image_err(const struct qed_image *img, const char *fmt, ...)
 	va_end(args);
 }
 
-void qed_image_init(struct qed_image *img, struct qed_device *qed, struct file *file,
-		    unsigned int depth)
+void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
+		       unsigned int depth)
 {
 	img->qed = qed;
 	img->file = file;
 	img->depth = depth;
 	img->format = QED_FMT_QED;
-	qed_l2cache_setup(&img->l2, READ_ONCE(qed_l2_cache_chunks));
+	qedblk_l2cache_setup(&img->l2, READ_ONCE(qedblk_l2_cache_chunks));
 }
 
 /* Read and validate the header and the L1 table of a QED image. */
-int qed_image_load(struct qed_image *img)
+int qedblk_image_load(struct qedblk_image *img)
 {
 	u64 isize = i_size_read(file_inode(img->file));
-	struct qed_geom *g = &img->geom;
+	struct qedblk_geom *g = &img->geom;
 	u8 buf[QED_HEADER_BYTES];
-	enum qed_header_error err;
+	enum qedblk_header_error err;
 	int ret;
 
 	if (isize < QED_HEADER_BYTES) {
 		err = QED_HDR_SHORT;
 		goto bad;
 	}
-	ret = qed_file_read(img->file, 0, buf, sizeof(buf));
+	ret = qedblk_file_read(img->file, 0, buf, sizeof(buf));
 	if (ret) {
-		qed_image_err(img, "reading the header failed: %d", ret);
+		qedblk_image_err(img, "reading the header failed: %d", ret);
 		return ret;
 	}
-	err = qed_header_decode(buf, sizeof(buf), isize, g);
+	err = qedblk_header_decode(buf, sizeof(buf), isize, g);
 	if (err)
 		goto bad;
 	img->file_end = round_down(isize, (u64)g->cluster_size);
 	img->fresh_from = isize;
-	ret = qed_l1_load(img);
+	ret = qedblk_l1_load(img);
 	if (ret)
-		qed_image_err(img, "reading the L1 table failed: %d", ret);
+		qedblk_image_err(img, "reading the L1 table failed: %d", ret);
 	return ret;
 bad:
-	qed_image_err(img, "%s", qed_header_strerror(err));
-	return qed_header_errno(err);
+	qedblk_image_err(img, "%s", qedblk_header_strerror(err));
+	return qedblk_header_errno(err);
 }
 
-void qed_image_release(struct qed_image *img)
+void qedblk_image_release(struct qedblk_image *img)
 {
-	qed_l2cache_destroy(&img->l2);
-	qed_l1_free(img);
+	qedblk_l2cache_destroy(&img->l2);
+	qedblk_l1_free(img);
 	if (img->file)
 		fput(img->file);
 	img->file = NULL;

@@ -17,62 +17,62 @@
 
 #include "qed.h"
 
-static void qed_cmd_put(struct qed_cmd *cmd)
+static void qedblk_cmd_put(struct qedblk_cmd *cmd)
 {
 	if (atomic_dec_and_test(&cmd->pending))
 		blk_mq_complete_request(blk_mq_rq_from_pdu(cmd));
 }
 
-static void qed_cmd_fail(struct qed_cmd *cmd, int err)
+static void qedblk_cmd_fail(struct qedblk_cmd *cmd, int err)
 {
 	/* The first error wins; the request fails as a whole. */
 	cmpxchg(&cmd->error, 0, err);
 }
 
-static void qed_seg_complete(struct kiocb *iocb, long ret)
+static void qedblk_seg_complete(struct kiocb *iocb, long ret)
 {
-	struct qed_seg *seg = container_of(iocb, struct qed_seg, iocb);
-	struct qed_cmd *cmd = seg->cmd;
+	struct qedblk_seg *seg = container_of(iocb, struct qedblk_seg, iocb);
+	struct qedblk_cmd *cmd = seg->cmd;
 
 	if (iocb->ki_flags & IOCB_WRITE)
 		kiocb_end_write(iocb);
 	if (ret < 0)
-		qed_cmd_fail(cmd, ret);
+		qedblk_cmd_fail(cmd, ret);
 	else if (ret != seg->len)
-		qed_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
+		qedblk_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
 	if (seg != &cmd->seg)
 		mempool_free(seg, cmd->qed->seg_pool);
-	qed_cmd_put(cmd);
+	qedblk_cmd_put(cmd);
 }
 
 /* The part [off, off + len) of the request's data. */
-static void qed_cmd_slice(struct qed_cmd *cmd, u64 off, u64 len,
-			  struct iov_iter *iter)
+static void qedblk_cmd_slice(struct qedblk_cmd *cmd, u64 off, u64 len,
+			     struct iov_iter *iter)
 {
 	*iter = cmd->iter;
 	iov_iter_advance(iter, off);
 	iov_iter_truncate(iter, len);
 }
 
-static ssize_t qed_seg_issue(struct qed_seg *seg, struct iov_iter *iter, bool write)
+static ssize_t qedblk_seg_issue(struct qedblk_seg *seg, struct iov_iter *iter, bool write)
 {
 	struct file *file = seg->iocb.ki_filp;
 
 	if (!write)
 		return file->f_op->read_iter(&seg->iocb, iter);
-	/* qed_queue_rq() refuses writes to a read-only device: never here. */
+	/* qedblk_queue_rq() refuses writes to a read-only device: never here. */
 	if (WARN_ON_ONCE(!(file->f_mode & FMODE_WRITE)))
 		return -EBADF;
 	return file->f_op->write_iter(&seg->iocb, iter);
 }
 
-static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
-			   bool write)
+static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file_off,
+			      bool write)
 {
-	struct qed_device *qed = cmd->qed;
+	struct qedblk_device *qed = cmd->qed;
 	struct file *file = qed->top.file;
 	struct iov_iter iter;
-	struct qed_seg *seg;
+	struct qedblk_seg *seg;
 	ssize_t ret;
 
 	if (!cmd->seg_busy) {
@@ -81,14 +81,14 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 	} else {
 		seg = mempool_alloc(qed->seg_pool, GFP_NOIO);
 	}
-	qed_cmd_slice(cmd, off, len, &iter);
+	qedblk_cmd_slice(cmd, off, len, &iter);
 	seg->cmd = cmd;
 	seg->len = len;
 	seg->iocb.ki_pos = file_off;
 	seg->iocb.ki_filp = file;
 	seg->iocb.ki_ioprio = req_get_ioprio(blk_mq_rq_from_pdu(cmd));
-	if (qed_direct(qed)) {
-		seg->iocb.ki_complete = qed_seg_complete;
+	if (qedblk_direct(qed)) {
+		seg->iocb.ki_complete = qedblk_seg_complete;
 		seg->iocb.ki_flags = IOCB_DIRECT;
 	} else {
 		seg->iocb.ki_complete = NULL;
@@ -104,20 +104,20 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
 		seg->iocb.ki_flags |= IOCB_WRITE;
 		kiocb_start_write(&seg->iocb);
 	}
-	ret = qed_seg_issue(seg, &iter, write);
+	ret = qedblk_seg_issue(seg, &iter, write);
 	/*
 	 * The host file system refuses direct I/O that does not fit its
 	 * alignment (a 512-byte write on 4 KiB sectors): go through the page
 	 * cache for that one, as loop does.
 	 */
 	if (ret == -EINVAL && (seg->iocb.ki_flags & IOCB_DIRECT)) {
-		qed_cmd_slice(cmd, off, len, &iter);
+		qedblk_cmd_slice(cmd, off, len, &iter);
 		seg->iocb.ki_flags &= ~IOCB_DIRECT;
 		seg->iocb.ki_complete = NULL;
-		ret = qed_seg_issue(seg, &iter, write);
+		ret = qedblk_seg_issue(seg, &iter, write);
 	}
 	if (ret != -EIOCBQUEUED)
-		qed_seg_complete(&seg->iocb, ret);
+		qedblk_seg_complete(&seg->iocb, ret);
 }
 
 /*
@@ -126,7 +126,7 @@ static void qed_submit_seg(struct qed_cmd *cmd, u64 off, u64 len, u64 file_off,
  * element): a bio may start in the middle of its bvec table, and how to
  * express that differs by kernel.
  */
-static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool write)
+static int qedblk_cmd_setup_iter(struct qedblk_cmd *cmd, struct request *rq, bool write)
 {
 	struct req_iterator rq_iter;
 	struct bio_vec tmp, *bvec;
@@ -157,36 +157,36 @@ static int qed_cmd_setup_iter(struct qed_cmd *cmd, struct request *rq, bool writ
 	return 0;
 }
 
-static void qed_alloc_cmd_work(struct work_struct *work);
+static void qedblk_alloc_cmd_work(struct work_struct *work);
 
 /* The request's data from byte @done on. */
-static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
+static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
-	struct qed_device *qed = cmd->qed;
+	struct qedblk_device *qed = cmd->qed;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 len = blk_rq_bytes(rq);
 	struct iov_iter part;
-	struct qed_map m;
+	struct qedblk_map m;
 	int ret;
 
 	while (done < len) {
-		ret = qed_map_range(&qed->top, pos + done, len - done, &m);
+		ret = qedblk_map_range(&qed->top, pos + done, len - done, &m);
 		if (ret) {
-			qed_cmd_fail(cmd, ret);
+			qedblk_cmd_fail(cmd, ret);
 			return;
 		}
 		if (m.type == QED_MAP_DATA) {
-			qed_submit_seg(cmd, done, m.len, m.file_off, write);
+			qedblk_submit_seg(cmd, done, m.len, m.file_off, write);
 		} else if (!write) {
-			qed_cmd_slice(cmd, done, m.len, &part);
+			qedblk_cmd_slice(cmd, done, m.len, &part);
 			cmd->cpu_copied = true;
 			if (m.type == QED_MAP_ZERO)
 				iov_iter_zero(m.len, &part);
 			else
-				ret = qed_chain_read(qed->top.backing, pos + done, &part);
+				ret = qedblk_chain_read(qed->top.backing, pos + done, &part);
 			if (ret) {
-				qed_cmd_fail(cmd, ret);
+				qedblk_cmd_fail(cmd, ret);
 				return;
 			}
 		} else {
@@ -200,14 +200,14 @@ static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
 				cmd->own_work = true;
 				cmd->resume = done;
 				atomic_inc(&cmd->pending);
-				INIT_WORK(&cmd->work, qed_alloc_cmd_work);
+				INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
 				queue_work(qed->alloc_wq, &cmd->work);
 				return;
 			}
-			qed_cmd_slice(cmd, done, m.len, &part);
-			ret = qed_alloc_write(qed, pos + done, &part);
+			qedblk_cmd_slice(cmd, done, m.len, &part);
+			ret = qedblk_alloc_write(qed, pos + done, &part);
 			if (ret) {
-				qed_cmd_fail(cmd, ret);
+				qedblk_cmd_fail(cmd, ret);
 				return;
 			}
 		}
@@ -215,14 +215,14 @@ static void qed_rw_from(struct qed_cmd *cmd, u64 done, bool write)
 	}
 }
 
-static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
+static void qedblk_do_rw(struct qedblk_cmd *cmd, struct request *rq, bool write)
 {
-	int ret = qed_cmd_setup_iter(cmd, rq, write);
+	int ret = qedblk_cmd_setup_iter(cmd, rq, write);
 
 	if (ret)
-		qed_cmd_fail(cmd, ret);
+		qedblk_cmd_fail(cmd, ret);
 	else
-		qed_rw_from(cmd, 0, write);
+		qedblk_rw_from(cmd, 0, write);
 }
 
 /*
@@ -244,11 +244,11 @@ static void qed_do_rw(struct qed_cmd *cmd, struct request *rq, bool write)
  * Measured with a 64 MiB memcg writing 256 MiB through ext4 on the device:
  * memcg OOM kills, then BLK_STS_RESOURCE on the writeback of what was left.
  */
-struct qed_cgroup_scope {
+struct qedblk_cgroup_scope {
 	struct cgroup_subsys_state *blkcg;
 };
 
-static void qed_cgroup_enter(struct request *rq, struct qed_cgroup_scope *s)
+static void qedblk_cgroup_enter(struct request *rq, struct qedblk_cgroup_scope *s)
 {
 	s->blkcg = NULL;
 #ifdef CONFIG_BLK_CGROUP
@@ -260,33 +260,33 @@ static void qed_cgroup_enter(struct request *rq, struct qed_cgroup_scope *s)
 #endif
 }
 
-static void qed_cgroup_leave(struct qed_cgroup_scope *s)
+static void qedblk_cgroup_leave(struct qedblk_cgroup_scope *s)
 {
 	if (s->blkcg)
 		kthread_associate_blkcg(NULL);
 }
 
-static void qed_alloc_cmd_work(struct work_struct *work)
+static void qedblk_alloc_cmd_work(struct work_struct *work)
 {
-	struct qed_cmd *cmd = container_of(work, struct qed_cmd, work);
+	struct qedblk_cmd *cmd = container_of(work, struct qedblk_cmd, work);
 	unsigned int orig_flags = current->flags;
-	struct qed_cgroup_scope cg;
+	struct qedblk_cgroup_scope cg;
 
 	current->flags |= QED_WORKER_FLAGS;
-	qed_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
-	qed_rw_from(cmd, cmd->resume, true);
-	qed_cgroup_leave(&cg);
-	qed_cmd_put(cmd);
+	qedblk_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
+	qedblk_rw_from(cmd, cmd->resume, true);
+	qedblk_cgroup_leave(&cg);
+	qedblk_cmd_put(cmd);
 	current->flags = orig_flags;
 }
 
-static void qed_cmd_run(struct qed_cmd *cmd)
+static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
-	struct qed_cgroup_scope cg;
+	struct qedblk_cgroup_scope cg;
 	int ret;
 
-	qed_cgroup_enter(rq, &cg);
+	qedblk_cgroup_enter(rq, &cg);
 	cmd->error = 0;
 	cmd->seg_busy = false;
 	cmd->own_work = false;
@@ -294,48 +294,48 @@ static void qed_cmd_run(struct qed_cmd *cmd)
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
-		ret = qed_guest_flush(cmd->qed);
+		ret = qedblk_guest_flush(cmd->qed);
 		if (ret)
-			qed_cmd_fail(cmd, ret);
+			qedblk_cmd_fail(cmd, ret);
 		break;
 	case REQ_OP_READ:
-		qed_do_rw(cmd, rq, false);
+		qedblk_do_rw(cmd, rq, false);
 		break;
 	case REQ_OP_WRITE:
-		qed_do_rw(cmd, rq, true);
+		qedblk_do_rw(cmd, rq, true);
 		break;
 	case REQ_OP_WRITE_ZEROES:
 	case REQ_OP_DISCARD:
-		ret = qed_alloc_zeroes(cmd->qed, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
-				       blk_rq_bytes(rq), req_op(rq) == REQ_OP_DISCARD,
-				       rq->cmd_flags & REQ_NOUNMAP);
+		ret = qedblk_alloc_zeroes(cmd->qed, (u64)blk_rq_pos(rq) << SECTOR_SHIFT,
+					  blk_rq_bytes(rq), req_op(rq) == REQ_OP_DISCARD,
+					  rq->cmd_flags & REQ_NOUNMAP);
 		if (ret)
-			qed_cmd_fail(cmd, ret);
+			qedblk_cmd_fail(cmd, ret);
 		break;
 	default:
-		qed_cmd_fail(cmd, -EOPNOTSUPP);
+		qedblk_cmd_fail(cmd, -EOPNOTSUPP);
 		break;
 	}
-	qed_cgroup_leave(&cg);
-	qed_cmd_put(cmd);
+	qedblk_cgroup_leave(&cg);
+	qedblk_cmd_put(cmd);
 }
 
 /* Flush, discard and write-zeroes: one work item each, they may be slow. */
-void qed_cmd_work(struct work_struct *work)
+void qedblk_cmd_work(struct work_struct *work)
 {
 	unsigned int orig_flags = current->flags;
 
 	current->flags |= QED_WORKER_FLAGS;
-	qed_cmd_run(container_of(work, struct qed_cmd, work));
+	qedblk_cmd_run(container_of(work, struct qedblk_cmd, work));
 	current->flags = orig_flags;
 }
 
 /* Reads and writes queued on a hardware queue, all that are there. */
-void qed_queue_work(struct work_struct *work)
+void qedblk_queue_work(struct work_struct *work)
 {
-	struct qed_queue *q = container_of(work, struct qed_queue, work);
+	struct qedblk_queue *q = container_of(work, struct qedblk_queue, work);
 	unsigned int orig_flags = current->flags;
-	struct qed_cmd *cmd, *next;
+	struct qedblk_cmd *cmd, *next;
 	LIST_HEAD(cmds);
 
 	current->flags |= QED_WORKER_FLAGS;
@@ -350,13 +350,13 @@ void qed_queue_work(struct work_struct *work)
 	 */
 	list_for_each_entry_safe(cmd, next, &cmds, node) {
 		list_del_init(&cmd->node);
-		qed_cmd_run(cmd);
+		qedblk_cmd_run(cmd);
 		cond_resched();
 	}
 	current->flags = orig_flags;
 }
 
-void qed_cmd_free_bvec(struct qed_cmd *cmd)
+void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
 {
 	if (cmd->bvec_pooled)
 		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
@@ -370,7 +370,7 @@ void qed_cmd_free_bvec(struct qed_cmd *cmd)
  * A read whose data the CPU copied (zeros, backing data) makes the
  * request's pages coherent for a user mapping, as lo_read_simple() does.
  */
-void qed_cmd_flush_dcache(struct qed_cmd *cmd)
+void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct req_iterator iter;

@@ -31,22 +31,22 @@
 
 #include "qed.h"
 
-static struct kmem_cache *qed_chunk_cache;
+static struct kmem_cache *qedblk_chunk_cache;
 
-int qed_l2cache_init(void)
+int qedblk_l2cache_init(void)
 {
-	qed_chunk_cache = kmem_cache_create("qed_l2_chunk",
-					    sizeof(struct qed_l2_chunk), 0, 0, NULL);
-	return qed_chunk_cache ? 0 : -ENOMEM;
+	qedblk_chunk_cache = kmem_cache_create("qedblk_l2_chunk",
+					       sizeof(struct qedblk_l2_chunk), 0, 0, NULL);
+	return qedblk_chunk_cache ? 0 : -ENOMEM;
 }
 
-void qed_l2cache_exit(void)
+void qedblk_l2cache_exit(void)
 {
-	rcu_barrier();		/* pages still waiting for qed_chunk_free_rcu() */
-	kmem_cache_destroy(qed_chunk_cache);
+	rcu_barrier();		/* pages still waiting for qedblk_chunk_free_rcu() */
+	kmem_cache_destroy(qedblk_chunk_cache);
 }
 
-void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max)
+void qedblk_l2cache_setup(struct qedblk_l2cache *c, unsigned int max)
 {
 	spin_lock_init(&c->lock);
 	hash_init(c->hash);
@@ -62,56 +62,56 @@ void qed_l2cache_setup(struct qed_l2cache *c, unsigned int max)
 /* Enough for the misses of a few workers at once; eviction does the rest. */
 #define QED_CHUNK_RESERVE	4
 
-static void *qed_chunk_pool_alloc(gfp_t gfp, void *data)
+static void *qedblk_chunk_pool_alloc(gfp_t gfp, void *data)
 {
-	struct qed_l2_chunk *chunk = kmem_cache_alloc(qed_chunk_cache, gfp);
+	struct qedblk_l2_chunk *chunk = kmem_cache_alloc(qedblk_chunk_cache, gfp);
 
 	if (!chunk)
 		return NULL;
 	chunk->entries = (__le64 *)__get_free_page(gfp);
 	if (!chunk->entries) {
-		kmem_cache_free(qed_chunk_cache, chunk);
+		kmem_cache_free(qedblk_chunk_cache, chunk);
 		return NULL;
 	}
 	return chunk;
 }
 
-static void qed_chunk_pool_free(void *element, void *data)
+static void qedblk_chunk_pool_free(void *element, void *data)
 {
-	struct qed_l2_chunk *chunk = element;
+	struct qedblk_l2_chunk *chunk = element;
 
 	free_page((unsigned long)chunk->entries);
-	kmem_cache_free(qed_chunk_cache, chunk);
+	kmem_cache_free(qedblk_chunk_cache, chunk);
 }
 
-mempool_t *qed_chunk_pool_create(void)
+mempool_t *qedblk_chunk_pool_create(void)
 {
-	return mempool_create(QED_CHUNK_RESERVE, qed_chunk_pool_alloc, qed_chunk_pool_free,
+	return mempool_create(QED_CHUNK_RESERVE, qedblk_chunk_pool_alloc, qedblk_chunk_pool_free,
 			      NULL);
 }
 
-void qed_chunk_pool_destroy(mempool_t *pool)
+void qedblk_chunk_pool_destroy(mempool_t *pool)
 {
 	if (!pool)
 		return;
-	rcu_barrier();		/* pages on their way back through qed_chunk_free_rcu() */
+	rcu_barrier();		/* pages on their way back through qedblk_chunk_free_rcu() */
 	mempool_destroy(pool);
 }
 
-static void qed_chunk_free(struct qed_l2_chunk *chunk)
+static void qedblk_chunk_free(struct qedblk_l2_chunk *chunk)
 {
 	mempool_free(chunk, chunk->pool);
 }
 
-static void qed_chunk_free_rcu(struct rcu_head *head)
+static void qedblk_chunk_free_rcu(struct rcu_head *head)
 {
-	qed_chunk_free(container_of(head, struct qed_l2_chunk, rcu));
+	qedblk_chunk_free(container_of(head, struct qedblk_l2_chunk, rcu));
 }
 
 /* Called with c->lock held: every chunk in the hash has a count >= 1. */
-static struct qed_l2_chunk *qed_chunk_find(struct qed_l2cache *c, u64 off)
+static struct qedblk_l2_chunk *qedblk_chunk_find(struct qedblk_l2cache *c, u64 off)
 {
-	struct qed_l2_chunk *chunk;
+	struct qedblk_l2_chunk *chunk;
 
 	hash_for_each_possible(c->hash, chunk, hnode, off)
 		if (chunk->offset == off)
@@ -120,9 +120,9 @@ static struct qed_l2_chunk *qed_chunk_find(struct qed_l2cache *c, u64 off)
 }
 
 /* The lock-free hit: a referenced chunk, or NULL for the slow path. */
-static struct qed_l2_chunk *qed_chunk_find_rcu(struct qed_l2cache *c, u64 off)
+static struct qedblk_l2_chunk *qedblk_chunk_find_rcu(struct qedblk_l2cache *c, u64 off)
 {
-	struct qed_l2_chunk *chunk, *found = NULL;
+	struct qedblk_l2_chunk *chunk, *found = NULL;
 
 	rcu_read_lock();
 	hash_for_each_possible_rcu(c->hash, chunk, hnode, off) {
@@ -141,8 +141,8 @@ static struct qed_l2_chunk *qed_chunk_find_rcu(struct qed_l2cache *c, u64 off)
  * Called with c->lock held: move @chunk to @victims if only the cache's own
  * reference is left (nobody uses it).  Returns whether it did.
  */
-static bool qed_chunk_evict(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
-			    struct list_head *victims)
+static bool qedblk_chunk_evict(struct qedblk_l2cache *c, struct qedblk_l2_chunk *chunk,
+			       struct list_head *victims)
 {
 	if (!refcount_dec_if_one(&chunk->ref))
 		return false;
@@ -158,9 +158,9 @@ static bool qed_chunk_evict(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
  * first, giving recently referenced ones a second chance.  Hits keep
  * marking chunks without the lock, so the scan is bounded.
  */
-static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
+static void qedblk_l2cache_shrink(struct qedblk_l2cache *c, struct list_head *victims)
 {
-	struct qed_l2_chunk *chunk, *next;
+	struct qedblk_l2_chunk *chunk, *next;
 	unsigned int budget = 2 * c->count;
 
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
@@ -170,27 +170,27 @@ static void qed_l2cache_shrink(struct qed_l2cache *c, struct list_head *victims)
 			list_move_tail(&chunk->lru, &c->lru);
 			continue;
 		}
-		qed_chunk_evict(c, chunk, victims);
+		qedblk_chunk_evict(c, chunk, victims);
 	}
 }
 
 /* Called with c->lock held; what it pushes out goes to @victims. */
-static void qed_l2cache_insert(struct qed_l2cache *c, struct qed_l2_chunk *chunk,
-			       struct list_head *victims)
+static void qedblk_l2cache_insert(struct qedblk_l2cache *c, struct qedblk_l2_chunk *chunk,
+				  struct list_head *victims)
 {
 	hash_add_rcu(c->hash, &chunk->hnode, chunk->offset);
 	list_add_tail(&chunk->lru, &c->lru);
 	c->count++;
-	qed_l2cache_shrink(c, victims);
+	qedblk_l2cache_shrink(c, victims);
 }
 
-/* What qed_l2cache_insert() pushed out: lock-free lookups may still see it. */
-static void qed_free_victims(struct list_head *victims)
+/* What qedblk_l2cache_insert() pushed out: lock-free lookups may still see it. */
+static void qedblk_free_victims(struct list_head *victims)
 {
-	struct qed_l2_chunk *v, *next;
+	struct qedblk_l2_chunk *v, *next;
 
 	list_for_each_entry_safe(v, next, victims, lru)
-		call_rcu(&v->rcu, qed_chunk_free_rcu);
+		call_rcu(&v->rcu, qedblk_chunk_free_rcu);
 }
 
 /*
@@ -198,9 +198,9 @@ static void qed_free_victims(struct list_head *victims)
  * first, after a grace period (lock-free lookups may still look at them).
  * Returns how many.
  */
-static unsigned int qed_l2cache_evict(struct qed_l2cache *c, unsigned int want)
+static unsigned int qedblk_l2cache_evict(struct qedblk_l2cache *c, unsigned int want)
 {
-	struct qed_l2_chunk *chunk, *next;
+	struct qedblk_l2_chunk *chunk, *next;
 	unsigned int n = 0;
 	LIST_HEAD(victims);
 
@@ -208,10 +208,10 @@ static unsigned int qed_l2cache_evict(struct qed_l2cache *c, unsigned int want)
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
 		if (n == want)
 			break;
-		n += qed_chunk_evict(c, chunk, &victims);
+		n += qedblk_chunk_evict(c, chunk, &victims);
 	}
 	spin_unlock(&c->lock);
-	qed_free_victims(&victims);
+	qedblk_free_victims(&victims);
 	return n;
 }
 
@@ -223,10 +223,10 @@ static unsigned int qed_l2cache_evict(struct qed_l2cache *c, unsigned int want)
  * mempool_alloc(): a page given back may go to another waiter, and only
  * this loop gives more back.
  */
-static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
+static struct qedblk_l2_chunk *qedblk_chunk_alloc(struct qedblk_image *img, u64 off)
 {
-	struct qed_device *qed = img->qed;
-	struct qed_l2_chunk *chunk;
+	struct qedblk_device *qed = img->qed;
+	struct qedblk_l2_chunk *chunk;
 	unsigned int i, freed;
 	__le64 *entries;
 
@@ -234,9 +234,9 @@ static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
 		chunk = mempool_alloc(qed->chunk_pool, GFP_NOIO & ~__GFP_DIRECT_RECLAIM);
 		if (chunk)
 			break;
-		freed = qed_l2cache_evict(&qed->top.l2, 1);
+		freed = qedblk_l2cache_evict(&qed->top.l2, 1);
 		for (i = 0; i < qed->nr_backing && !freed; i++)
-			freed = qed_l2cache_evict(&qed->chain[i].l2, 1);
+			freed = qedblk_l2cache_evict(&qed->chain[i].l2, 1);
 		schedule_timeout_uninterruptible(1);
 	}
 	entries = chunk->entries;
@@ -254,38 +254,38 @@ static struct qed_l2_chunk *qed_chunk_alloc(struct qed_image *img, u64 off)
  * callers for the same page wait for one load.  Returns a referenced chunk
  * or an ERR_PTR.
  */
-struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
+struct qedblk_l2_chunk *qedblk_l2cache_get(struct qedblk_image *img, u64 off)
 {
-	struct qed_l2cache *c = &img->l2;
-	struct qed_l2_chunk *chunk, *fresh;
+	struct qedblk_l2cache *c = &img->l2;
+	struct qedblk_l2_chunk *chunk, *fresh;
 	LIST_HEAD(victims);
 	int err;
 
-	chunk = qed_chunk_find_rcu(c, off);
+	chunk = qedblk_chunk_find_rcu(c, off);
 	if (chunk) {
 		atomic64_inc(&c->hits);
 		goto wait;
 	}
 
-	fresh = qed_chunk_alloc(img, off);
+	fresh = qedblk_chunk_alloc(img, off);
 	set_bit(QED_CHUNK_LOADING, &fresh->flags);
 
 	spin_lock(&c->lock);
-	chunk = qed_chunk_find(c, off);
+	chunk = qedblk_chunk_find(c, off);
 	if (chunk) {
 		/* Somebody else inserted it meanwhile. */
 		refcount_inc(&chunk->ref);
 		spin_unlock(&c->lock);
-		qed_chunk_free(fresh);
+		qedblk_chunk_free(fresh);
 		atomic64_inc(&c->hits);
 		goto wait;
 	}
-	qed_l2cache_insert(c, fresh, &victims);
+	qedblk_l2cache_insert(c, fresh, &victims);
 	spin_unlock(&c->lock);
-	qed_free_victims(&victims);
+	qedblk_free_victims(&victims);
 	atomic64_inc(&c->misses);
 
-	err = qed_file_read(img->file, off, fresh->entries, QED_CHUNK_BYTES);
+	err = qedblk_file_read(img->file, off, fresh->entries, QED_CHUNK_BYTES);
 	fresh->error = err;
 	if (err) {
 		/* Do not keep a failed load: the next lookup tries again. */
@@ -299,7 +299,7 @@ struct qed_l2_chunk *qed_l2cache_get(struct qed_image *img, u64 off)
 	clear_bit_unlock(QED_CHUNK_LOADING, &fresh->flags);
 	wake_up_all(&c->wait);
 	if (err) {
-		qed_l2cache_put(fresh);
+		qedblk_l2cache_put(fresh);
 		return ERR_PTR(err);
 	}
 	return fresh;
@@ -310,7 +310,7 @@ wait:
 	smp_mb__after_atomic();
 	if (chunk->error) {
 		err = chunk->error;
-		qed_l2cache_put(chunk);
+		qedblk_l2cache_put(chunk);
 		return ERR_PTR(err);
 	}
 	return chunk;
@@ -321,42 +321,42 @@ wait:
  * The caller holds alloc_lock and @off lies past every offset that was ever
  * valid to look up, so it cannot be cached already; check all the same.
  */
-struct qed_l2_chunk *qed_l2cache_new(struct qed_image *img, u64 off)
+struct qedblk_l2_chunk *qedblk_l2cache_new(struct qedblk_image *img, u64 off)
 {
-	struct qed_l2cache *c = &img->l2;
-	struct qed_l2_chunk *chunk = qed_chunk_alloc(img, off);
+	struct qedblk_l2cache *c = &img->l2;
+	struct qedblk_l2_chunk *chunk = qedblk_chunk_alloc(img, off);
 	LIST_HEAD(victims);
 	bool found;
 
 	spin_lock(&c->lock);
-	found = qed_chunk_find(c, off);
+	found = qedblk_chunk_find(c, off);
 	if (!found)
-		qed_l2cache_insert(c, chunk, &victims);
+		qedblk_l2cache_insert(c, chunk, &victims);
 	spin_unlock(&c->lock);
-	qed_free_victims(&victims);
+	qedblk_free_victims(&victims);
 	if (found) {
-		qed_chunk_free(chunk);
+		qedblk_chunk_free(chunk);
 		return ERR_PTR(-EEXIST);
 	}
 	return chunk;
 }
 
-void qed_l2cache_put(struct qed_l2_chunk *chunk)
+void qedblk_l2cache_put(struct qedblk_l2_chunk *chunk)
 {
 	/* The last reference goes only for chunks already out of the cache. */
 	if (refcount_dec_and_test(&chunk->ref))
-		call_rcu(&chunk->rcu, qed_chunk_free_rcu);
+		call_rcu(&chunk->rcu, qedblk_chunk_free_rcu);
 }
 
-void qed_l2cache_destroy(struct qed_l2cache *c)
+void qedblk_l2cache_destroy(struct qedblk_l2cache *c)
 {
-	struct qed_l2_chunk *chunk, *next;
+	struct qedblk_l2_chunk *chunk, *next;
 
 	/* Nobody looks up any more, but evicted pages may still wait for RCU. */
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
 		hash_del_rcu(&chunk->hnode);
 		list_del(&chunk->lru);
-		call_rcu(&chunk->rcu, qed_chunk_free_rcu);
+		call_rcu(&chunk->rcu, qedblk_chunk_free_rcu);
 	}
 	c->count = 0;
 }

@@ -4,7 +4,7 @@
  * a device writes, and an attach refuses an image QEMU writes.
  *
  * The lock bytes and permissions are QEMU's (qed_format.h).  The locks
- * belong to the device's own open file (qed_file_reopen()) and go with
+ * belong to the device's own open file (qedblk_file_reopen()) and go with
  * its last fput(), at detach.
  */
 #include <linux/fs.h>
@@ -13,13 +13,13 @@
 #include "qed.h"
 #include "qed_compat.h"
 
-static int qed_lock_byte(struct file *file, loff_t off)
+static int qedblk_lock_byte(struct file *file, loff_t off)
 {
 	struct file_lock fl;
 
 	int ret;
 
-	qed_ofd_lock_init(&fl, file, F_RDLCK, off);
+	qedblk_ofd_lock_init(&fl, file, F_RDLCK, off);
 	ret = vfs_lock_file(file, F_SETLK, &fl, NULL);
 	/* A file system may have attached state to the request (NFSv4). */
 	locks_release_private(&fl);
@@ -27,13 +27,13 @@ static int qed_lock_byte(struct file *file, loff_t off)
 }
 
 /* Shared locks on the bytes @base + n for each permission n in @perms. */
-static int qed_lock_bytes(struct file *file, unsigned long perms, loff_t base)
+static int qedblk_lock_bytes(struct file *file, unsigned long perms, loff_t base)
 {
 	unsigned int n;
 	int ret;
 
 	for_each_set_bit(n, &perms, QED_PERM_NR) {
-		ret = qed_lock_byte(file, base + n);
+		ret = qedblk_lock_byte(file, base + n);
 		if (ret)
 			return ret;
 	}
@@ -41,14 +41,14 @@ static int qed_lock_bytes(struct file *file, unsigned long perms, loff_t base)
 }
 
 /* Does another owner hold a lock on byte @off? */
-static int qed_lock_held(struct file *file, loff_t off, bool *held)
+static int qedblk_lock_held(struct file *file, loff_t off, bool *held)
 {
 	struct file_lock fl;
 	int ret;
 
-	qed_ofd_lock_init(&fl, file, F_WRLCK, off);
+	qedblk_ofd_lock_init(&fl, file, F_WRLCK, off);
 	ret = vfs_test_lock(file, &fl);
-	*held = !ret && qed_lock_type(&fl) != F_UNLCK;
+	*held = !ret && qedblk_lock_type(&fl) != F_UNLCK;
 	locks_release_private(&fl);
 	return ret;
 }
@@ -57,20 +57,20 @@ static int qed_lock_held(struct file *file, loff_t off, bool *held)
  * -EBUSY, in QEMU's words, if another owner holds a lock on byte @base + n
  * for a permission n in @perms.
  */
-static int qed_lock_check(struct qed_image *img, unsigned long perms, loff_t base,
-			  const char *shared)
+static int qedblk_lock_check(struct qedblk_image *img, unsigned long perms, loff_t base,
+			     const char *shared)
 {
 	unsigned int n;
 	bool held;
 	int ret;
 
 	for_each_set_bit(n, &perms, QED_PERM_NR) {
-		ret = qed_lock_held(img->file, base + n, &held);
+		ret = qedblk_lock_held(img->file, base + n, &held);
 		if (ret)
 			return ret;
 		if (held) {
-			qed_image_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
-				      shared, qed_perm_name(n));
+			qedblk_image_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
+					 shared, qedblk_perm_name(n));
 			return -EBUSY;
 		}
 	}
@@ -78,31 +78,31 @@ static int qed_lock_check(struct qed_image *img, unsigned long perms, loff_t bas
 }
 
 /*
- * Take on @img's file the locks QEMU takes (qed_lock_perms()): a writer's
+ * Take on @img's file the locks QEMU takes (qedblk_lock_perms()): a writer's
  * for a read-write attach, a reader's for a read-only one and for every
  * backing file.  -EBUSY when another process holds a lock that conflicts.
  * A file system without locks is used without.
  */
-int qed_lock_image(struct qed_image *img, bool write)
+int qedblk_lock_image(struct qedblk_image *img, bool write)
 {
 	unsigned long perm, unshared;
 	int ret;
 
-	qed_lock_perms(write, &perm, &unshared);
-	ret = qed_lock_bytes(img->file, perm, QED_LOCK_PERM);
+	qedblk_lock_perms(write, &perm, &unshared);
+	ret = qedblk_lock_bytes(img->file, perm, QED_LOCK_PERM);
 	if (!ret)
-		ret = qed_lock_bytes(img->file, unshared, QED_LOCK_SHARED);
+		ret = qedblk_lock_bytes(img->file, unshared, QED_LOCK_SHARED);
 	/* Nobody may deny what we hold, nor hold what we deny. */
 	if (!ret)
-		ret = qed_lock_check(img, perm, QED_LOCK_SHARED, "");
+		ret = qedblk_lock_check(img, perm, QED_LOCK_SHARED, "");
 	if (!ret)
-		ret = qed_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
+		ret = qedblk_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
 	if (ret == -ENOLCK || ret == -EOPNOTSUPP) {
-		qed_image_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
+		qedblk_image_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
 		return 0;
 	}
 	if (ret && ret != -EBUSY)
-		qed_image_err(img, "taking QEMU's image locks failed: %d", ret);
+		qedblk_image_err(img, "taking QEMU's image locks failed: %d", ret);
 	return ret;
 }
 
@@ -110,7 +110,7 @@ int qed_lock_image(struct qed_image *img, bool write)
  * Drop @img's locks now rather than at its file's last fput(), which may
  * come a little later (a kernel thread's fput() is deferred).
  */
-void qed_unlock_image(struct qed_image *img)
+void qedblk_unlock_image(struct qedblk_image *img)
 {
 	if (img->file)
 		locks_remove_posix(img->file, img->file);

@@ -11,16 +11,16 @@
 
 #include "qed.h"
 
-u32 qed_l1_bytes_for(const struct qed_geom *g)
+u32 qedblk_l1_bytes_for(const struct qedblk_geom *g)
 {
 	/* Whole sectors, so that one entry's update is a sector write. */
 	return round_up((u32)g->l1_entries_used * 8, 512);
 }
 
-int qed_l1_load(struct qed_image *img)
+int qedblk_l1_load(struct qedblk_image *img)
 {
-	const struct qed_geom *g = &img->geom;
-	u32 bytes = qed_l1_bytes_for(g);
+	const struct qedblk_geom *g = &img->geom;
+	u32 bytes = qedblk_l1_bytes_for(g);
 	int ret;
 
 	img->l1 = NULL;
@@ -30,7 +30,7 @@ int qed_l1_load(struct qed_image *img)
 	img->l1 = kvzalloc(bytes, GFP_KERNEL);
 	if (!img->l1)
 		return -ENOMEM;
-	ret = qed_file_read(img->file, g->l1_table_offset, img->l1, bytes);
+	ret = qedblk_file_read(img->file, g->l1_table_offset, img->l1, bytes);
 	if (ret) {
 		kvfree(img->l1);
 		img->l1 = NULL;
@@ -38,25 +38,25 @@ int qed_l1_load(struct qed_image *img)
 	return ret;
 }
 
-void qed_l1_free(struct qed_image *img)
+void qedblk_l1_free(struct qedblk_image *img)
 {
 	kvfree(img->l1);
 	img->l1 = NULL;
 }
 
-static void qed_bad_entry(struct qed_image *img, const char *what, u64 pos,
-			  u64 entry, enum qed_entry_error err)
+static void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos,
+			     u64 entry, enum qedblk_entry_error err)
 {
 	if (img->depth)
 		pr_err_ratelimited("qed%d: backing file %u: %s entry 0x%llx for offset 0x%llx: %s\n",
 				   img->qed->index, img->depth, what, entry, pos,
-				   qed_entry_strerror(err));
+				   qedblk_entry_strerror(err));
 	else
 		pr_err_ratelimited("qed%d: %s entry 0x%llx for guest offset 0x%llx: %s\n",
-				   img->qed->index, what, entry, pos, qed_entry_strerror(err));
+				   img->qed->index, what, entry, pos, qedblk_entry_strerror(err));
 }
 
-static enum qed_map_type qed_entry_type(u64 entry)
+static enum qedblk_map_type qedblk_entry_type(u64 entry)
 {
 	if (entry == QED_ENTRY_UNALLOCATED)
 		return QED_MAP_UNALLOC;
@@ -71,22 +71,22 @@ static enum qed_map_type qed_entry_type(u64 entry)
  * are of one kind and, for data, contiguous in the file; a run never crosses
  * one page of an L2 table.  May sleep to load a table page.
  */
-int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m)
+int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
 {
-	const struct qed_geom *g = &img->geom;
+	const struct qedblk_geom *g = &img->geom;
 	u64 cs = g->cluster_size;
-	u64 l1i = qed_l1_index(g, pos);
-	u32 l2i = qed_l2_index(g, pos);
+	u64 l1i = qedblk_l1_index(g, pos);
+	u32 l2i = qedblk_l2_index(g, pos);
 	u32 first, last, i;
 	u64 table, entry, span, next, file_end;
-	struct qed_l2_chunk *chunk;
-	enum qed_entry_error err;
+	struct qedblk_l2_chunk *chunk;
+	enum qedblk_entry_error err;
 
 	/* Never past the page of L2 entries that holds pos. */
 	last = (l2i | (QED_CHUNK_ENTRIES - 1));
 	if (last >= g->table_entries)
 		last = g->table_entries - 1;
-	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qed_offset_in_cluster(g, pos);
+	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qedblk_offset_in_cluster(g, pos);
 	len = min(len, span);
 
 	table = le64_to_cpu(READ_ONCE(img->l1[l1i]));
@@ -97,54 +97,54 @@ int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m)
 	}
 	/*
 	 * An allocation raises file_end before it publishes an entry
-	 * (qed_l2_set()): read the end only after the entry, or a fresh entry
+	 * (qedblk_l2_set()): read the end only after the entry, or a fresh entry
 	 * would look past it.
 	 */
 	smp_rmb();
 	file_end = READ_ONCE(img->file_end);
-	err = qed_check_table_offset(g, table, file_end);
+	err = qedblk_validate_table_offset(g, table, file_end);
 	if (err) {
-		qed_bad_entry(img, "L1", pos, table, err);
+		qedblk_bad_entry(img, "L1", pos, table, err);
 		return -EIO;
 	}
 
 	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
-	chunk = qed_l2cache_get(img, table + (u64)first * 8);
+	chunk = qedblk_l2cache_get(img, table + (u64)first * 8);
 	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
 
 	entry = le64_to_cpu(READ_ONCE(chunk->entries[l2i - first]));
-	m->type = qed_entry_type(entry);
-	m->len = min(len, cs - qed_offset_in_cluster(g, pos));
+	m->type = qedblk_entry_type(entry);
+	m->len = min(len, cs - qedblk_offset_in_cluster(g, pos));
 	/* Extend over following clusters of the same kind. */
 	next = entry;
 	for (i = l2i + 1; m->len < len && i <= last; i++) {
 		u64 e = le64_to_cpu(READ_ONCE(chunk->entries[i - first]));
 
-		if (qed_entry_type(e) != m->type)
+		if (qedblk_entry_type(e) != m->type)
 			break;
 		if (m->type == QED_MAP_DATA && e != next + cs)
 			break;
 		next = e;
 		m->len = min(len, m->len + cs);
 	}
-	qed_l2cache_put(chunk);
+	qedblk_l2cache_put(chunk);
 
 	if (m->type == QED_MAP_DATA) {
 		smp_rmb();	/* the entries before file_end: see above */
 		file_end = READ_ONCE(img->file_end);
 		/* Contiguous, so checking both ends checks the run. */
-		err = qed_check_cluster_offset(g, entry, file_end);
+		err = qedblk_validate_cluster_offset(g, entry, file_end);
 		if (err) {
-			qed_bad_entry(img, "L2", pos, entry, err);
+			qedblk_bad_entry(img, "L2", pos, entry, err);
 			return -EIO;
 		}
-		err = qed_check_cluster_offset(g, next, file_end);
+		err = qedblk_validate_cluster_offset(g, next, file_end);
 		if (err) {
-			qed_bad_entry(img, "L2", pos + m->len - 1, next, err);
+			qedblk_bad_entry(img, "L2", pos + m->len - 1, next, err);
 			return -EIO;
 		}
-		m->file_off = entry + qed_offset_in_cluster(g, pos);
+		m->file_off = entry + qedblk_offset_in_cluster(g, pos);
 	}
 	return 0;
 }
@@ -157,10 +157,10 @@ int qed_map_range(struct qed_image *img, u64 pos, u64 len, struct qed_map *m)
  * write can never take back an entry whose cluster someone already wrote
  * to.  Called with alloc_lock held, which every change of a table takes.
  */
-static int qed_table_update(struct qed_image *img, __le64 *cached, u64 off, u32 from,
-			    u32 to, u64 value, u64 step)
+static int qedblk_table_update(struct qedblk_image *img, __le64 *cached, u64 off, u32 from,
+			       u32 to, u64 value, u64 step)
 {
-	struct qed_device *qed = img->qed;
+	struct qedblk_device *qed = img->qed;
 	u32 s = round_down(from * 8, 512), e = round_up(to * 8, 512);
 	__le64 *buf = (__le64 *)qed->table_buf - s / 8;
 	u32 i;
@@ -170,10 +170,10 @@ static int qed_table_update(struct qed_image *img, __le64 *cached, u64 off, u32 
 	memcpy(qed->table_buf, (u8 *)cached + s, e - s);
 	for (i = from; i < to; i++)
 		buf[i] = cpu_to_le64(value + (i - from) * step);
-	ret = qed_file_write(img->file, off + s, qed->table_buf, e - s);
+	ret = qedblk_file_write(img->file, off + s, qed->table_buf, e - s);
 	if (ret)
 		return ret;
-	/* file_end covers what the entries point at: qed_map_range(). */
+	/* file_end covers what the entries point at: qedblk_map_range(). */
 	smp_wmb();
 	for (i = from; i < to; i++)
 		WRITE_ONCE(cached[i], buf[i]);
@@ -185,29 +185,29 @@ static int qed_table_update(struct qed_image *img, __le64 *cached, u64 off, u32 
  * it.  Called with alloc_lock held; returns the cached page of the new table
  * at byte @page_off, put there before any reader can find the table.
  */
-static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 page_off)
+static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1i, u64 page_off)
 {
-	struct qed_l2_chunk *chunk;
-	const struct qed_geom *g = &img->geom;
+	struct qedblk_l2_chunk *chunk;
+	const struct qedblk_geom *g = &img->geom;
 	u64 table = img->file_end;
 	int ret;
 
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
-	ret = qed_zero_new(img, table, g->table_bytes);
+	ret = qedblk_zero_new(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
-	ret = qed_file_flush_range(img, table, g->table_bytes);
+	ret = qedblk_file_flush_range(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
-	chunk = qed_l2cache_new(img, table + page_off);
+	chunk = qedblk_l2cache_new(img, table + page_off);
 	if (IS_ERR(chunk))
 		return chunk;
 	/* The cached page is in place before L1 leads a reader to it. */
-	ret = qed_table_update(img, img->l1, g->l1_table_offset, l1i, l1i + 1,
-			       table, 0);
+	ret = qedblk_table_update(img, img->l1, g->l1_table_offset, l1i, l1i + 1,
+				  table, 0);
 	if (ret) {
-		qed_l2cache_put(chunk);
+		qedblk_l2cache_put(chunk);
 		return ERR_PTR(ret);
 	}
 	return chunk;
@@ -220,34 +220,34 @@ static struct qed_l2_chunk *qed_l2_create(struct qed_image *img, u64 l1i, u64 pa
  * them all that.  Called with alloc_lock held, after the clusters' data is
  * written.
  */
-int qed_l2_set(struct qed_device *qed, u64 pos, u32 nr, u64 first_off)
+int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 {
-	struct qed_image *img = &qed->top;
-	const struct qed_geom *g = &img->geom;
-	u64 l1i = qed_l1_index(g, pos);
-	u32 l2i = qed_l2_index(g, pos);
+	struct qedblk_image *img = &qed->top;
+	const struct qedblk_geom *g = &img->geom;
+	u64 l1i = qedblk_l1_index(g, pos);
+	u32 l2i = qedblk_l2_index(g, pos);
 	u32 first = l2i & ~(QED_CHUNK_ENTRIES - 1);
 	u64 table = le64_to_cpu(img->l1[l1i]);
 	u64 step = first_off <= QED_ENTRY_ZERO ? 0 : g->cluster_size;
-	struct qed_l2_chunk *chunk;
-	enum qed_entry_error err;
+	struct qedblk_l2_chunk *chunk;
+	enum qedblk_entry_error err;
 	int ret;
 
 	if (table == QED_ENTRY_UNALLOCATED) {
-		chunk = qed_l2_create(img, l1i, (u64)first * 8);
+		chunk = qedblk_l2_create(img, l1i, (u64)first * 8);
 	} else {
-		err = qed_check_table_offset(g, table, img->file_end);
+		err = qedblk_validate_table_offset(g, table, img->file_end);
 		if (err) {
-			qed_bad_entry(img, "L1", pos, table, err);
+			qedblk_bad_entry(img, "L1", pos, table, err);
 			chunk = ERR_PTR(-EIO);
 		} else {
-			chunk = qed_l2cache_get(img, table + (u64)first * 8);
+			chunk = qedblk_l2cache_get(img, table + (u64)first * 8);
 		}
 	}
 	if (IS_ERR(chunk))
 		return PTR_ERR(chunk);
-	ret = qed_table_update(img, chunk->entries, chunk->offset, l2i - first,
-			       l2i - first + nr, first_off, step);
-	qed_l2cache_put(chunk);
+	ret = qedblk_table_update(img, chunk->entries, chunk->offset, l2i - first,
+				  l2i - first + nr, first_off, step);
+	qedblk_l2cache_put(chunk);
 	return ret;
 }

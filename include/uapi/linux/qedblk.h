@@ -9,32 +9,32 @@
  * and reserved fields can gain a meaning later.  Reserved fields and unused
  * flag bits must be zero: anything else is refused with EINVAL.
  */
-#ifndef _UAPI_LINUX_QED_H
-#define _UAPI_LINUX_QED_H
+#ifndef _UAPI_LINUX_QEDBLK_H
+#define _UAPI_LINUX_QEDBLK_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define QED_CTL_DEVICE		"/dev/qed-control"
-#define QED_NAME_SIZE		256	/* image path kept for display */
-#define QED_MAX_CHAIN		16	/* backing files below one image */
+#define QEDBLK_CTL_DEVICE		"/dev/qed-control"
+#define QEDBLK_NAME_SIZE		256	/* image path kept for display */
+#define QEDBLK_MAX_CHAIN		16	/* backing files below one image */
 
-/* struct qed_attach.flags */
-#define QED_ATTACH_READ_ONLY	(1U << 0)	/* the device is read-only */
-#define QED_ATTACH_AUTOCLEAR	(1U << 1)	/* detach at last close */
-#define QED_ATTACH_WANT_INDEX	(1U << 2)	/* use .index, EEXIST if taken */
-#define QED_ATTACH_DIRECT_IO	(1U << 3)	/* O_DIRECT I/O on the image */
-#define QED_ATTACH_NO_PARTSCAN	(1U << 4)	/* no partitions, as loop without -P */
-#define QED_ATTACH_FLAGS_ALL	(QED_ATTACH_READ_ONLY | QED_ATTACH_AUTOCLEAR | \
-				 QED_ATTACH_WANT_INDEX | QED_ATTACH_DIRECT_IO | \
-				 QED_ATTACH_NO_PARTSCAN)
+/* struct qedblk_attach.flags */
+#define QEDBLK_ATTACH_READ_ONLY	(1U << 0)	/* the device is read-only */
+#define QEDBLK_ATTACH_AUTOCLEAR	(1U << 1)	/* detach at last close */
+#define QEDBLK_ATTACH_WANT_INDEX	(1U << 2)	/* use .index, EEXIST if taken */
+#define QEDBLK_ATTACH_DIRECT_IO	(1U << 3)	/* O_DIRECT I/O on the image */
+#define QEDBLK_ATTACH_NO_PARTSCAN	(1U << 4)	/* no partitions, as loop without -P */
+#define QEDBLK_ATTACH_FLAGS_ALL	(QEDBLK_ATTACH_READ_ONLY | QEDBLK_ATTACH_AUTOCLEAR | \
+				 QEDBLK_ATTACH_WANT_INDEX | QEDBLK_ATTACH_DIRECT_IO | \
+				 QEDBLK_ATTACH_NO_PARTSCAN)
 
 /**
- * struct qed_attach - attach an image as /dev/qedN
- * @size:	sizeof(struct qed_attach)
- * @flags:	QED_ATTACH_*
+ * struct qedblk_attach - attach an image as /dev/qedN
+ * @size:	sizeof(struct qedblk_attach)
+ * @flags:	QEDBLK_ATTACH_*
  * @fd:		open file descriptor of the image; writable unless READ_ONLY
- * @index:	in: the wanted N with QED_ATTACH_WANT_INDEX; out: N
+ * @index:	in: the wanted N with QEDBLK_ATTACH_WANT_INDEX; out: N
  * @nr_backing:	number of descriptors in @backing_fds (0 without backing)
  * @block_size:	logical block size of the device: 512 (or 0), 1024, 2048
  *		or 4096, as losetup --sector-size; the image size must be a
@@ -42,10 +42,10 @@
  * @backing_fds: user pointer to __s32[@nr_backing], the backing chain,
  *		nearest first, opened read-only by the caller
  * @path:	the image path as the caller named it, NUL-terminated; only
- *		shown back by QED_CTL_INFO and sysfs, never opened
+ *		shown back by QEDBLK_CTL_INFO and sysfs, never opened
  * @reserved:	must be zero
  */
-struct qed_attach {
+struct qedblk_attach {
 	__u32 size;
 	__u32 flags;
 	__s32 fd;
@@ -53,40 +53,40 @@ struct qed_attach {
 	__u32 nr_backing;
 	__u32 block_size;
 	__u64 backing_fds;
-	char path[QED_NAME_SIZE];
+	char path[QEDBLK_NAME_SIZE];
 	__u64 reserved[8];
 };
 
-/* struct qed_detach.flags */
-#define QED_DETACH_DEFERRED	(1U << 0)	/* if busy, detach at last close */
-#define QED_DETACH_FLAGS_ALL	QED_DETACH_DEFERRED
+/* struct qedblk_detach.flags */
+#define QEDBLK_DETACH_DEFERRED	(1U << 0)	/* if busy, detach at last close */
+#define QEDBLK_DETACH_FLAGS_ALL	QEDBLK_DETACH_DEFERRED
 
 /**
- * struct qed_detach - detach /dev/qedN
- * @size:	sizeof(struct qed_detach)
- * @flags:	QED_DETACH_*
+ * struct qedblk_detach - detach /dev/qedN
+ * @size:	sizeof(struct qedblk_detach)
+ * @flags:	QEDBLK_DETACH_*
  * @index:	N
  * @reserved:	must be zero
  */
-struct qed_detach {
+struct qedblk_detach {
 	__u32 size;
 	__u32 flags;
 	__u32 index;
 	__u32 reserved[5];
 };
 
-/* struct qed_info.dev_flags */
-#define QED_INFO_READ_ONLY	(1U << 0)
-#define QED_INFO_AUTOCLEAR	(1U << 1)
-#define QED_INFO_DIRECT_IO	(1U << 2)
-#define QED_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
-#define QED_INFO_NO_PARTSCAN	(1U << 4)	/* attached with NO_PARTSCAN */
+/* struct qedblk_info.dev_flags */
+#define QEDBLK_INFO_READ_ONLY	(1U << 0)
+#define QEDBLK_INFO_AUTOCLEAR	(1U << 1)
+#define QEDBLK_INFO_DIRECT_IO	(1U << 2)
+#define QEDBLK_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
+#define QEDBLK_INFO_NO_PARTSCAN	(1U << 4)	/* attached with NO_PARTSCAN */
 
 /**
- * struct qed_info - what an attached device is made of
- * @size:	sizeof(struct qed_info)
+ * struct qedblk_info - what an attached device is made of
+ * @size:	sizeof(struct qedblk_info)
  * @index:	in: N
- * @dev_flags:	out: QED_INFO_*
+ * @dev_flags:	out: QEDBLK_INFO_*
  * @cluster_size: out: bytes per cluster
  * @table_size:	out: clusters per table
  * @header_size: out: clusters in the header
@@ -105,7 +105,7 @@ struct qed_detach {
  * @image_ino:	out: the image file's inode number; 0 if unknown
  * @reserved:	zero
  */
-struct qed_info {
+struct qedblk_info {
 	__u32 size;
 	__u32 index;
 	__u32 dev_flags;
@@ -119,20 +119,20 @@ struct qed_info {
 	__u64 file_size;
 	__u32 nr_backing;
 	__u32 block_size;
-	char path[QED_NAME_SIZE];
+	char path[QEDBLK_NAME_SIZE];
 	__u64 image_dev;
 	__u64 image_ino;
 	__u64 reserved[6];
 };
 
 /**
- * struct qed_list - the indices of attached devices
- * @size:	sizeof(struct qed_list)
+ * struct qedblk_list - the indices of attached devices
+ * @size:	sizeof(struct qedblk_list)
  * @count:	in: room in @indices; out: devices attached (may exceed room)
  * @indices:	user pointer to __u32[@count]
  * @reserved:	must be zero
  */
-struct qed_list {
+struct qedblk_list {
 	__u32 size;
 	__u32 count;
 	__u64 indices;
@@ -140,32 +140,32 @@ struct qed_list {
 };
 
 /**
- * struct qed_resize - grow an attached image
- * @size:	sizeof(struct qed_resize)
+ * struct qedblk_resize - grow an attached image
+ * @size:	sizeof(struct qedblk_resize)
  * @index:	N
  * @new_size:	the new guest-visible size in bytes, a multiple of 512 and
  *		not below the current size (shrinking is refused: EINVAL)
  * @reserved:	must be zero
  */
-struct qed_resize {
+struct qedblk_resize {
 	__u32 size;
 	__u32 index;
 	__u64 new_size;
 	__u64 reserved[4];
 };
 
-/* struct qed_set.mask: the QED_ATTACH_* flags that can change while attached */
-#define QED_SET_FLAGS_ALL	QED_ATTACH_DIRECT_IO
+/* struct qedblk_set.mask: the QEDBLK_ATTACH_* flags that can change while attached */
+#define QEDBLK_SET_FLAGS_ALL	QEDBLK_ATTACH_DIRECT_IO
 
 /**
- * struct qed_set - change an attached device, as LOOP_SET_DIRECT_IO
- * @size:	sizeof(struct qed_set)
+ * struct qedblk_set - change an attached device, as LOOP_SET_DIRECT_IO
+ * @size:	sizeof(struct qedblk_set)
  * @index:	N
- * @mask:	the QED_ATTACH_* flags to change, within QED_SET_FLAGS_ALL
+ * @mask:	the QEDBLK_ATTACH_* flags to change, within QEDBLK_SET_FLAGS_ALL
  * @flags:	their new values
  * @reserved:	must be zero
  */
-struct qed_set {
+struct qedblk_set {
 	__u32 size;
 	__u32 index;
 	__u32 mask;
@@ -173,12 +173,12 @@ struct qed_set {
 	__u64 reserved[4];
 };
 
-#define QED_CTL_MAGIC		0xED
-#define QED_CTL_ATTACH		_IOWR(QED_CTL_MAGIC, 0x00, struct qed_attach)
-#define QED_CTL_DETACH		_IOW(QED_CTL_MAGIC, 0x01, struct qed_detach)
-#define QED_CTL_INFO		_IOWR(QED_CTL_MAGIC, 0x02, struct qed_info)
-#define QED_CTL_LIST		_IOWR(QED_CTL_MAGIC, 0x03, struct qed_list)
-#define QED_CTL_RESIZE		_IOW(QED_CTL_MAGIC, 0x04, struct qed_resize)
-#define QED_CTL_SET		_IOW(QED_CTL_MAGIC, 0x05, struct qed_set)
+#define QEDBLK_CTL_MAGIC		0xED
+#define QEDBLK_CTL_ATTACH		_IOWR(QEDBLK_CTL_MAGIC, 0x00, struct qedblk_attach)
+#define QEDBLK_CTL_DETACH		_IOW(QEDBLK_CTL_MAGIC, 0x01, struct qedblk_detach)
+#define QEDBLK_CTL_INFO		_IOWR(QEDBLK_CTL_MAGIC, 0x02, struct qedblk_info)
+#define QEDBLK_CTL_LIST		_IOWR(QEDBLK_CTL_MAGIC, 0x03, struct qedblk_list)
+#define QEDBLK_CTL_RESIZE		_IOW(QEDBLK_CTL_MAGIC, 0x04, struct qedblk_resize)
+#define QEDBLK_CTL_SET		_IOW(QEDBLK_CTL_MAGIC, 0x05, struct qedblk_set)
 
-#endif /* _UAPI_LINUX_QED_H */
+#endif /* _UAPI_LINUX_QEDBLK_H */
