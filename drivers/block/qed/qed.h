@@ -11,6 +11,7 @@
 #include <linux/hashtable.h>
 #include <linux/mempool.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/workqueue.h>
 #include <uapi/linux/qedblk.h>
@@ -273,7 +274,22 @@ int qedblk_lock_image(struct qedblk_image *img, bool write);
 void qedblk_unlock_image(struct qedblk_image *img);
 
 /* qed_image.c */
-__printf(2, 3) void qedblk_image_err(const struct qedblk_image *img, const char *fmt, ...);
+/*
+ * Every message about a device names it as "qedblk: qedN: PATH: ", and one
+ * about a file below the image adds "backing file D (FILE): ".
+ */
+__printf(3, 4) void qedblk_printk(int level, const struct qedblk_image *img, const char *fmt, ...);
+#define qedblk_err(img, fmt, ...)	qedblk_printk(LOGLEVEL_ERR, img, fmt, ##__VA_ARGS__)
+#define qedblk_warn(img, fmt, ...)	qedblk_printk(LOGLEVEL_WARNING, img, fmt, ##__VA_ARGS__)
+#define qedblk_info(img, fmt, ...)	qedblk_printk(LOGLEVEL_INFO, img, fmt, ##__VA_ARGS__)
+/* For what a guest can repeat at will: a bad table entry, a failed flag write. */
+#define qedblk_err_ratelimited(img, fmt, ...)					\
+do {										\
+	static DEFINE_RATELIMIT_STATE(_rs, DEFAULT_RATELIMIT_INTERVAL,		\
+				      DEFAULT_RATELIMIT_BURST);			\
+	if (__ratelimit(&_rs))							\
+		qedblk_printk(LOGLEVEL_ERR, img, fmt, ##__VA_ARGS__);		\
+} while (0)
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth);
 int qedblk_image_load(struct qedblk_image *img);

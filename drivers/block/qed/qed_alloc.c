@@ -15,6 +15,8 @@
  * is dropped while a new cluster's data is written: operations on other
  * clusters allocate meanwhile.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bvec.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -200,8 +202,7 @@ void qedblk_clean_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 	/* Its flushes noted the error for the guest's next flush. */
 	if (ret)
-		pr_warn_ratelimited("qed%d: clearing the need-check flag failed: %d\n",
-				    qed->index, ret);
+		qedblk_err_ratelimited(&qed->top, "clearing the need-check flag failed: %d", ret);
 }
 
 /*

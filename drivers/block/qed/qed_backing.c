@@ -8,6 +8,8 @@
  * Reads of unallocated clusters go down the chain; past the end of a
  * shorter backing file they read as zeros.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
@@ -37,12 +39,12 @@ static int qedblk_backing_format(struct qedblk_image *img, const struct qedblk_i
 		return -ENOMEM;
 	ret = qedblk_file_read(img->file, 0, buf, min_t(u64, isize, QED_PROBE_BYTES));
 	if (ret) {
-		qedblk_image_err(img, "reading the first bytes failed: %d", ret);
+		qedblk_err(img, "reading the first bytes failed: %d", ret);
 		goto out;
 	}
 	img->format = qedblk_probe_format(buf, min_t(u64, isize, QED_PROBE_BYTES), &other);
 	if (img->format == QED_FMT_OTHER) {
-		qedblk_image_err(img, "is a %s image; backing files must be QED or raw", other);
+		qedblk_err(img, "is a %s image; backing files must be QED or raw", other);
 		ret = -EOPNOTSUPP;
 	}
 out:
@@ -72,7 +74,7 @@ static struct file *qedblk_backing_reopen(struct qedblk_device *qed, s32 fd, uns
 		ret = -EBADF;
 	}
 	if (ret) {
-		pr_err("qed: %s: backing file %u: %s\n", qed->path, depth, why);
+		pr_err("qed%d: %s: backing file %u: %s\n", qed->index, qed->path, depth, why);
 		if (file)
 			fput(file);
 		return ERR_PTR(ret);
@@ -96,8 +98,8 @@ static int qedblk_backing_load(struct qedblk_device *qed, unsigned int i)
 		struct qedblk_image *up = j ? &qed->chain[j - 1] : &qed->top;
 
 		if (qedblk_same_file(file, up->file)) {
-			qedblk_image_err(img, "is %s again: the backing chain loops",
-					 j ? "a file above it" : "the image itself");
+			qedblk_err(img, "is %s again: the backing chain loops",
+				   j ? "a file above it" : "the image itself");
 			return -ELOOP;
 		}
 	}
@@ -121,7 +123,7 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 	int ret;
 
 	if (nr > QEDBLK_MAX_CHAIN) {
-		qedblk_image_err(&qed->top, "backing chain deeper than %d files", QEDBLK_MAX_CHAIN);
+		qedblk_err(&qed->top, "backing chain deeper than %d files", QEDBLK_MAX_CHAIN);
 		return -ELOOP;
 	}
 	if (nr) {
@@ -131,8 +133,8 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 	}
 	for (i = 0; i < nr; i++) {
 		if (!(last->geom.features & QED_F_BACKING_FILE)) {
-			qedblk_image_err(last, "has no backing file, but %u more were given",
-					 nr - i);
+			qedblk_err(last, "has no backing file, but %u more were given",
+				   nr - i);
 			return -EINVAL;
 		}
 		file = qedblk_backing_reopen(qed, fds[i], i + 1);
@@ -153,12 +155,12 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 			break;
 	}
 	if (i + 1 < nr) {
-		qedblk_image_err(last, "is raw, but %u more backing files were given",
-				 nr - i - 1);
+		qedblk_err(last, "is raw, but %u more backing files were given",
+			   nr - i - 1);
 		return -EINVAL;
 	}
 	if (last->format == QED_FMT_QED && (last->geom.features & QED_F_BACKING_FILE)) {
-		qedblk_image_err(last, "has a backing file, but none was given for it");
+		qedblk_err(last, "has a backing file, but none was given for it");
 		return -EINVAL;
 	}
 	return 0;

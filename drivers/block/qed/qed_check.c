@@ -11,6 +11,8 @@
  * by a first walk: everything past it is unreferenced, so a huge sparse
  * file costs no more than its tables say.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include "qed_check.h"
 
 /* Bytes of table entries read (and, after a repair, written) at once. */

@@ -70,20 +70,6 @@ static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
 #endif
 
 /*
- * block_device_operations.open takes the gendisk, and .release lost its
- * mode argument, since 6.5.  QED_OPEN_DISK names the gendisk inside open.
- */
-#ifdef QED_HAVE_OPEN_GENDISK
-#define QED_OPEN_PROTO(name)	int name(struct gendisk *disk, blk_mode_t mode)
-#define QED_OPEN_DISK		disk
-#define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk)
-#else
-#define QED_OPEN_PROTO(name)	int name(struct block_device *bdev, fmode_t mode)
-#define QED_OPEN_DISK		(bdev->bd_disk)
-#define QED_RELEASE_PROTO(name)	void name(struct gendisk *disk, fmode_t mode)
-#endif
-
-/*
  * A frozen queue's owner must not recurse into I/O through reclaim: since
  * 6.14 blk_mq_freeze_queue() enters the noio scope and returns the flags
  * to restore; before that we enter it ourselves.

@@ -3,6 +3,8 @@
  * One attached image: its gendisk and blk-mq queue, attach and detach, and
  * its sysfs attributes.  All device lifetime changes run under qedblk_ctl_mutex.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blk-mq.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -87,9 +89,9 @@ static const struct blk_mq_ops qedblk_mq_ops = {
 
 /* ---- block device ---- */
 
-static QED_OPEN_PROTO(qedblk_open)
+static int qedblk_open_disk(struct gendisk *disk)
 {
-	struct qedblk_device *qed = QED_OPEN_DISK->private_data;
+	struct qedblk_device *qed = disk->private_data;
 
 	/* Under the disk's open_mutex, as detach's move to RUNDOWN. */
 	if (qed->state == QED_RUNDOWN)
@@ -103,7 +105,7 @@ static QED_OPEN_PROTO(qedblk_open)
 	return 0;
 }
 
-static QED_RELEASE_PROTO(qedblk_release)
+static void qedblk_release_disk(struct gendisk *disk)
 {
 	struct qedblk_device *qed = disk->private_data;
 
@@ -120,6 +122,29 @@ static QED_RELEASE_PROTO(qedblk_release)
 			put_device(disk_to_dev(disk));
 	}
 }
+
+/* block_device_operations.open takes the gendisk, and .release lost its mode, in 6.5. */
+#ifdef QED_HAVE_OPEN_GENDISK
+static int qedblk_open(struct gendisk *disk, blk_mode_t mode)
+{
+	return qedblk_open_disk(disk);
+}
+
+static void qedblk_release(struct gendisk *disk)
+{
+	qedblk_release_disk(disk);
+}
+#else
+static int qedblk_open(struct block_device *bdev, fmode_t mode)
+{
+	return qedblk_open_disk(bdev->bd_disk);
+}
+
+static void qedblk_release(struct gendisk *disk, fmode_t mode)
+{
+	qedblk_release_disk(disk);
+}
+#endif
 
 static void qedblk_free_disk(struct gendisk *disk)
 {
@@ -368,8 +393,7 @@ static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 		if (ret)
 			return ret;
 	} else if (qed->was_dirty) {
-		pr_warn("qed: %s: image was not closed cleanly; attached read-only without a check or repair\n",
-			qed->path);
+		qedblk_warn(&qed->top, "image was not closed cleanly; attached read-only without a check or repair");
 	}
 
 	/* Unknown autoclear bits say a newer writer's data is now stale. */
@@ -553,8 +577,8 @@ static int qedblk_find_conflicts(struct qedblk_device *new)
 	}
 	return 0;
 busy:
-	pr_err("qed: %s: in use by qed%d, which %s it\n", new->path, qed->index,
-	       (qed->flags & QEDBLK_ATTACH_READ_ONLY) ? "reads" : "writes");
+	qedblk_err(&new->top, "in use by qed%d, which %s it", qed->index,
+		   (qed->flags & QEDBLK_ATTACH_READ_ONLY) ? "reads" : "writes");
 	return -EBUSY;
 }
 
@@ -774,8 +798,8 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 		goto out_free;
 	/* loop rounds the size down; a QED image cannot be cut short. */
 	if (qed->top.geom.image_size & (qed->block_size - 1)) {
-		pr_warn("qed: %s: image size %llu is not a multiple of the %u-byte block size\n",
-			qed->path, qed->top.geom.image_size, qed->block_size);
+		qedblk_warn(&qed->top, "image size %llu is not a multiple of the %u-byte block size",
+			    qed->top.geom.image_size, qed->block_size);
 		ret = -EINVAL;
 		goto out_free;
 	}
@@ -892,8 +916,8 @@ static void qedblk_teardown(struct qedblk_device *qed)
 		ret = qedblk_file_flush(&qed->top);
 	mutex_unlock(&qed->alloc_lock);
 	if (ret)
-		pr_err("qed%d: %s: final flush failed (%d); the image stays marked for a check\n",
-		       qed->index, qed->path, ret);
+		qedblk_err(&qed->top, "final flush failed (%d); the image stays marked for a check",
+			   ret);
 
 	blk_mq_free_tag_set(&qed->tag_set);
 	qedblk_unclaim(qed);
@@ -1018,7 +1042,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 		if (!ret)
 			ret = qedblk_file_flush_range(img, g.l1_table_offset + from, to - from);
 		if (ret) {
-			qedblk_image_err(img, "resize: zeroing the new L1 entries failed: %d", ret);
+			qedblk_err(img, "resize: zeroing the new L1 entries failed: %d", ret);
 			return ret;
 		}
 	}
@@ -1038,7 +1062,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 	if (ret) {
 		/* The header on disk may hold either size; both are valid. */
 		img->geom.image_size = old_size;
-		qedblk_image_err(img, "resize: writing the header failed: %d", ret);
+		qedblk_err(img, "resize: writing the header failed: %d", ret);
 	} else if (l1) {
 		memcpy(l1, img->l1, old_bytes);
 		swap(l1, img->l1);

@@ -3,6 +3,8 @@
  * Synchronous I/O on the image file, for metadata and allocating writes.
  * Guest data on allocated clusters goes through qed_io.c instead.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/uio.h>
 #include <linux/bvec.h>
@@ -220,12 +222,12 @@ struct file *qedblk_file_reopen(struct file *file, bool write, const char *path)
 	struct inode *inode = file_inode(file);
 
 	if (qedblk_pseudo_fs_magic(inode->i_sb->s_magic)) {
-		pr_err("qed: %s: %pD is on a pseudo file system (%s), not an image\n",
+		pr_err("%s: %pD is on a pseudo file system (%s), not an image\n",
 		       path, file, inode->i_sb->s_type->name);
 		return ERR_PTR(-EINVAL);
 	}
 	if (write && (IS_APPEND(inode) || IS_IMMUTABLE(inode))) {
-		pr_err("qed: %s: the file is %s; only a read-only attach is possible\n",
+		pr_err("%s: the file is %s; only a read-only attach is possible\n",
 		       path, IS_APPEND(inode) ? "append-only" : "immutable");
 		return ERR_PTR(-EPERM);
 	}

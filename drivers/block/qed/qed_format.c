@@ -4,6 +4,8 @@
  * host unit tests.  Every rule here is one a QED image written by QEMU
  * obeys; anything else is refused before a single table is read.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/magic.h>
 
 #include "qed_format.h"

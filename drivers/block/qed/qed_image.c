@@ -4,13 +4,39 @@
  * validates a QED header with the shared qed_format.c code and reads the
  * L1 table; a raw backing file needs nothing but its size.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/slab.h>
 
 #include "qed.h"
 
-void qedblk_image_err(const struct qedblk_image *img, const char *fmt, ...)
+/* The device's prefix, at a level chosen at run time. */
+static __printf(3, 4) void qedblk_emit(int level, const struct qedblk_device *qed,
+				       const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	switch (level) {
+	case LOGLEVEL_ERR:
+		pr_err("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
+		break;
+	case LOGLEVEL_WARNING:
+		pr_warn("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
+		break;
+	default:
+		pr_info("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
+		break;
+	}
+	va_end(args);
+}
+
+void qedblk_printk(int level, const struct qedblk_image *img, const char *fmt, ...)
 {
 	struct va_format vaf;
 	va_list args;
@@ -19,10 +45,10 @@ void qedblk_image_err(const struct qedblk_image *img, const char *fmt, ...)
 	vaf.fmt = fmt;
 	vaf.va = &args;
 	if (img->depth)
-		pr_err("qed: %s: backing file %u (%pD): %pV\n", img->qed->path,
-		       img->depth, img->file, &vaf);
+		qedblk_emit(level, img->qed, "backing file %u (%pD): %pV", img->depth,
+			    img->file, &vaf);
 	else
-		pr_err("qed: %s: %pV\n", img->qed->path, &vaf);
+		qedblk_emit(level, img->qed, "%pV", &vaf);
 	va_end(args);
 }
 
@@ -51,7 +77,7 @@ int qedblk_image_load(struct qedblk_image *img)
 	}
 	ret = qedblk_file_read(img->file, 0, buf, sizeof(buf));
 	if (ret) {
-		qedblk_image_err(img, "reading the header failed: %d", ret);
+		qedblk_err(img, "reading the header failed: %d", ret);
 		return ret;
 	}
 	err = qedblk_header_decode(buf, sizeof(buf), isize, g);
@@ -61,10 +87,10 @@ int qedblk_image_load(struct qedblk_image *img)
 	img->fresh_from = isize;
 	ret = qedblk_l1_load(img);
 	if (ret)
-		qedblk_image_err(img, "reading the L1 table failed: %d", ret);
+		qedblk_err(img, "reading the L1 table failed: %d", ret);
 	return ret;
 bad:
-	qedblk_image_err(img, "%s", qedblk_header_strerror(err));
+	qedblk_err(img, "%s", qedblk_header_strerror(err));
 	return qedblk_header_errno(err);
 }
 

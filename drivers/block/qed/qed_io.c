@@ -7,6 +7,8 @@
  * unallocated ones from the backing chain (qed_backing.c); writes to either
  * go through qed_alloc.c.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blk-mq.h>
 #include <linux/fs.h>
 #include <linux/uio.h>

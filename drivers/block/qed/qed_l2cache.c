@@ -24,6 +24,8 @@
  * the allocator nor the reserve has a page, the oldest unused pages of
  * the device's caches go back to the reserve.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <linux/gfp.h>
 #include <linux/wait.h>

@@ -7,6 +7,8 @@
  * belong to the device's own open file (qedblk_file_reopen()) and go with
  * its last fput(), at detach.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/bitops.h>
 
@@ -69,8 +71,8 @@ static int qedblk_lock_check(struct qedblk_image *img, unsigned long perms, loff
 		if (ret)
 			return ret;
 		if (held) {
-			qedblk_image_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
-					 shared, qedblk_perm_name(n));
+			qedblk_err(img, "Failed to get %s\"%s\" lock: is another process (QEMU, a qed device) using the image?",
+				   shared, qedblk_perm_name(n));
 			return -EBUSY;
 		}
 	}
@@ -98,11 +100,11 @@ int qedblk_lock_image(struct qedblk_image *img, bool write)
 	if (!ret)
 		ret = qedblk_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
 	if (ret == -ENOLCK || ret == -EOPNOTSUPP) {
-		qedblk_image_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
+		qedblk_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
 		return 0;
 	}
 	if (ret && ret != -EBUSY)
-		qedblk_image_err(img, "taking QEMU's image locks failed: %d", ret);
+		qedblk_err(img, "taking QEMU's image locks failed: %d", ret);
 	return ret;
 }
 

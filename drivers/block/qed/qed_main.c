@@ -5,6 +5,8 @@
  * Module setup and /dev/qed-control, whose ioctls attach and detach images
  * (see include/uapi/linux/qedblk.h and Documentation/qed.rst).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
@@ -255,11 +257,11 @@ static int __init qedblk_init(void)
 	 */
 	ret = misc_register(&qedblk_misc);
 	if (ret) {
-		pr_err("qed: cannot register /dev/qed-control as misc minor %d: %d\n",
+		pr_err("cannot register /dev/qed-control as misc minor %d: %d\n",
 		       QED_CTRL_MINOR, ret);
 		goto err_blkdev;
 	}
-	pr_info("qed: QED image block driver loaded\n");
+	pr_info("QED image block driver loaded\n");
 	return 0;
 
 err_blkdev:

@@ -6,6 +6,8 @@
  * read-write attach makes the device appear, run the shared check
  * (qed_check.c) on it and repair what is safe to repair.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/slab.h>
 #include <linux/sched/signal.h>
@@ -48,8 +50,8 @@ static void qedblk_repair_log(void *ctx, const char *table, u64 entry_off, u64 e
 {
 	struct qedblk_image *img = ctx;
 
-	qedblk_image_err(img, "repair: %s entry at 0x%llx was 0x%llx (%s), now unallocated",
-			 table, entry_off, entry, why);
+	qedblk_err(img, "repair: %s entry at 0x%llx was 0x%llx (%s), now unallocated",
+		   table, entry_off, entry, why);
 }
 
 /* A hostile geometry must fail the attach with ENOMEM, not warn. */
@@ -100,7 +102,7 @@ int qedblk_repair(struct qedblk_device *qed)
 	if (!ret)
 		ret = qedblk_file_flush(img);
 	if (ret) {
-		qedblk_image_err(img, "check failed: %d", ret);
+		qedblk_err(img, "check failed: %d", ret);
 		return ret;
 	}
 	img->file_end = round_down(i_size_read(file_inode(img->file)), (u64)g->cluster_size);
@@ -111,8 +113,8 @@ int qedblk_repair(struct qedblk_device *qed)
 		return ret;
 
 	if (!qedblk_check_clean(&r)) {
-		qedblk_image_err(img, "check: %llu corruptions, %llu repaired; the rest cannot be repaired safely, the image stays marked for a check",
-				 r.corruptions, r.repaired);
+		qedblk_err(img, "check: %llu corruptions, %llu repaired; the rest cannot be repaired safely, the image stays marked for a check",
+			   r.corruptions, r.repaired);
 		return 0;
 	}
 	g->features &= ~QED_F_NEED_CHECK;
@@ -125,7 +127,7 @@ int qedblk_repair(struct qedblk_device *qed)
 	}
 	qed->was_dirty = false;
 	WRITE_ONCE(qed->need_check_on_disk, false);
-	pr_info("qed: %s: checked after an unclean shutdown: %llu entries repaired, %llu leaked clusters reclaimed\n",
-		qed->path, r.repaired, r.leak_tail + r.leaks_punched);
+	qedblk_info(&qed->top, "checked after an unclean shutdown: %llu entries repaired, %llu leaked clusters reclaimed",
+		    r.repaired, r.leak_tail + r.leaks_punched);
 	return 0;
 }

@@ -5,6 +5,8 @@
  * from the image file and are checked on every use: a bad one fails only
  * the I/O that meets it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/ratelimit.h>
@@ -47,13 +49,9 @@ void qedblk_l1_free(struct qedblk_image *img)
 static void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos,
 			     u64 entry, enum qedblk_entry_error err)
 {
-	if (img->depth)
-		pr_err_ratelimited("qed%d: backing file %u: %s entry 0x%llx for offset 0x%llx: %s\n",
-				   img->qed->index, img->depth, what, entry, pos,
-				   qedblk_entry_strerror(err));
-	else
-		pr_err_ratelimited("qed%d: %s entry 0x%llx for guest offset 0x%llx: %s\n",
-				   img->qed->index, what, entry, pos, qedblk_entry_strerror(err));
+	/* A backing file has no guest offsets of its own: qedblk_printk() names it. */
+	qedblk_err_ratelimited(img, "%s entry 0x%llx for %s offset 0x%llx: %s", what, entry,
+			       img->depth ? "its" : "guest", pos, qedblk_entry_strerror(err));
 }
 
 static enum qedblk_map_type qedblk_entry_type(u64 entry)
