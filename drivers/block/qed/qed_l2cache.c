@@ -307,9 +307,12 @@ struct qedblk_l2_chunk *qedblk_l2cache_get(struct qedblk_image *img, u64 off)
 	return fresh;
 
 wait:
-	wait_event(c->wait, !test_bit(QED_CHUNK_LOADING, &chunk->flags));
-	/* Pairs with clear_bit_unlock(): see the loader's entries. */
-	smp_mb__after_atomic();
+	/*
+	 * Acquire, pairing with the loader's clear_bit_unlock(): its entries
+	 * and error are seen.  smp_mb__after_atomic() would not do: it orders
+	 * only after an atomic read-modify-write, and test_bit() is a load.
+	 */
+	wait_event(c->wait, !test_bit_acquire(QED_CHUNK_LOADING, &chunk->flags));
 	if (chunk->error) {
 		err = chunk->error;
 		qedblk_l2cache_put(chunk);
