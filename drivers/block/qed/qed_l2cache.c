@@ -110,11 +110,12 @@ static void qedblk_chunk_free_rcu(struct rcu_head *head)
 	qedblk_chunk_free(container_of(head, struct qedblk_l2_chunk, rcu));
 }
 
-/* Called with c->lock held: every chunk in the hash has a count >= 1. */
+/* Under c->lock every chunk in the hash has a count >= 1. */
 static struct qedblk_l2_chunk *qedblk_chunk_find(struct qedblk_l2cache *c, u64 off)
 {
 	struct qedblk_l2_chunk *chunk;
 
+	lockdep_assert_held(&c->lock);
 	hash_for_each_possible(c->hash, chunk, hnode, off)
 		if (chunk->offset == off)
 			return chunk;
@@ -140,31 +141,33 @@ static struct qedblk_l2_chunk *qedblk_chunk_find_rcu(struct qedblk_l2cache *c, u
 }
 
 /*
- * Called with c->lock held: move @chunk to @victims if only the cache's own
- * reference is left (nobody uses it).  Returns whether it did.
+ * Move @chunk to @victims if only the cache's own reference is left
+ * (nobody uses it).  Returns whether it did.
  */
 static bool qedblk_chunk_evict(struct qedblk_l2cache *c, struct qedblk_l2_chunk *chunk,
 			       struct list_head *victims)
 {
+	lockdep_assert_held(&c->lock);
 	if (!refcount_dec_if_one(&chunk->ref))
 		return false;
 	hash_del_rcu(&chunk->hnode);
 	list_move(&chunk->lru, victims);
-	c->count--;
+	WRITE_ONCE(c->count, c->count - 1);
 	atomic64_inc(&c->evictions);
 	return true;
 }
 
 /*
- * Called with c->lock held; unlinks unused chunks past the bound, oldest
- * first, giving recently referenced ones a second chance.  Hits keep
- * marking chunks without the lock, so the scan is bounded.
+ * Unlink unused chunks past the bound, oldest first, giving recently
+ * referenced ones a second chance.  Hits keep marking chunks without the
+ * lock, so the scan is bounded.
  */
 static void qedblk_l2cache_shrink(struct qedblk_l2cache *c, struct list_head *victims)
 {
 	struct qedblk_l2_chunk *chunk, *next;
 	unsigned int budget = 2 * c->count;
 
+	lockdep_assert_held(&c->lock);
 	list_for_each_entry_safe(chunk, next, &c->lru, lru) {
 		if (c->count <= c->max || !budget--)
 			break;
@@ -176,13 +179,14 @@ static void qedblk_l2cache_shrink(struct qedblk_l2cache *c, struct list_head *vi
 	}
 }
 
-/* Called with c->lock held; what it pushes out goes to @victims. */
+/* Publish @chunk, set up; what it pushes out goes to @victims. */
 static void qedblk_l2cache_insert(struct qedblk_l2cache *c, struct qedblk_l2_chunk *chunk,
 				  struct list_head *victims)
 {
+	lockdep_assert_held(&c->lock);
 	hash_add_rcu(c->hash, &chunk->hnode, chunk->offset);
 	list_add_tail(&chunk->lru, &c->lru);
-	c->count++;
+	WRITE_ONCE(c->count, c->count + 1);
 	qedblk_l2cache_shrink(c, victims);
 }
 
@@ -263,6 +267,7 @@ struct qedblk_l2_chunk *qedblk_l2cache_get(struct qedblk_image *img, u64 off)
 	LIST_HEAD(victims);
 	int err;
 
+	might_sleep();		/* a miss reads the file, a hit may wait for one */
 	chunk = qedblk_chunk_find_rcu(c, off);
 	if (chunk) {
 		atomic64_inc(&c->hits);
@@ -294,7 +299,7 @@ struct qedblk_l2_chunk *qedblk_l2cache_get(struct qedblk_image *img, u64 off)
 		spin_lock(&c->lock);
 		hash_del_rcu(&fresh->hnode);
 		list_del_init(&fresh->lru);
-		c->count--;
+		WRITE_ONCE(c->count, c->count - 1);
 		refcount_dec(&fresh->ref);
 		spin_unlock(&c->lock);
 	}
@@ -323,16 +328,18 @@ wait:
 
 /*
  * A page of a table that has just been allocated: zeros, nothing to read.
- * The caller holds alloc_lock and @off lies past every offset that was ever
- * valid to look up, so it cannot be cached already; check all the same.
+ * Under alloc_lock @off lies past every offset that was ever valid to look
+ * up, so it cannot be cached already; check all the same.
  */
 struct qedblk_l2_chunk *qedblk_l2cache_new(struct qedblk_image *img, u64 off)
 {
 	struct qedblk_l2cache *c = &img->l2;
-	struct qedblk_l2_chunk *chunk = qedblk_chunk_alloc(img, off);
+	struct qedblk_l2_chunk *chunk;
 	LIST_HEAD(victims);
 	bool found;
 
+	lockdep_assert_held(&img->qed->alloc_lock);
+	chunk = qedblk_chunk_alloc(img, off);
 	spin_lock(&c->lock);
 	found = qedblk_chunk_find(c, off);
 	if (!found)
@@ -363,5 +370,5 @@ void qedblk_l2cache_destroy(struct qedblk_l2cache *c)
 		list_del(&chunk->lru);
 		call_rcu(&chunk->rcu, qedblk_chunk_free_rcu);
 	}
-	c->count = 0;
+	WRITE_ONCE(c->count, 0);
 }
