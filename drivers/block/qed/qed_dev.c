@@ -315,7 +315,11 @@ static ssize_t dirty_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(dirty);
 
-/* The attached image's L2 cache, one number a file as sysfs wants. */
+/*
+ * The attached image's L2 cache, one number a file as sysfs wants.  The
+ * files that count chunks keep the names they were given, cache_pages and
+ * cache_max_pages.
+ */
 #define QED_CACHE_ATTR(name, expr)						\
 static ssize_t cache_##name##_show(struct device *dev,			\
 				   struct device_attribute *attr, char *buf)	\
@@ -490,7 +494,7 @@ static void qedblk_free_reserves(struct qedblk_device *qed)
 	qed->bvec_pool = NULL;
 	mempool_destroy(qed->copy_pool);
 	qed->copy_pool = NULL;
-	/* After qedblk_image_release(): the caches give their pages back. */
+	/* After qedblk_image_release(): the caches give their chunks back. */
 	qedblk_chunk_pool_destroy(qed->chunk_pool);
 	qed->chunk_pool = NULL;
 }
