@@ -1,6 +1,101 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * qedblk internals: one struct qedblk_device per attached image.
+ *
+ * Locking
+ *
+ * The locks nest in this order, outermost first: a lock is taken only
+ * with nothing held or with locks on the path above it, never with one
+ * below it held.
+ *
+ *   qedblk_device.lock            detach, resize, QEDBLK_CTL_SET
+ *     disk->open_mutex            qedblk_start_rundown(), del_gendisk()
+ *     queue freeze                qedblk_grow(), qedblk_set_direct_io()
+ *       claim on clusters         qedblk_op_begin(): allocating requests
+ *         alloc_lock              metadata changes
+ *           qedblk_l2cache.lock   spinlock
+ *           ops_lock              spinlock
+ *           flush_lock            spinlock
+ *     qedblk_ctl_mutex            qedblk_unclaim(), last in a detach
+ *   qedblk_queue.lock             spinlock
+ *
+ * qedblk_ctl_mutex (qed_main.c) guards the device index (qed_dev.c), the
+ * moves to ATTACHING and BOUND, and each device's @index and @old_gfp_mask.
+ * It is held only to look at or change them, never across I/O or a wait
+ * (qedblk_wait_rundown() waits after dropping it): one stuck image must
+ * not hold up the control commands of every other device.
+ *
+ * qedblk_device.lock serialises what changes a bound device: detach, from
+ * QEDBLK_CTL_DETACH or the autoclear work, resize and QEDBLK_CTL_SET.
+ * They hold it across their I/O; detach takes qedblk_ctl_mutex under it
+ * to leave the index.
+ *
+ * disk->open_mutex is the block layer's: qedblk_open() and qedblk_release()
+ * run under it and take no lock of ours.  Detach moves BOUND to RUNDOWN
+ * under it, so that no open slips in between its check of the openers and
+ * del_gendisk().  A last close hands its autoclear detach to a work item:
+ * taking qedblk_device.lock there would invert the order.
+ *
+ * A queue freeze waits until every request has completed, so it is never
+ * started with anything held that a request may wait for: alloc_lock, a
+ * claim on clusters.
+ *
+ * A claim on clusters (struct qedblk_op, qed_alloc.c) is a sleeping lock
+ * on the whole clusters under an allocating request's guest range.  It is
+ * taken before alloc_lock and never waited for with alloc_lock held, so
+ * that two requests never allocate one cluster twice.
+ *
+ * alloc_lock serialises every change of metadata: cluster allocation,
+ * table and header writes, file_end, the need-check flag.  It is held
+ * across file I/O (table and header writes, flushes, L2 cache loads), so
+ * its holders allocate memory only in a noio scope (the workers'
+ * PF_MEMALLOC_NOIO, qedblk_clean_work(), a frozen queue): reclaim must
+ * never wait for a request that waits for alloc_lock.  qedblk_alloc_run()
+ * drops it while the data of new clusters is written: then only the
+ * entries of the clusters its caller claimed stay as they were looked up.
+ *
+ * The spinlocks are leaves: nothing sleeps and no other lock is taken
+ * under them, and none is taken in interrupt context (a kiocb completion
+ * takes none).
+ *
+ * Functions that need a lock held say so with lockdep_assert_held().
+ *
+ * Read without a lock, and the barriers that pair:
+ *
+ * - Table entries and file_end.  An allocation raises file_end before it
+ *   publishes an entry below it: qedblk_table_update() has smp_wmb()
+ *   between the two, before WRITE_ONCE() of the L1 or L2 entries.
+ *   qedblk_map_range() reads an entry with READ_ONCE(), then smp_rmb(),
+ *   then file_end, so that a new entry is never checked against an old
+ *   end.  Entries are 64 bits, hence CONFIG_64BIT.
+ *
+ * - L2 cache chunks.  A chunk is set up before hash_add_rcu() publishes
+ *   it; lookups walk the hash under RCU and take it with
+ *   refcount_inc_not_zero().  Eviction takes the count from one (the
+ *   cache's own) to zero under the cache lock, so a lookup either got its
+ *   reference first or misses, and frees the chunk after a grace period.
+ *   While a chunk loads, QED_CHUNK_LOADING is set: the loader's
+ *   clear_bit_unlock() pairs with the waiters' test_bit_acquire() in
+ *   qedblk_l2cache_get(), after which its entries and error are seen.
+ *   QED_CHUNK_REFERENCED is a hint for eviction and orders nothing.
+ *
+ * - The L1 array and the image size, with all that derives from it, are
+ *   changed only under alloc_lock with the queue frozen (qedblk_grow()):
+ *   the I/O path reads them unlocked, as no request runs meanwhile.
+ *
+ * - Values that order nothing, read with READ_ONCE() against WRITE_ONCE():
+ *   the device's @state, @flags and @need_check_on_disk, an L2 cache's
+ *   @count (sysfs).  The cache's statistics are atomics;
+ *   qedblk_l2_cache_chunks, a writable module parameter, is read once at
+ *   attach.
+ *
+ * - A request's segments: @pending counts them, and the one that takes it
+ *   to zero (atomic_dec_and_test(), fully ordered) completes the request
+ *   and sees every error set with cmpxchg().
+ *
+ * Everything else is fixed from attach until the files are released, and
+ * read by anyone: the files of the chain, the geometry but for the above,
+ * the device's @block_size, @path, @was_dirty, reserves and workqueues.
  */
 #ifndef QED_H
 #define QED_H
@@ -18,7 +113,7 @@
 
 #include "qed_format.h"
 
-/* 64-bit table entries are read with READ_ONCE() without a lock. */
+/* Table entries are read without a lock: see "Locking" above. */
 #ifndef CONFIG_64BIT
 #error "qedblk needs a 64-bit kernel"
 #endif
@@ -30,34 +125,40 @@
 #define QED_POOL_BVECS		128u
 /* Bounce buffer size for copying backing data into a new cluster. */
 #define QED_COPY_BYTES		(64u * 1024)
-/* The L2 cache works in pieces of one page of table entries. */
+/* The L2 cache's unit, a chunk: 4 KiB of one table's entries. */
 #define QED_CHUNK_BYTES		4096u
 #define QED_CHUNK_ENTRIES	(QED_CHUNK_BYTES / 8)
 
 extern unsigned int qedblk_l2_cache_chunks;
 
+/*
+ * One chunk of an L2 table in the cache, its entries in a page of their
+ * own.  Found under RCU; offset, entries and pool are fixed while it is
+ * cached.
+ */
 struct qedblk_l2_chunk {
-	struct hlist_node hnode;	/* found under RCU, changed under the lock */
-	struct list_head lru;
-	u64 offset;		/* file offset of this page of an L2 table */
+	struct hlist_node hnode;	/* changed under the cache's lock */
+	struct list_head lru;		/* under the cache's lock */
+	u64 offset;		/* file offset of this chunk of an L2 table */
 	refcount_t ref;		/* the cache's own reference counts as one */
-	unsigned long flags;	/* QED_CHUNK_* bits */
+	unsigned long flags;	/* QED_CHUNK_* bits, atomic */
 	int error;		/* load error, valid once LOADING is clear */
+	/* Changed under alloc_lock once loaded; read with READ_ONCE(). */
 	__le64 *entries;
 	mempool_t *pool;	/* the device's chunk_pool, where it goes back */
 	struct rcu_head rcu;
 };
 
-#define QED_CHUNK_LOADING	0
+#define QED_CHUNK_LOADING	0	/* cleared with release: see "Locking" */
 #define QED_CHUNK_REFERENCED	1	/* used since the last eviction scan */
 
 struct qedblk_l2cache {
-	spinlock_t lock;	/* changes to hash, lru and count */
-	DECLARE_HASHTABLE(hash, 8);
+	spinlock_t lock;	/* hash, lru and count */
+	DECLARE_HASHTABLE(hash, 8);	/* walked under RCU */
 	struct list_head lru;	/* oldest first; hits only mark REFERENCED */
-	unsigned int count;
-	unsigned int max;
-	wait_queue_head_t wait;
+	unsigned int count;	/* read locklessly by sysfs */
+	unsigned int max;	/* chunks; fixed at attach */
+	wait_queue_head_t wait;	/* for chunks that are LOADING */
 	atomic64_t hits;
 	atomic64_t misses;
 	atomic64_t evictions;
@@ -66,7 +167,8 @@ struct qedblk_l2cache {
 /*
  * One file of the chain: the attached image (depth 0) or a backing file
  * below it.  Backing files are only ever read; the tables of a QED backing
- * file are therefore fixed while attached.
+ * file are therefore fixed while attached, and so is all of a backing
+ * file's struct but its cache.
  */
 struct qedblk_image {
 	struct qedblk_device *qed;		/* the device it belongs to */
@@ -76,12 +178,21 @@ struct qedblk_image {
 	struct qedblk_image *backing;	/* the next file down, or NULL */
 
 	/* QED images only: */
+	/*
+	 * features under alloc_lock; image_size and what derives from it
+	 * also with the queue frozen; the rest fixed.
+	 */
 	struct qedblk_geom geom;
-	/* The part of the L1 table that covers image_size, as on disk. */
+	/*
+	 * The part of the L1 table that covers image_size, as on disk.  Its
+	 * entries change under alloc_lock and are read with READ_ONCE(); the
+	 * array is replaced, and l1_bytes changed, with the queue frozen too.
+	 */
 	__le64 *l1;
 	u32 l1_bytes;
 	struct qedblk_l2cache l2;
-	u64 file_end;			/* next free cluster-aligned offset */
+	/* Next free cluster-aligned offset: raised under alloc_lock (Locking). */
+	u64 file_end;
 	/* From here on the file reads as zeros: never written since attach. */
 	u64 fresh_from;
 };
@@ -99,8 +210,14 @@ enum qedblk_state {
 };
 
 struct qedblk_device {
-	int index;
-	u32 flags;			/* QEDBLK_ATTACH_*; changed under @lock */
+	int index;			/* set under qedblk_ctl_mutex at claim */
+	/*
+	 * QEDBLK_ATTACH_*.  Changed under @lock with WRITE_ONCE(), AUTOCLEAR
+	 * also under the disk's open_mutex, where qedblk_release() reads it;
+	 * READ_ONLY and NO_PARTSCAN never change.  Read with READ_ONCE()
+	 * where @lock is not held.
+	 */
+	u32 flags;
 	u32 block_size;			/* logical, fixed at attach */
 	/* The image file as stat(2) names it, taken at attach (loop_get_status()). */
 	u64 image_dev;
@@ -113,7 +230,7 @@ struct qedblk_device {
 	/*
 	 * alloc_lock serialises everything that changes metadata: cluster
 	 * allocation, table and header writes.  Lookups and in-place I/O run
-	 * without it.
+	 * without it.  See "Locking" at the top of this file.
 	 */
 	struct mutex alloc_lock;
 	/*
@@ -123,16 +240,21 @@ struct qedblk_device {
 	 */
 	spinlock_t ops_lock;		/* ops */
 	struct list_head ops;
-	wait_queue_head_t ops_wait;
-	/* QED_F_NEED_CHECK durable on disk; read locklessly by sysfs */
+	wait_queue_head_t ops_wait;	/* for a claim on clusters */
+	/*
+	 * QED_F_NEED_CHECK durable on disk: under alloc_lock once attached,
+	 * with WRITE_ONCE(); read locklessly by sysfs.
+	 */
 	bool need_check_on_disk;
 	bool preallocated;		/* the file was extended past file_end */
 	bool no_prealloc;		/* the file system cannot fallocate */
-	bool was_dirty;			/* NEED_CHECK was set at attach */
+	/* NEED_CHECK was set at attach and no repair cleared it. */
+	bool was_dirty;
 	/*
 	 * A table sector is built here and written before its entries are
 	 * published: a failed write must never revert an entry another
-	 * request has already used.  Under alloc_lock.
+	 * request has already used.  preallocated, no_prealloc and this are
+	 * under alloc_lock.
 	 */
 	u8 *table_buf;
 	/*
@@ -140,13 +262,13 @@ struct qedblk_device {
 	 * memory pressure delays guest I/O and never fails it: more kiocbs
 	 * for a request split over the file, the bvec table of a request of
 	 * several bios, a buffer for backing data copied into a new cluster,
-	 * the pages of L2 tables the cache loads for every file of the chain.
+	 * the chunks of L2 tables the cache loads for every file of the chain.
 	 */
 	mempool_t *seg_pool;
 	mempool_t *bvec_pool;		/* QED_POOL_BVECS entries */
 	mempool_t *copy_pool;		/* QED_COPY_BYTES */
 	mempool_t *chunk_pool;		/* struct qedblk_l2_chunk with its page */
-	struct delayed_work clean_work;
+	struct delayed_work clean_work;	/* queued under alloc_lock */
 
 	/*
 	 * A host writeback error or a failed internal flush must fail the
@@ -157,7 +279,8 @@ struct qedblk_device {
 	spinlock_t flush_lock;
 	errseq_t flush_since;
 	int flush_error;		/* an internal flush or header write failed */
-	gfp_t old_gfp_mask;		/* the image mapping's before us: qedblk_strip_gfp() */
+	/* The image mapping's before us: qedblk_strip_gfp(); qedblk_ctl_mutex. */
+	gfp_t old_gfp_mask;
 
 	struct workqueue_struct *wq;
 	struct workqueue_struct *alloc_wq;	/* allocating writes */
@@ -173,12 +296,14 @@ struct qedblk_device {
 	 */
 	struct mutex lock;
 	/*
-	 * Written under qedblk_ctl_mutex; BOUND -> RUNDOWN also under the
-	 * disk's open_mutex, where qedblk_open() reads it, so that no open can
-	 * slip in between detach's openers check and del_gendisk().
+	 * ATTACHING and BOUND are set under qedblk_ctl_mutex; BOUND -> RUNDOWN
+	 * under @lock and the disk's open_mutex, where qedblk_open() reads
+	 * it, so that no open can slip in between detach's openers check and
+	 * del_gendisk().  Read with READ_ONCE() where @lock is not held: a
+	 * holder of @lock found it BOUND, and only it moves it on.
 	 */
 	enum qedblk_state state;
-	bool used;			/* opened since: autoclear may act */
+	bool used;	/* opened since: autoclear may act; under open_mutex */
 	/* Out of the index, claim and locks dropped: qedblk_wait_rundown(). */
 	struct completion unclaimed;
 };

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * One attached image: its gendisk and blk-mq queue, attach and detach, and
- * its sysfs attributes.  All device lifetime changes run under qedblk_ctl_mutex.
+ * its sysfs attributes.  The index and the moves to ATTACHING and BOUND are
+ * under qedblk_ctl_mutex; detach, resize and flag changes under the device's
+ * own lock ("Locking" in qed.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -93,8 +95,9 @@ static int qedblk_open_disk(struct gendisk *disk)
 {
 	struct qedblk_device *qed = disk->private_data;
 
-	/* Under the disk's open_mutex, as detach's move to RUNDOWN. */
-	if (qed->state == QED_RUNDOWN)
+	/* Detach moves to RUNDOWN under it, attach to BOUND without. */
+	lockdep_assert_held(&disk->open_mutex);
+	if (READ_ONCE(qed->state) == QED_RUNDOWN)
 		return -ENXIO;
 	/*
 	 * Autoclear counts only opens after attach returned: the partition
@@ -109,6 +112,8 @@ static void qedblk_release_disk(struct gendisk *disk)
 {
 	struct qedblk_device *qed = disk->private_data;
 
+	/* As detach's check of the openers and its setting of AUTOCLEAR. */
+	lockdep_assert_held(&disk->open_mutex);
 	if (!READ_ONCE(qed->used))
 		return;
 
@@ -310,7 +315,11 @@ static ssize_t dirty_show(struct device *dev, struct device_attribute *attr, cha
 }
 static DEVICE_ATTR_RO(dirty);
 
-/* The attached image's L2 cache, one number a file as sysfs wants. */
+/*
+ * The attached image's L2 cache, one number a file as sysfs wants.  The
+ * files that count chunks keep the names they were given, cache_pages and
+ * cache_max_pages.
+ */
 #define QED_CACHE_ATTR(name, expr)						\
 static ssize_t cache_##name##_show(struct device *dev,			\
 				   struct device_attribute *attr, char *buf)	\
@@ -485,7 +494,7 @@ static void qedblk_free_reserves(struct qedblk_device *qed)
 	qed->bvec_pool = NULL;
 	mempool_destroy(qed->copy_pool);
 	qed->copy_pool = NULL;
-	/* After qedblk_image_release(): the caches give their pages back. */
+	/* After qedblk_image_release(): the caches give their chunks back. */
 	qedblk_chunk_pool_destroy(qed->chunk_pool);
 	qed->chunk_pool = NULL;
 }
@@ -504,13 +513,16 @@ static void qedblk_release_image(struct qedblk_device *qed)
 	qed->queues = NULL;
 }
 
+/* Is @inode one of @qed's files (@rw_only: its image, attached read-write)? */
 static bool qedblk_uses_inode(const struct qedblk_device *qed, const struct inode *inode,
 			      bool rw_only)
 {
 	unsigned int i;
 
+	/* The index holds qed and its files while we look. */
+	lockdep_assert_held(&qedblk_ctl_mutex);
 	if (file_inode(qed->top.file) == inode &&
-	    (!rw_only || !(qed->flags & QEDBLK_ATTACH_READ_ONLY)))
+	    (!rw_only || !(READ_ONCE(qed->flags) & QEDBLK_ATTACH_READ_ONLY)))
 		return true;
 	if (rw_only)
 		return false;
@@ -557,7 +569,7 @@ static int qedblk_wait_rundown(const struct inode *inode)
  * Two devices writing one image would allocate the same clusters twice,
  * and a device writing an image that another reads as a backing file would
  * change data under it: refuse both, as QEMU's image locking does (and
- * qedblk_lock_image() does against QEMU).  Called with qedblk_ctl_mutex held.
+ * qedblk_lock_image() does against QEMU).
  */
 static int qedblk_find_conflicts(struct qedblk_device *new)
 {
@@ -578,7 +590,7 @@ static int qedblk_find_conflicts(struct qedblk_device *new)
 	return 0;
 busy:
 	qedblk_err(&new->top, "in use by qed%d, which %s it", qed->index,
-		   (qed->flags & QEDBLK_ATTACH_READ_ONLY) ? "reads" : "writes");
+		   (READ_ONCE(qed->flags) & QEDBLK_ATTACH_READ_ONLY) ? "reads" : "writes");
 	return -EBUSY;
 }
 
@@ -605,8 +617,11 @@ static struct qedblk_device *qedblk_mapping_sharer(const struct qedblk_device *q
 static void qedblk_strip_gfp(struct qedblk_device *qed)
 {
 	struct address_space *mapping = qed->top.file->f_mapping;
-	struct qedblk_device *sharer = qedblk_mapping_sharer(qed);
+	struct qedblk_device *sharer;
 
+	/* A sharer's old_gfp_mask, and the mapping's mask, change under it. */
+	lockdep_assert_held(&qedblk_ctl_mutex);
+	sharer = qedblk_mapping_sharer(qed);
 	qed->old_gfp_mask = sharer ? sharer->old_gfp_mask : mapping_gfp_mask(mapping);
 	mapping_set_gfp_mask(mapping, qed->old_gfp_mask & ~(__GFP_IO | __GFP_FS));
 }
@@ -898,8 +913,9 @@ static int qedblk_start_rundown(struct qedblk_device *qed, bool deferred)
 /*
  * Tear down a RUNDOWN device, as __loop_clr_fd(): the disk goes first, so
  * no request is in flight; the image is left clean; the index entry, and
- * with it the claim on the files, goes last.  Called with qed->lock held,
- * not qedblk_ctl_mutex: the final flush may take long.
+ * with it the claim on the files, goes last.  Under qed->lock alone: the
+ * final flush may take long, and no other device's control command may
+ * wait for it on qedblk_ctl_mutex.
  */
 static void qedblk_teardown(struct qedblk_device *qed)
 {
@@ -907,6 +923,7 @@ static void qedblk_teardown(struct qedblk_device *qed)
 	int ret;
 
 	lockdep_assert_held(&qed->lock);
+	lockdep_assert_not_held(&qedblk_ctl_mutex);
 	del_gendisk(disk);
 
 	cancel_delayed_work_sync(&qed->clean_work);
