@@ -22,10 +22,10 @@ t_many() {
 	# Each device shows its own image.
 	for i in $(seq 0 11); do
 		dd if=/dev/zero bs=4096 count=1 status=none | tr '\0' "\\$(printf '%03o' $((i + 1)))" |
-			dd of="${devs[$i]}" bs=4096 seek=$i oflag=direct status=none || return 1
+			dd of="${devs[$i]}" bs=4096 seek="$i" oflag=direct status=none || return 1
 	done
 	for i in $(seq 0 11); do
-		[ "$(dd if="${devs[$i]}" bs=4096 skip=$i count=1 iflag=direct status=none | od -An -tu1 -N1 | tr -d ' ')" = $((i + 1)) ] ||
+		[ "$(dd if="${devs[$i]}" bs=4096 skip="$i" count=1 iflag=direct status=none | od -An -tu1 -N1 | tr -d ' ')" = $((i + 1)) ] ||
 			{ echo "device $i reads another image"; return 1; }
 	done
 	"$QEDCTL" detach --all || return 1

@@ -45,7 +45,7 @@ read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 
 step "host fuzzing (libFuzzer, ${QED_FUZZ_SECONDS:-15}s a target)"
 fuzz_out=$(make -s -C "$QED_TOP/tools/fuzz" run FUZZ_SECONDS="${QED_FUZZ_SECONDS:-15}" 2>&1)
 fuzz_rc=$?
-echo "$fuzz_out" | sed 's/^/    /'
+printf '%s\n' "$fuzz_out" | sed 's/^/    /'
 fuzz_targets=$(echo "$fuzz_out" | grep -c "^Done ")
 if [ $fuzz_rc -eq 0 ] && [ "$fuzz_targets" -eq 4 ]; then
 	unit_pass=$((unit_pass + 4))
