@@ -58,6 +58,10 @@ ksrc=$("$(dirname "$0")/ksrc.sh") || fail "fetching linux-source for checkpatch"
 (cd "$QED_TOP" && perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f \
 	drivers/block/qed/*.[ch] include/uapi/linux/qedblk.h) || fail "checkpatch --strict"
 unit_pass=$((unit_pass + 1))
+
+step "shell scripts: shellcheck (every script of the tree)"
+"$(dirname "$0")/shellcheck.sh" | sed 's/^/    /' || fail "shellcheck"
+unit_pass=$((unit_pass + 1))
 # sparse runs in every module build below that has it (QED_SPARSE).
 export QED_SPARSE=1
 
