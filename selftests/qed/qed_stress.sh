@@ -103,18 +103,18 @@ check fio_eight_jobs_mixed_fsync_trim_verify t_fio
 # else; after room is made the image is consistent and usable.
 t_enospc() {
 	local img d rc
-	small_fs_up small 48M || return 1
+	small_fs_up small 24M || return 1
 	img="$SMALL_MNT/full.qed"
 	qemu-img create -q -f qed "$img" 256M || { small_fs_down; return 1; }
 	d=$(qed_attach "$img") || { small_fs_down; return 1; }
-	dd if=/dev/urandom of="$d" bs=1M count=128 oflag=direct conv=nocreat status=none \
+	dd if=/dev/urandom of="$d" bs=1M count=64 oflag=direct conv=nocreat status=none \
 		2>"$WORK/dd.err"
 	rc=$?
 	head -n 2 "$WORK/dd.err"
 	qed_detach "$d"
 	df -k "$SMALL_MNT" | tail -n 1
 	if [ $rc -eq 0 ]; then
-		echo "128 MiB fit into 48 MiB"
+		echo "64 MiB fit into 24 MiB"
 		rc=1
 	elif ! grep -q "Input/output error\|No space left" "$WORK/dd.err"; then
 		rc=1
