@@ -3,6 +3,7 @@
 # shellcheck shell=bash
 
 QED_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=/dev/null # kselftest's, copied in at build time
 . "$QED_DIR/../kselftest/ktap_helpers.sh"
 
 QEDCTL=${QEDCTL:-qedctl}
@@ -14,7 +15,7 @@ WORK=$(mktemp -d "$SCRATCH/qedtest.XXXXXX")
 
 qed_cleanup() {
 	local m
-	for m in $(awk '$1 ~ /^\/dev\/qed/ { print $2 }' /proc/mounts); do
+	awk '$1 ~ /^\/dev\/qed/ { print $2 }' /proc/mounts | while read -r m; do
 		umount "$m" 2>/dev/null
 	done
 	"$QEDCTL" detach --all 2>/dev/null
@@ -144,7 +145,7 @@ put64() {
 	for i in 0 1 2 3 4 5 6 7; do
 		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 )))
 	done
-	# shellcheck disable=SC2059
+	# shellcheck disable=SC2059 # the format is the bytes, as \xHH escapes
 	printf "$s" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 

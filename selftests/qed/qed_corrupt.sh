@@ -42,7 +42,7 @@ t_rounds() {
 			len=${rg##*:}
 			# Headers hit less often: most rounds should attach.
 			[ "$off" = 0 ] && [ $((RANDOM % 4)) -ne 0 ] && continue
-			printf "\\x$(printf %02x $((RANDOM % 256)))" |
+			printf '%b' "\\x$(printf %02x $((RANDOM % 256)))" |
 				dd of="$img" bs=1 seek=$((off + (RANDOM * 32768 + RANDOM) % len)) \
 					conv=notrunc status=none
 		done

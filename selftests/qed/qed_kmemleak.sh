@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Debug kernels only (CONFIG_DEBUG_KMEMLEAK): after everything the tests
-# before this one did, and before the module is unloaded, kmemleak finds no
-# unreferenced object allocated by qedblk.
+# before this one did, kmemleak finds no unreferenced object allocated by
+# qedblk.  Its reports name qedblk only while the module that allocated the
+# object is loaded, so the list runs this before qed_rmmod.sh.
 . "$(dirname "$0")/lib.sh"
 require qemu-img
 

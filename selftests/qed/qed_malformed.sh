@@ -28,7 +28,7 @@ put32() {
 	for i in 0 1 2 3; do
 		s+=$(printf '\\x%02x' $(( (v >> (8 * i)) & 255 )))
 	done
-	# shellcheck disable=SC2059
+	# shellcheck disable=SC2059 # the format is the bytes, as \xHH escapes
 	printf "$s" | dd of="$f" bs=1 seek="$off" conv=notrunc status=none
 }
 
@@ -46,7 +46,7 @@ refuse() {
 		return
 	fi
 	lines=$(dmesg | grep -c "qed")
-	echo "$out" | sed 's/^/# /'
+	printf '%s\n' "$out" | sed 's/^/# /'
 	dmesg | grep qed | sed 's/^/# kernel: /'
 	if echo "$out" | grep -q "$want" && [ "$lines" -eq 1 ]; then
 		ktap_test_pass "refused_$name"

@@ -320,8 +320,9 @@ check host_io_charged_to_the_submitters_cgroup t_blkcg
 
 # Little memory, as in a 256 MiB guest: hugepages take all but 160 MiB
 # of what is available away from the page allocator, then ext4 on the
-# device gets a file of 512 MiB while another process keeps allocating and
-# dirtying memory.  No write may fail, nothing may hang, no OOM kill.
+# device gets a file of 256 MiB (more than the memory left, so writeback
+# runs under pressure throughout) while another process keeps allocating
+# and dirtying memory.  No write may fail, nothing may hang, no OOM kill.
 # (A memcg limit instead makes the memcg OOM-kill the writer when the
 # host is slow, on loop as on qed: that is the memcg's policy, not ours.)
 t_low_memory() {
@@ -346,7 +347,7 @@ t_low_memory() {
 		sleep 0.2
 	done &
 	hog=$!
-	head -c $((512 * M)) /dev/urandom |
+	head -c $((256 * M)) /dev/urandom |
 		tee >(sha256sum | cut -d' ' -f1 >"$WORK/low.sum") |
 		dd of="$mnt/f" bs=1M iflag=fullblock conv=fsync status=none ||
 		{ echo "the write failed"; rc=1; }

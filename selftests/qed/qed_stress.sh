@@ -22,10 +22,10 @@ t_many() {
 	# Each device shows its own image.
 	for i in $(seq 0 11); do
 		dd if=/dev/zero bs=4096 count=1 status=none | tr '\0' "\\$(printf '%03o' $((i + 1)))" |
-			dd of="${devs[$i]}" bs=4096 seek=$i oflag=direct status=none || return 1
+			dd of="${devs[$i]}" bs=4096 seek="$i" oflag=direct status=none || return 1
 	done
 	for i in $(seq 0 11); do
-		[ "$(dd if="${devs[$i]}" bs=4096 skip=$i count=1 iflag=direct status=none | od -An -tu1 -N1 | tr -d ' ')" = $((i + 1)) ] ||
+		[ "$(dd if="${devs[$i]}" bs=4096 skip="$i" count=1 iflag=direct status=none | od -An -tu1 -N1 | tr -d ' ')" = $((i + 1)) ] ||
 			{ echo "device $i reads another image"; return 1; }
 	done
 	"$QEDCTL" detach --all || return 1
@@ -103,18 +103,18 @@ check fio_eight_jobs_mixed_fsync_trim_verify t_fio
 # else; after room is made the image is consistent and usable.
 t_enospc() {
 	local img d rc
-	small_fs_up small 48M || return 1
+	small_fs_up small 24M || return 1
 	img="$SMALL_MNT/full.qed"
 	qemu-img create -q -f qed "$img" 256M || { small_fs_down; return 1; }
 	d=$(qed_attach "$img") || { small_fs_down; return 1; }
-	dd if=/dev/urandom of="$d" bs=1M count=128 oflag=direct conv=nocreat status=none \
+	dd if=/dev/urandom of="$d" bs=1M count=64 oflag=direct conv=nocreat status=none \
 		2>"$WORK/dd.err"
 	rc=$?
 	head -n 2 "$WORK/dd.err"
 	qed_detach "$d"
 	df -k "$SMALL_MNT" | tail -n 1
 	if [ $rc -eq 0 ]; then
-		echo "128 MiB fit into 48 MiB"
+		echo "64 MiB fit into 24 MiB"
 		rc=1
 	elif ! grep -q "Input/output error\|No space left" "$WORK/dd.err"; then
 		rc=1

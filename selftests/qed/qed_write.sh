@@ -6,12 +6,14 @@
 . "$(dirname "$0")/lib.sh"
 require qemu-img sha256sum dd
 
-# cluster table size creator
+# cluster table size creator.  Every case hashes the whole device and its
+# reference several times: the sizes give the writers their 512 regions
+# (32M and more) or several L2 tables (4k clusters), no more.
 cases=(
-	"64k 4 64M qemu-img"
+	"64k 4 32M qemu-img"
 	"4k 2 16M qedctl"
 	"4k 1 16M qemu-img"	# qedctl refuses what QEMU cannot open
-	"1M 8 256M qemu-img"
+	"1M 8 64M qemu-img"
 	"64k 16 40M qedctl"
 )
 ktap_print_header
@@ -21,12 +23,13 @@ DATA="$WORK/data"
 dd if=/dev/urandom of="$DATA" bs=1M count=4 status=none
 
 # Apply the same write to the device and to the raw reference.
-# put OFFSET LENGTH DATA_OFFSET
+# put DEV REF OFFSET LENGTH DATA_OFFSET
 put() {
-	dd if="$DATA" of="$dev" bs=512 iflag=skip_bytes,count_bytes oflag=seek_bytes \
-		skip="$3" seek="$1" count="$2" conv=notrunc status=none || return 1
-	dd if="$DATA" of="$raw" bs=512 iflag=skip_bytes,count_bytes oflag=seek_bytes \
-		skip="$3" seek="$1" count="$2" conv=notrunc status=none
+	local f
+	for f in "$1" "$2"; do
+		dd if="$DATA" of="$f" bs=512 iflag=skip_bytes,count_bytes oflag=seek_bytes \
+			skip="$5" seek="$3" count="$4" conv=notrunc status=none || return 1
+	done
 }
 
 # Several writers at once on interleaved regions: writer w owns every
@@ -34,8 +37,9 @@ put() {
 # while their allocations race within the same tables.  At most 512
 # regions (each write stays within its first 64 KiB): every dd costs a
 # process under TCG, and make check has a time budget.
+# writer DEV REF SIZE W
 writer() {
-	local w=$1 size=$2 r regions step=65536
+	local dev=$1 ref=$2 size=$3 w=$4 r regions step=65536
 	regions=$(( size / 65536 ))
 	if [ "$regions" -gt 512 ]; then
 		regions=512
@@ -46,31 +50,32 @@ writer() {
 		[ $((RANDOM % 3)) -eq 0 ] || continue
 		r=$((r + w))
 		[ "$r" -lt "$regions" ] || continue
-		put $((r * step + (RANDOM % 64) * 512)) $(( (RANDOM % 64 + 1) * 512 )) \
+		put "$dev" "$ref" $((r * step + (RANDOM % 64) * 512)) $(( (RANDOM % 64 + 1) * 512 )) \
 			$(( (RANDOM % 4096) * 512 )) || return 1
 	done
 }
 
+# workload DEV REF SIZE
 workload() {
-	local size=$1
+	local dev=$1 ref=$2 size=$3
 	# Sequential, cluster-aligned and not.
-	put 0 1048576 0 || return 1
-	put 1049088 7680 4096 || return 1
+	put "$dev" "$ref" 0 1048576 0 || return 1
+	put "$dev" "$ref" 1049088 7680 4096 || return 1
 	# Into the middle of clusters, crossing cluster boundaries.
-	put $(( size / 2 - 3072 )) 6144 8192 || return 1
+	put "$dev" "$ref" $(( size / 2 - 3072 )) 6144 8192 || return 1
 	# The very last sector.
-	put $(( size - 512 )) 512 512 || return 1
+	put "$dev" "$ref" $(( size - 512 )) 512 512 || return 1
 	# Random single sectors and small runs.
 	RANDOM=7
 	for _ in $(seq 40); do
-		put $(( (RANDOM * 32768 + RANDOM) % (size / 512 - 64) * 512 )) \
+		put "$dev" "$ref" $(( (RANDOM * 32768 + RANDOM) % (size / 512 - 64) * 512 )) \
 			$(( (RANDOM % 16 + 1) * 512 )) $(( (RANDOM % 4096) * 512 )) || return 1
 	done
 	# Overwrite allocated clusters in place.
-	put 4096 65536 65536 || return 1
+	put "$dev" "$ref" 4096 65536 65536 || return 1
 	local pids="" w rc=0
 	for w in 0 1 2 3; do
-		writer "$w" "$size" &
+		writer "$dev" "$ref" "$size" "$w" &
 		pids="$pids $!"
 	done
 	for w in $pids; do
@@ -93,8 +98,9 @@ for c in "${cases[@]}"; do
 	fi
 	truncate -s "$bytes" "$raw"
 	t_write() {
+		local dev
 		dev=$(qed_attach "$img") || return 1
-		workload "$bytes" || { qed_detach "$dev"; return 1; }
+		workload "$dev" "$raw" "$bytes" || { qed_detach "$dev"; return 1; }
 		sync
 		# Read back through the device before detaching.
 		[ "$(dev_sum "$dev")" = "$(sum "$raw")" ] || { echo "device != reference"; qed_detach "$dev"; return 1; }
@@ -107,6 +113,7 @@ for c in "${cases[@]}"; do
 			qemu-img compare -f qed -F raw "$img" "$raw" || return 1
 		fi
 		# Read back after a fresh attach, with nothing cached.
+		local dev
 		dev=$(qed_attach "$img" -r) || return 1
 		[ "$(dev_sum "$dev")" = "$(sum "$raw")" ] || { echo "reattached device != reference"; qed_detach "$dev"; return 1; }
 		qed_detach "$dev"

@@ -19,7 +19,7 @@ for geo in "4k 2 1M" "4k 4 8M" "64k 4 64M" "16k 16 1G" "2M 8 1G"; do
 		qemu-img create -q -f qed -b base.raw -F raw "$img" 64M; }
 	[ $n -eq 4 ] && qemu-img create -q -f qed -u -b base.qed -F qed "$img" 1G
 	qemu-io -f qed -c "write -P 1 0 8k" -c "write -z 16k 4k" "$img" >/dev/null 2>&1 || true
-	{ printf "$(le64 "$(stat -c %s "$img")")"; head -c 4096 "$img"; } >corpus/header/seed-$n
+	{ printf '%b' "$(le64 "$(stat -c %s "$img")")"; head -c 4096 "$img"; } >corpus/header/seed-$n
 	if [ "$(stat -c %s "$img")" -le 65536 ]; then cp "$img" corpus/check/seed-$n; fi
 done
 qemu-io -f qed -c "write -P 2 512k 12k" -c "write -P 3 100k 4k" "$tmp/1.qed" >/dev/null

@@ -36,11 +36,12 @@ comp() {
 # comp_is 'EXPECTED...' WORD...: exactly those, in any order.
 comp_is() {
 	local want got
+	# shellcheck disable=SC2086 # the expected words, one each
 	want=$(printf '%s\n' $1 | sort)
 	shift
 	got=$(comp "$@" | sort)
 	[ "$got" = "$want" ] && return 0
-	echo "completing '$*': got '$(echo $got)', want '$(echo $want)'"
+	echo "completing '$*': got '${got//$'\n'/ }', want '${want//$'\n'/ }'"
 	return 1
 }
 
@@ -159,10 +160,10 @@ done
 # COMMANDS but "help, version" is one of 'qedctl help'.
 man_commands() {
 	local c extra=
-	for c in $(awk '/^COMMANDS$/ { on = 1 } /^[A-Z ]+$/ && !/^COMMANDS$/ { on = 0 }
-		on && prev ~ /^[a-z][a-z-]*$/ && /^-+$/ { print prev } { prev = $0 }' "$man8"); do
-		printf '%s\n' $commands | grep -qx -- "$c" || extra+=" $c"
-	done
+	while read -r c; do
+		grep -qx -- "$c" <<<"$commands" || extra+=" $c"
+	done < <(awk '/^COMMANDS$/ { on = 1 } /^[A-Z ]+$/ && !/^COMMANDS$/ { on = 0 }
+		on && prev ~ /^[a-z][a-z-]*$/ && /^-+$/ { print prev } { prev = $0 }' "$man8")
 	[ -z "$extra" ] || { echo "qedctl(8) documents commands qedctl lacks:$extra"; return 1; }
 }
 t no_stray_man_commands man_commands

@@ -91,7 +91,7 @@ for r in $(seq "$rep"); do
 		for j in "${jobs[@]}"; do
 			read -r name args <<<"$j"
 			only "$name" || continue
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2086 # the job's fio options, one word each
 			run_fio "$s" "$dev" "$name" "$r" $args
 		done
 		detach "$s" "$dev"
@@ -104,7 +104,7 @@ for r in $(seq "$rep"); do
 			truncate -s "${mb}M" empty.raw
 			nbd=/dev/nbd$((nbd_next++ % 16))
 			dev=$(attach "$s" "$(file_for "$s" empty)" "$nbd") || continue
-			# shellcheck disable=SC2086
+			# shellcheck disable=SC2086 # the job's fio options, one word each
 			run_fio "$s" "$dev" "$name" "$r" $args
 			detach "$s" "$dev"
 		done

@@ -24,6 +24,7 @@ make -s -C "$QED_TOP" userspace >/dev/null
 ko=$("$(dirname "$0")/build-module.sh" "$k" "$out")
 "$(dirname "$0")/initramfs.sh" "$k" "$ko" "$out/initrd.cpio"
 log "benchmarking on kernel $k: runtime ${rt}s x $rep, ${mb} MiB"
+# shellcheck disable=SC2086 # unquoted: the lists' words, however spaced
 QED_VM_TIMEOUT=${QED_VM_TIMEOUT:-7200} "$(dirname "$0")/run-vm.sh" "$k" "$out/initrd.cpio" \
 	"$out/console.log" qed.mode=bench qed.bench="$rt,$rep,$mb" \
 	qed.bench_setups="$(echo ${BENCH_SETUPS:-} | tr ' ' :)" qed.bench_jobs="$(echo ${BENCH_JOBS:-} | tr ' ' :)"
@@ -58,7 +59,7 @@ val() { awk -v s="$1" -v j="$2" '$1 == s && $2 == j { print $3 }' "$out/medians.
 cpu() { awk -v s="$1" -v j="$2" '$1 == s && $2 == j { print $4 }' "$out/medians.txt"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
 {
-	echo "| job (IOPS; MiB/s for 1m) | $(echo $setups | sed 's/ / | /g') | qed/loop | qed-dio/loop-dio | qed/nbd | qed-dio/nbd-dio |"
+	echo "| job (IOPS; MiB/s for 1m) | ${setups// / | } | qed/loop | qed-dio/loop-dio | qed/nbd | qed-dio/nbd-dio |"
 	echo "|---|$(for _ in $setups; do printf -- '---:|'; done)---:|---:|---:|---:|"
 	for j in $jobs; do
 		row="| $j"
@@ -70,7 +71,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) pri
 		echo "$row"
 	done
 	echo
-	echo "| job (guest CPU µs per I/O) | $(echo $setups | sed 's/ / | /g') |"
+	echo "| job (guest CPU µs per I/O) | ${setups// / | } |"
 	echo "|---|$(for _ in $setups; do printf -- '---:|'; done)"
 	for j in $jobs; do
 		row="| $j"

@@ -45,7 +45,7 @@ read -r unit_pass unit_fail < <(echo "$unit_out" | awk '/^# Totals:/ { for (i = 
 step "host fuzzing (libFuzzer, ${QED_FUZZ_SECONDS:-15}s a target)"
 fuzz_out=$(make -s -C "$QED_TOP/tools/fuzz" run FUZZ_SECONDS="${QED_FUZZ_SECONDS:-15}" 2>&1)
 fuzz_rc=$?
-echo "$fuzz_out" | sed 's/^/    /'
+printf '%s\n' "$fuzz_out" | sed 's/^/    /'
 fuzz_targets=$(echo "$fuzz_out" | grep -c "^Done ")
 if [ $fuzz_rc -eq 0 ] && [ "$fuzz_targets" -eq 4 ]; then
 	unit_pass=$((unit_pass + 4))
@@ -57,6 +57,10 @@ step "kernel style: checkpatch --strict"
 ksrc=$("$(dirname "$0")/ksrc.sh") || fail "fetching linux-source for checkpatch"
 (cd "$QED_TOP" && perl "$ksrc/scripts/checkpatch.pl" --strict --no-tree --quiet -f \
 	drivers/block/qed/*.[ch] include/uapi/linux/qedblk.h) || fail "checkpatch --strict"
+unit_pass=$((unit_pass + 1))
+
+step "shell scripts: shellcheck (every script of the tree)"
+"$(dirname "$0")/shellcheck.sh" | sed 's/^/    /' || fail "shellcheck"
 unit_pass=$((unit_pass + 1))
 # sparse runs in every module build below that has it (QED_SPARSE).
 export QED_SPARSE=1

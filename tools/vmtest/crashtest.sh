@@ -88,6 +88,7 @@ rm -f "$out/fs.img" "$out/log.img"
 for w in ${CRASH_REORDER_WORKLOADS-empty overlay}; do
 	[ "${CRASH_REORDER:-1}" = 0 ] && break
 	disks="$out/data.img $out/dmlog.img $out/replay.img $out/wlog.img"
+	# shellcheck disable=SC2086 # the disks' paths, one word each
 	rm -f $disks
 	truncate -s 1G "$out/data.img" "$out/replay.img"
 	truncate -s 3G "$out/dmlog.img"
@@ -106,6 +107,7 @@ for w in ${CRASH_REORDER_WORKLOADS-empty overlay}; do
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
+	# shellcheck disable=SC2086 # the disks' paths, one word each
 	rm -f $disks
 done
 echo "crashtest: $pass passed, $fail failed"

@@ -42,7 +42,7 @@ if [ "$(arg qed.disks)" != keep ]; then
 	# inode table initialisation got in the background.
 	lazy=
 	[ "$(arg qed.mode)" = bench ] && lazy="-E lazy_itable_init=0,lazy_journal_init=0"
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # $lazy is an option or nothing
 	mkfs.ext4 -q -F $lazy /dev/vda >/dev/null && mount /dev/vda /mnt/ext4 ||
 		{ echo "vmtest: error: cannot make ext4 on /dev/vda"; finish 1; }
 	mkfs.xfs -q -f /dev/vdb >/dev/null && mount /dev/vdb /mnt/xfs ||
@@ -62,7 +62,7 @@ case "$mode" in
 script)
 	# A script put in by QED_GUEST_SCRIPT (initramfs.sh); qed.script=A,B
 	# gives it arguments.
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046 # qed.script=NAME,ARG,...: one argument each
 	/opt/qed/script.sh $(arg qed.script | tr , ' ')
 	finish $?
 	;;
@@ -85,6 +85,7 @@ cd /opt/selftests/qed || finish 1
 [ -n "$tests" ] || tests=$(cat tests.list)
 (
 	export BASE_DIR=/opt/selftests	# runner.sh reads it
+	# shellcheck source=/dev/null # kselftest's, copied into the guest
 	. /opt/selftests/kselftest/runner.sh
 	# One at a time, so that the host can list the slowest (check.sh).
 	for t in $tests; do

@@ -30,7 +30,7 @@ fi
 apt_x_update
 opts=$(apt_x_opts)
 
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086 # apt_x_opts is a list of options, one word each
 ver=$(apt-cache $opts madison linux-image-cloud-amd64 | awk -F'|' '{ gsub(/ /, "", $2); print $2 }' |
 	grep -E "$pattern" | sort -V | tail -n 1)
 [ -n "$ver" ] || die "no linux-image-cloud-amd64 matching $pattern in Debian's archive"
@@ -45,7 +45,7 @@ visit() {
 	[ -n "${seen[$spec]:-}" ] && return 0
 	seen[$spec]=1
 	want+=("$spec")
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # apt_x_opts is a list of options, one word each
 	deps=$(apt-cache $opts show "$spec" 2>/dev/null | awk '/^Depends:/ { sub(/^Depends: /, ""); print; exit }')
 	local parts
 	IFS=',' read -ra parts <<<"$deps"
@@ -68,6 +68,7 @@ visit "linux-headers-cloud-amd64=$ver"
 
 rm -rf "$dir.tmp"
 mkdir -p "$dir.tmp/debs" "$dir.tmp/root"
+# shellcheck disable=SC2086 # apt_x_opts is a list of options, one word each
 (cd "$dir.tmp/debs" && apt-get $opts -q download "${want[@]}" >/dev/null) ||
 	die "downloading ${want[*]} failed"
 for deb in "$dir.tmp"/debs/*.deb; do
@@ -77,7 +78,9 @@ rm -rf "$dir.tmp/debs"
 
 # Newer packages keep everything under /usr/lib (merged /usr).
 [ -e "$dir.tmp/root/lib" ] || ln -s usr/lib "$dir.tmp/root/lib"
-release=$(ls "$dir.tmp/root/lib/modules" | head -n 1)
+modules=("$dir.tmp/root/lib/modules"/*)
+release=${modules[0]##*/}
+[ -d "${modules[0]}" ] || release=
 [ -n "$release" ] || die "no modules in the packages of kernel $name"
 for v in "boot/vmlinuz-$release" "lib/modules/$release/vmlinuz"; do
 	if [ -f "$dir.tmp/root/$v" ]; then

@@ -44,7 +44,7 @@ fetch_linux_source() {
 	apt_x_update
 	opts=$(apt_x_opts)
 	mkdir -p "$dir/.dl"
-	# shellcheck disable=SC2086
+	# shellcheck disable=SC2086 # apt_x_opts is a list of options, one word each
 	(cd "$dir/.dl" && apt-get $opts -q download linux-source-6.12 >/dev/null) ||
 		die "downloading linux-source-6.12 failed"
 	dpkg-deb --fsys-tarfile "$dir"/.dl/linux-source-6.12_*.deb |
@@ -71,7 +71,7 @@ deb [signed-by=$kr] $m bookworm-backports main
 deb [signed-by=$kr] $m trixie main
 deb [signed-by=$kr] $m trixie-backports main
 EOT
-	# shellcheck disable=SC2046
+	# shellcheck disable=SC2046 # apt_x_opts is a list of options, one word each
 	apt-get $(apt_x_opts) -q update >"$APT_X/update.log" 2>&1 ||
 		{ cat "$APT_X/update.log" >&2; die "apt-get update (private state) failed"; }
 	touch "$stamp"

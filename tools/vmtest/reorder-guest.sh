@@ -60,7 +60,7 @@ dmsetup remove lw
 points=$(qed_crash points "$dmlog" 3 | awk '
 	$2 == "flush" { f[nf++] = $1 } $2 != "flush" { print $1 }
 	END { for (i = 1; i <= 5 && nf; i++) print f[int((nf - 1) * i / 5)] }' | sort -n | uniq)
-echo "# replay points (log entries): $(echo $points)"
+echo "# replay points (log entries): ${points//$'\n'/ }"
 
 rsize=$(blockdev --getsz "$replay")
 prev=0

@@ -29,7 +29,7 @@ check() {
 	n=$((n + 1))
 	out=$("$@" 2>&1)
 	rc=$?
-	[ -n "$out" ] && echo "$out" | sed 's/^/# # /'
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# # /'
 	if [ $rc -eq 0 ]; then
 		echo "# ok $n $name"
 	else
