@@ -2,12 +2,34 @@
 /*
  * qedblk: QED images as block devices.  The ioctl ABI of /dev/qed-control.
  *
- * Every argument struct starts with its own size, which the caller sets to
- * sizeof() as it knows it.  The kernel accepts any size from the first
- * version's up to its own (bytes it does not know must be zero) and writes
- * back no more than the caller's size, so the structs can grow at the end
- * and reserved fields can gain a meaning later.  Reserved fields and unused
- * flag bits must be zero: anything else is refused with EINVAL.
+ * How it grows, the promise to binaries built against any version of this
+ * header:
+ *
+ * - A request is known by _IOC_TYPE() (QEDBLK_CTL_MAGIC) and _IOC_NR()
+ *   alone.  The size and direction that _IOC() encodes in the command are
+ *   not looked at, so that a binary built against an older or a newer
+ *   header, whose command numbers differ there, is served all the same.
+ * - Every argument struct starts with __u32 size, which the caller sets to
+ *   sizeof() as its header has it: that field, and nothing else, tells the
+ *   kernel which version of the struct it is handed.  Any size from the
+ *   struct's first version (its QEDBLK_*_SIZE_VER0) up to a page is taken,
+ *   as copy_struct_from_user() takes clone3()'s and openat2()'s: the
+ *   fields a shorter struct lacks read as zero, and the bytes of a longer
+ *   one that the kernel does not know must be zero.
+ * - A size below VER0 or above a page, and a non-zero byte past the
+ *   kernel's struct, are refused with EINVAL, not E2BIG as by clone3():
+ *   such a byte is to the kernel a reserved field it does not know, and
+ *   reserved fields and unknown flag bits, which must be zero too, have
+ *   always been refused with EINVAL; every kernel so far has answered so.
+ * - A request that answers copies back min(size, the kernel's sizeof())
+ *   bytes, never more than the caller's size, and sets size to that: a
+ *   field from there on was not filled in.
+ * - A new field is carved out of reserved[] or added at the end, and zero
+ *   means what the kernel did before it; a new flag bit likewise.  So far
+ *   every new field came out of reserved[] (qedblk_attach.block_size,
+ *   qedblk_info.block_size, image_dev and image_ino): no struct has grown,
+ *   and each VER0 is its sizeof() since the first release.  A struct that
+ *   grows keeps its VER0, and its header gains a _VER1.
  */
 #ifndef _UAPI_LINUX_QEDBLK_H
 #define _UAPI_LINUX_QEDBLK_H
@@ -173,6 +195,18 @@ struct qedblk_set {
 	__u64 reserved[4];
 };
 
+/* Each struct's first version, the smallest size taken: all from 0.9.0. */
+#define QEDBLK_ATTACH_SIZE_VER0		352
+#define QEDBLK_DETACH_SIZE_VER0		32
+#define QEDBLK_INFO_SIZE_VER0		392
+#define QEDBLK_LIST_SIZE_VER0		32
+#define QEDBLK_RESIZE_SIZE_VER0		48
+#define QEDBLK_SET_SIZE_VER0		48
+
+/*
+ * 0xED is free in Documentation/userspace-api/ioctl/ioctl-number.rst (as
+ * of Linux 7.3: 0xEC is cros_ec, 0xEE pfrut); numbers 0x00-0x3F are ours.
+ */
 #define QEDBLK_CTL_MAGIC		0xED
 #define QEDBLK_CTL_ATTACH		_IOWR(QEDBLK_CTL_MAGIC, 0x00, struct qedblk_attach)
 #define QEDBLK_CTL_DETACH		_IOW(QEDBLK_CTL_MAGIC, 0x01, struct qedblk_detach)
