@@ -30,7 +30,15 @@ union qedblk_ctl_arg {
 	struct qedblk_list list;
 	struct qedblk_resize resize;
 	struct qedblk_set set;
+	struct qedblk_features features;
 };
+
+/* The uapi header's names for the on-disk bits are the format's own. */
+static_assert(QEDBLK_F_BACKING_FILE == QED_F_BACKING_FILE);
+static_assert(QEDBLK_F_NEED_CHECK == QED_F_NEED_CHECK);
+static_assert(QEDBLK_F_BACKING_FORMAT_NO_PROBE == QED_F_BACKING_FORMAT_NO_PROBE);
+static_assert((QEDBLK_F_BACKING_FILE | QEDBLK_F_NEED_CHECK |
+	       QEDBLK_F_BACKING_FORMAT_NO_PROBE) == QED_FEATURE_MASK);
 
 static bool qedblk_all_zero(const void *p, size_t n)
 {
@@ -127,6 +135,8 @@ static long qedblk_ctl_set(union qedblk_ctl_arg *arg)
 	return qedblk_set_flags(s->index, s->mask, s->flags);
 }
 
+static long qedblk_ctl_get_features(union qedblk_ctl_arg *arg);
+
 struct qedblk_ctl_cmd {
 	long (*fn)(union qedblk_ctl_arg *arg);
 	u16 size;		/* the kernel's sizeof() */
@@ -167,7 +177,37 @@ static const struct qedblk_ctl_cmd qedblk_ctl_cmds[] = {
 		       QEDBLK_RESIZE_SIZE_VER0, false),
 	QEDBLK_CTL_CMD(QEDBLK_CTL_SET, qedblk_ctl_set, struct qedblk_set,
 		       QEDBLK_SET_SIZE_VER0, false),
+	QEDBLK_CTL_CMD(QEDBLK_CTL_GET_FEATURES, qedblk_ctl_get_features,
+		       struct qedblk_features, QEDBLK_FEATURES_SIZE_VER0, true),
 };
+
+/* The bitmap of struct qedblk_features.ioctls has room for 64. */
+static_assert(ARRAY_SIZE(qedblk_ctl_cmds) <= 64);
+
+/*
+ * Nothing but size is read, and nothing else may be set: a later version
+ * may give the request input, which this one must then refuse, not ignore.
+ */
+static long qedblk_ctl_get_features(union qedblk_ctl_arg *arg)
+{
+	struct qedblk_features *f = &arg->features;
+	unsigned int nr;
+
+	if (!qedblk_all_zero((u8 *)f + sizeof(f->size), sizeof(*f) - sizeof(f->size)))
+		return -EINVAL;
+	f->attach_flags = QEDBLK_ATTACH_FLAGS_ALL;
+	f->detach_flags = QEDBLK_DETACH_FLAGS_ALL;
+	f->set_flags = QEDBLK_SET_FLAGS_ALL;
+	f->info_flags = QEDBLK_INFO_FLAGS_ALL;
+	f->max_chain = QEDBLK_MAX_CHAIN;
+	for (nr = 0; nr < ARRAY_SIZE(qedblk_ctl_cmds); nr++)
+		if (qedblk_ctl_cmds[nr].fn)
+			f->ioctls |= BIT_ULL(nr);
+	f->image_features = QED_FEATURE_MASK;
+	f->image_compat_features = QED_COMPAT_FEATURE_MASK;
+	f->image_autoclear_features = QED_AUTOCLEAR_FEATURE_MASK;
+	return 0;
+}
 
 /**
  * qedblk_ctl_ioctl() - the ioctls of /dev/qed-control
