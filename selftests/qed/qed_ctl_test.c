@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The /dev/qed-control ioctl ABI: attach, detach, info and list, with every
- * error path an attacher can reach.
+ * error path an attacher can reach, and how the argument structs grow.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -601,6 +602,306 @@ TEST_F(ctl, same_image_twice)
 	EXPECT_EQ(0, detach(self->ctl, a, 0));
 }
 
+/*
+ * How the structs grow (the top of <linux/qedblk.h>): binaries built
+ * against an older header and a newer one, each with its own command
+ * numbers, since those encode the struct's size.
+ */
+
+/* The command @cmd as a binary whose struct is @size bytes has it. */
+static unsigned long cmd_sized(unsigned long cmd, size_t size)
+{
+	return _IOC(_IOC_DIR(cmd), _IOC_TYPE(cmd), _IOC_NR(cmd), size);
+}
+
+static const struct {
+	unsigned long cmd;
+	uint32_t ver0;
+	const char *name;
+} requests[] = {
+	{ QEDBLK_CTL_ATTACH, QEDBLK_ATTACH_SIZE_VER0, "ATTACH" },
+	{ QEDBLK_CTL_DETACH, QEDBLK_DETACH_SIZE_VER0, "DETACH" },
+	{ QEDBLK_CTL_INFO, QEDBLK_INFO_SIZE_VER0, "INFO" },
+	{ QEDBLK_CTL_LIST, QEDBLK_LIST_SIZE_VER0, "LIST" },
+	{ QEDBLK_CTL_RESIZE, QEDBLK_RESIZE_SIZE_VER0, "RESIZE" },
+	{ QEDBLK_CTL_SET, QEDBLK_SET_SIZE_VER0, "SET" },
+	{ QEDBLK_CTL_GET_FEATURES, QEDBLK_FEATURES_SIZE_VER0, "GET_FEATURES" },
+};
+
+static size_t page_size(void)
+{
+	return (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * @size zeroed bytes that end where an unmapped page begins: a kernel that
+ * read or wrote past a caller's size would fault (EFAULT).  Freed with
+ * unguard().
+ */
+static void *guarded(size_t size)
+{
+	size_t pg = page_size();
+	char *p = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + pg, pg, PROT_NONE))
+		abort();
+	return p + pg - size;
+}
+
+static void unguard(void *p)
+{
+	size_t pg = page_size();
+
+	munmap((void *)((uintptr_t)p & ~(pg - 1)), 2 * pg);
+}
+
+/*
+ * A binary of the first version: every struct exactly VER0 bytes (only
+ * VER0's fields are touched), command numbers built with that size.
+ */
+TEST_F(ctl, abi_old_caller)
+{
+	struct qedblk_attach *a = guarded(QEDBLK_ATTACH_SIZE_VER0);
+	struct qedblk_info *info = guarded(QEDBLK_INFO_SIZE_VER0);
+	struct qedblk_list *l = guarded(QEDBLK_LIST_SIZE_VER0);
+	struct qedblk_detach *d = guarded(QEDBLK_DETACH_SIZE_VER0);
+	struct qedblk_resize *r = guarded(QEDBLK_RESIZE_SIZE_VER0);
+	struct qedblk_set *st = guarded(QEDBLK_SET_SIZE_VER0);
+	struct qedblk_features *f = guarded(QEDBLK_FEATURES_SIZE_VER0);
+	uint32_t found[64], i;
+	bool listed = false;
+	int fd = open(self->img, O_RDWR | O_CLOEXEC);
+
+	ASSERT_LE(0, fd);
+	a->size = QEDBLK_ATTACH_SIZE_VER0;
+	a->fd = fd;
+	snprintf(a->path, sizeof(a->path), "%s", "old caller");
+	ASSERT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_ATTACH, QEDBLK_ATTACH_SIZE_VER0), a))
+		TH_LOG("ATTACH: %s", strerror(errno));
+	/* Never more than the caller's size back, and that is what size says. */
+	EXPECT_EQ(QEDBLK_ATTACH_SIZE_VER0, a->size);
+	close(fd);
+
+	info->size = QEDBLK_INFO_SIZE_VER0;
+	info->index = a->index;
+	ASSERT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_INFO, QEDBLK_INFO_SIZE_VER0), info))
+		TH_LOG("INFO: %s", strerror(errno));
+	EXPECT_EQ(QEDBLK_INFO_SIZE_VER0, info->size);
+	EXPECT_EQ(IMG_SIZE, info->image_size);
+	EXPECT_EQ(65536, info->cluster_size);
+	EXPECT_EQ(512, info->block_size);
+	EXPECT_STREQ("old caller", info->path);
+
+	l->size = QEDBLK_LIST_SIZE_VER0;
+	l->count = 64;
+	l->indices = (uintptr_t)found;
+	ASSERT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_LIST, QEDBLK_LIST_SIZE_VER0), l));
+	EXPECT_EQ(QEDBLK_LIST_SIZE_VER0, l->size);
+	for (i = 0; i < l->count && i < 64; i++)
+		listed |= found[i] == a->index;
+	EXPECT_TRUE(listed);
+
+	r->size = QEDBLK_RESIZE_SIZE_VER0;
+	r->index = a->index;
+	r->new_size = IMG_SIZE * 2;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_RESIZE, QEDBLK_RESIZE_SIZE_VER0), r));
+
+	st->size = QEDBLK_SET_SIZE_VER0;
+	st->index = a->index;
+	st->mask = QEDBLK_ATTACH_DIRECT_IO;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_SET, QEDBLK_SET_SIZE_VER0), st));
+
+	f->size = QEDBLK_FEATURES_SIZE_VER0;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_GET_FEATURES,
+						 QEDBLK_FEATURES_SIZE_VER0), f));
+	EXPECT_EQ(QEDBLK_FEATURES_SIZE_VER0, f->size);
+	EXPECT_NE(0, f->attach_flags);
+
+	d->size = QEDBLK_DETACH_SIZE_VER0;
+	d->index = a->index;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_DETACH, QEDBLK_DETACH_SIZE_VER0), d))
+		TH_LOG("DETACH: %s", strerror(errno));
+
+	unguard(a);
+	unguard(info);
+	unguard(l);
+	unguard(d);
+	unguard(r);
+	unguard(st);
+	unguard(f);
+}
+
+/*
+ * A binary of a later version: every struct a page long (longer than any
+ * the kernel knows), its tail zero, command numbers built with that size.
+ * Each answer comes back with the kernel's size.
+ */
+TEST_F(ctl, abi_new_caller)
+{
+	size_t pg = page_size();
+	char *buf = calloc(8, pg);
+	struct qedblk_attach *a = (void *)buf;
+	struct qedblk_info *info = (void *)(buf + pg);
+	struct qedblk_list *l = (void *)(buf + 2 * pg);
+	struct qedblk_detach *d = (void *)(buf + 3 * pg);
+	struct qedblk_resize *r = (void *)(buf + 4 * pg);
+	struct qedblk_set *st = (void *)(buf + 5 * pg);
+	struct qedblk_features *f = (void *)(buf + 6 * pg);
+	uint32_t found[64], index;
+	int fd = open(self->img, O_RDWR | O_CLOEXEC);
+
+	ASSERT_NE(NULL, buf);
+	ASSERT_LE(0, fd);
+	a->size = pg;
+	a->fd = fd;
+	snprintf(a->path, sizeof(a->path), "%s", "new caller");
+	ASSERT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_ATTACH, pg), a))
+		TH_LOG("ATTACH: %s", strerror(errno));
+	/* The module is built from this tree: its sizes are this header's. */
+	EXPECT_EQ(sizeof(*a), a->size);
+	index = a->index;
+	close(fd);
+
+	info->size = pg;
+	info->index = index;
+	ASSERT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_INFO, pg), info))
+		TH_LOG("INFO: %s", strerror(errno));
+	EXPECT_EQ(sizeof(*info), info->size);
+	EXPECT_EQ(IMG_SIZE, info->image_size);
+	EXPECT_STREQ("new caller", info->path);
+
+	l->size = pg;
+	l->count = 64;
+	l->indices = (uintptr_t)found;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_LIST, pg), l));
+	EXPECT_EQ(sizeof(*l), l->size);
+	EXPECT_LE(1, l->count);
+
+	r->size = pg;
+	r->index = index;
+	r->new_size = IMG_SIZE * 2;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_RESIZE, pg), r));
+
+	st->size = pg;
+	st->index = index;
+	st->mask = QEDBLK_ATTACH_DIRECT_IO;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_SET, pg), st));
+
+	f->size = pg;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_GET_FEATURES, pg), f));
+	EXPECT_EQ(sizeof(*f), f->size);
+
+	d->size = pg;
+	d->index = index;
+	EXPECT_EQ(0, ioctl(self->ctl, cmd_sized(QEDBLK_CTL_DETACH, pg), d))
+		TH_LOG("DETACH: %s", strerror(errno));
+	free(buf);
+}
+
+/*
+ * A later binary that sets a field this kernel does not know is refused,
+ * not half-served: EINVAL, as for a reserved field.  The same past a page.
+ */
+TEST_F(ctl, abi_unknown_tail_refused)
+{
+	size_t pg = page_size();
+	char *buf = calloc(1, pg);
+	unsigned int i;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < ARRAY_SIZE(requests); i++) {
+		memset(buf, 0, pg);
+		*(uint32_t *)buf = pg;
+		buf[pg - 1] = 1;
+		EXPECT_EQ(-1, ioctl(self->ctl, cmd_sized(requests[i].cmd, pg), buf))
+			TH_LOG("%s with a non-zero byte at %zu", requests[i].name, pg - 1);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", requests[i].name);
+
+		buf[pg - 1] = 0;
+		*(uint32_t *)buf = pg + 8;
+		EXPECT_EQ(-1, ioctl(self->ctl, requests[i].cmd, buf))
+			TH_LOG("%s of a page and more", requests[i].name);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", requests[i].name);
+	}
+	free(buf);
+}
+
+/* Nothing shorter than a struct's first version. */
+TEST_F(ctl, abi_short_size_refused)
+{
+	size_t pg = page_size();
+	char *buf = calloc(1, pg);
+	unsigned int i, j;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < ARRAY_SIZE(requests); i++) {
+		uint32_t sizes[] = { 0, 4, requests[i].ver0 - 8, requests[i].ver0 - 1 };
+
+		for (j = 0; j < ARRAY_SIZE(sizes); j++) {
+			memset(buf, 0, pg);
+			*(uint32_t *)buf = sizes[j];
+			EXPECT_EQ(-1, ioctl(self->ctl, cmd_sized(requests[i].cmd, sizes[j]), buf))
+				TH_LOG("%s of %u bytes", requests[i].name, sizes[j]);
+			EXPECT_EQ(EINVAL, errno) TH_LOG("%s of %u bytes", requests[i].name, sizes[j]);
+		}
+	}
+	/* Another driver's type with one of our numbers is not ours. */
+	EXPECT_EQ(-1, ioctl(self->ctl, _IOWR(QEDBLK_CTL_MAGIC + 1, _IOC_NR(QEDBLK_CTL_INFO),
+					     struct qedblk_info), buf));
+	EXPECT_EQ(ENOTTY, errno);
+	free(buf);
+}
+
+/* Everything this header defines, the module says it has. */
+TEST_F(ctl, get_features)
+{
+	const uint64_t image_features = QEDBLK_F_BACKING_FILE | QEDBLK_F_NEED_CHECK |
+					QEDBLK_F_BACKING_FORMAT_NO_PROBE;
+	struct qedblk_features f;
+	unsigned int i;
+
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	ASSERT_EQ(0, ioctl(self->ctl, QEDBLK_CTL_GET_FEATURES, &f)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(sizeof(f), f.size);
+	EXPECT_EQ(QEDBLK_ATTACH_FLAGS_ALL, f.attach_flags & QEDBLK_ATTACH_FLAGS_ALL);
+	EXPECT_EQ(QEDBLK_DETACH_FLAGS_ALL, f.detach_flags & QEDBLK_DETACH_FLAGS_ALL);
+	EXPECT_EQ(QEDBLK_SET_FLAGS_ALL, f.set_flags & QEDBLK_SET_FLAGS_ALL);
+	EXPECT_EQ(QEDBLK_INFO_FLAGS_ALL, f.info_flags & QEDBLK_INFO_FLAGS_ALL);
+	EXPECT_EQ(image_features, f.image_features & image_features);
+	EXPECT_LE(QEDBLK_MAX_CHAIN, f.max_chain);
+	for (i = 0; i < ARRAY_SIZE(requests); i++)
+		EXPECT_TRUE(f.ioctls & (1ull << _IOC_NR(requests[i].cmd)))
+			TH_LOG("request 0x%02x missing from the bitmap",
+			       (unsigned int)_IOC_NR(requests[i].cmd));
+	/* What the bitmap denies is ENOTTY: one number past the highest. */
+	for (i = 0; i < 64 && (f.ioctls >> i); i++)
+		;
+	EXPECT_EQ(-1, ioctl(self->ctl, _IO(QEDBLK_CTL_MAGIC, i), &f));
+	EXPECT_EQ(ENOTTY, errno);
+	/* And what the masks deny is refused. */
+	if (~f.attach_flags) {
+		struct qedblk_attach a;
+
+		init_attach(&a, -1, self->img);
+		a.flags = ~f.attach_flags & -~f.attach_flags;
+		EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_ATTACH, &a));
+		EXPECT_EQ(EINVAL, errno);
+	}
+
+	/* The request reads nothing but size, and takes nothing else. */
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.reserved[7] = 1;
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_GET_FEATURES, &f));
+	EXPECT_EQ(EINVAL, errno);
+	memset(&f, 0, sizeof(f));
+	f.size = sizeof(f);
+	f.attach_flags = QEDBLK_ATTACH_READ_ONLY;
+	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_GET_FEATURES, &f));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 /* Every control ioctl needs CAP_SYS_ADMIN. */
 TEST_F(ctl, needs_cap_sys_admin)
 {
@@ -614,6 +915,7 @@ TEST_F(ctl, needs_cap_sys_admin)
 		struct qedblk_info info;
 		struct qedblk_list l = { .size = sizeof(l) };
 		struct qedblk_resize r = { .size = sizeof(r), .new_size = 1 << 30 };
+		struct qedblk_features f = { .size = sizeof(f) };
 		uint32_t idx;
 
 		if (syscall(SYS_capget, &h, d))
@@ -631,6 +933,8 @@ TEST_F(ctl, needs_cap_sys_admin)
 			_exit(4);
 		if (ioctl(self->ctl, QEDBLK_CTL_RESIZE, &r) != -1 || errno != EPERM)
 			_exit(5);
+		if (ioctl(self->ctl, QEDBLK_CTL_GET_FEATURES, &f) != -1 || errno != EPERM)
+			_exit(6);
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));

@@ -75,6 +75,41 @@ int device_info(int ctl, uint32_t index, struct qedblk_info *info)
 	return ioctl(ctl, QEDBLK_CTL_INFO, info) < 0 ? -errno : 0;
 }
 
+int ctl_features(int ctl, struct qedblk_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->size = sizeof(*f);
+	return ioctl(ctl, QEDBLK_CTL_GET_FEATURES, f) < 0 ? -errno : 0;
+}
+
+/*
+ * The option asking for a flag of @flags that the loaded module does not
+ * take, to say so rather than a bare EINVAL; NULL if it takes them all, or
+ * cannot tell (a module from before QEDBLK_CTL_GET_FEATURES).
+ */
+static const char *attach_flag_missing(int ctl, uint32_t flags)
+{
+	static const struct {
+		uint32_t flag;
+		const char *option;
+	} opts[] = {
+		{ QEDBLK_ATTACH_READ_ONLY, "--read-only" },
+		{ QEDBLK_ATTACH_AUTOCLEAR, "--autoclear" },
+		{ QEDBLK_ATTACH_WANT_INDEX, "--index" },
+		{ QEDBLK_ATTACH_DIRECT_IO, "--direct-io" },
+		{ QEDBLK_ATTACH_NO_PARTSCAN, "--no-partscan" },
+	};
+	struct qedblk_features f;
+	size_t i;
+
+	if (ctl_features(ctl, &f))
+		return NULL;
+	for (i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		if (flags & opts[i].flag & ~f.attach_flags)
+			return opts[i].option;
+	return NULL;
+}
+
 bool info_is_file(const struct qedblk_info *info, const struct stat *st)
 {
 	struct stat img;
@@ -228,9 +263,13 @@ int attach_image(const char *path, struct qedblk_attach *a, bool verbose, bool r
 		int err = errno;
 		bool explained = err == EINVAL || err == EOPNOTSUPP || err == EFBIG ||
 				 err == ENAMETOOLONG || err == ELOOP;
+		const char *missing = err == EINVAL ? attach_flag_missing(ctl, a->flags) : NULL;
 
 		ret = -1;
-		if (err == EBUSY) {
+		if (missing) {
+			errmsg("%s: attach failed: the loaded qedblk module has no %s"
+			       " (it is older than this " QEDCTL_NAME ")", path, missing);
+		} else if (err == EBUSY) {
 			image_holder_words(fd, path, why, sizeof(why));
 			errmsg("%s: attach failed: %s: %s", path, strerror(err), why);
 		} else if (err == EEXIST && (a->flags & QEDBLK_ATTACH_WANT_INDEX)) {
@@ -521,6 +560,7 @@ int cmd_set(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct qedblk_features f;
 	struct qedblk_set s;
 	bool on;
 	int c, ctl;
@@ -553,6 +593,9 @@ int cmd_set(int argc, char **argv)
 	if (parse_device(argv[optind], &s.index))
 		die("%s: not a qed device", argv[optind]);
 	ctl = ctl_open(false);
+	if (!ctl_features(ctl, &f) && (s.mask & ~f.set_flags))
+		die("%s: the loaded qedblk module cannot change direct I/O on an attached"
+		    " device (it is older than this " QEDCTL_NAME ")", argv[optind]);
 	if (ioctl(ctl, QEDBLK_CTL_SET, &s) < 0)
 		die("%s: setting direct I/O %s failed: %s%s", argv[optind], on ? "on" : "off",
 		    strerror(errno), errno == EINVAL && on ?

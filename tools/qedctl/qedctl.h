@@ -257,6 +257,11 @@ int ctl_open(bool quiet);
 int ctl_try_open(void);
 int parse_device(const char *s, uint32_t *index);
 int device_info(int ctl, uint32_t index, struct qedblk_info *info);
+/*
+ * What the loaded module supports (QEDBLK_CTL_GET_FEATURES): 0, or a
+ * negative errno, -ENOTTY from a module older than the request (0.10.0).
+ */
+int ctl_features(int ctl, struct qedblk_features *f);
 uint32_t *list_indices(int ctl, uint32_t *count);
 /* As losetup -j: @info's image is the file @st, by device and inode. */
 bool info_is_file(const struct qedblk_info *info, const struct stat *st);

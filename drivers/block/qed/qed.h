@@ -370,6 +370,9 @@ extern struct mutex qedblk_ctl_mutex;
 extern int qedblk_major;
 extern struct workqueue_struct *qedblk_ctl_wq;
 
+/* qed_ctl.c */
+long qedblk_ctl_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
 /* qed_dev.c */
 int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds);
 int qedblk_detach(u32 index, u32 flags);

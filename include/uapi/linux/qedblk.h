@@ -2,12 +2,34 @@
 /*
  * qedblk: QED images as block devices.  The ioctl ABI of /dev/qed-control.
  *
- * Every argument struct starts with its own size, which the caller sets to
- * sizeof() as it knows it.  The kernel accepts any size from the first
- * version's up to its own (bytes it does not know must be zero) and writes
- * back no more than the caller's size, so the structs can grow at the end
- * and reserved fields can gain a meaning later.  Reserved fields and unused
- * flag bits must be zero: anything else is refused with EINVAL.
+ * How it grows, the promise to binaries built against any version of this
+ * header:
+ *
+ * - A request is known by _IOC_TYPE() (QEDBLK_CTL_MAGIC) and _IOC_NR()
+ *   alone.  The size and direction that _IOC() encodes in the command are
+ *   not looked at, so that a binary built against an older or a newer
+ *   header, whose command numbers differ there, is served all the same.
+ * - Every argument struct starts with __u32 size, which the caller sets to
+ *   sizeof() as its header has it: that field, and nothing else, tells the
+ *   kernel which version of the struct it is handed.  Any size from the
+ *   struct's first version (its QEDBLK_*_SIZE_VER0) up to a page is taken,
+ *   as copy_struct_from_user() takes clone3()'s and openat2()'s: the
+ *   fields a shorter struct lacks read as zero, and the bytes of a longer
+ *   one that the kernel does not know must be zero.
+ * - A size below VER0 or above a page, and a non-zero byte past the
+ *   kernel's struct, are refused with EINVAL, not E2BIG as by clone3():
+ *   such a byte is to the kernel a reserved field it does not know, and
+ *   reserved fields and unknown flag bits, which must be zero too, have
+ *   always been refused with EINVAL; every kernel so far has answered so.
+ * - A request that answers copies back min(size, the kernel's sizeof())
+ *   bytes, never more than the caller's size, and sets size to that: a
+ *   field from there on was not filled in.
+ * - A new field is carved out of reserved[] or added at the end, and zero
+ *   means what the kernel did before it; a new flag bit likewise.  So far
+ *   every new field came out of reserved[] (qedblk_attach.block_size,
+ *   qedblk_info.block_size, image_dev and image_ino): no struct has grown,
+ *   and each VER0 is its sizeof() since the first release.  A struct that
+ *   grows keeps its VER0, and its header gains a _VER1.
  */
 #ifndef _UAPI_LINUX_QEDBLK_H
 #define _UAPI_LINUX_QEDBLK_H
@@ -81,6 +103,14 @@ struct qedblk_detach {
 #define QEDBLK_INFO_DIRECT_IO	(1U << 2)
 #define QEDBLK_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
 #define QEDBLK_INFO_NO_PARTSCAN	(1U << 4)	/* attached with NO_PARTSCAN */
+#define QEDBLK_INFO_FLAGS_ALL	(QEDBLK_INFO_READ_ONLY | QEDBLK_INFO_AUTOCLEAR | \
+				 QEDBLK_INFO_DIRECT_IO | QEDBLK_INFO_DIRTY | \
+				 QEDBLK_INFO_NO_PARTSCAN)
+
+/* struct qedblk_info.features: the QED header's feature bits, as on disk */
+#define QEDBLK_F_BACKING_FILE		(1ULL << 0)	/* a backing file is named */
+#define QEDBLK_F_NEED_CHECK		(1ULL << 1)	/* not closed cleanly */
+#define QEDBLK_F_BACKING_FORMAT_NO_PROBE	(1ULL << 2)	/* the backing file is raw */
 
 /**
  * struct qedblk_info - what an attached device is made of
@@ -91,7 +121,7 @@ struct qedblk_detach {
  * @table_size:	out: clusters per table
  * @header_size: out: clusters in the header
  * @image_size:	out: guest-visible bytes
- * @features:	out: the header's feature bits as on disk
+ * @features:	out: the header's feature bits as on disk, QEDBLK_F_*
  * @compat_features: out
  * @autoclear_features: out
  * @file_size:	out: bytes in use in the image file (allocation end)
@@ -173,6 +203,56 @@ struct qedblk_set {
 	__u64 reserved[4];
 };
 
+/**
+ * struct qedblk_features - what the loaded driver supports, as ublk's
+ *	UBLK_U_CMD_GET_FEATURES: for a tool to ask before it relies on a
+ *	flag, rather than read EINVAL afterwards
+ * @size:	sizeof(struct qedblk_features); every other field is out
+ *		only and must be zero on the way in
+ * @attach_flags: out: the QEDBLK_ATTACH_* flags QEDBLK_CTL_ATTACH takes
+ * @detach_flags: out: the QEDBLK_DETACH_* flags QEDBLK_CTL_DETACH takes
+ * @set_flags:	out: the QEDBLK_ATTACH_* flags QEDBLK_CTL_SET can change
+ * @info_flags:	out: the QEDBLK_INFO_* flags QEDBLK_CTL_INFO may report
+ * @max_chain:	out: backing files one image may have below it
+ * @ioctls:	out: bit n set for each request served whose _IOC_NR() is n
+ * @image_features: out: the QEDBLK_F_* bits an image may have; one with
+ *		any other is refused (EOPNOTSUPP)
+ * @image_compat_features: out: the compatible feature bits the driver
+ *		knows (others are left as they are)
+ * @image_autoclear_features: out: the autoclear feature bits the driver
+ *		knows (others are cleared by a read-write attach)
+ * @reserved:	out: zero
+ */
+struct qedblk_features {
+	__u32 size;
+	__u32 attach_flags;
+	__u32 detach_flags;
+	__u32 set_flags;
+	__u32 info_flags;
+	__u32 max_chain;
+	__u64 ioctls;
+	__u64 image_features;
+	__u64 image_compat_features;
+	__u64 image_autoclear_features;
+	__u64 reserved[8];
+};
+
+/*
+ * Each struct's first version, the smallest size taken: as in 0.9.0, the
+ * first release, but qedblk_features, new after 0.10.0.
+ */
+#define QEDBLK_ATTACH_SIZE_VER0		352
+#define QEDBLK_DETACH_SIZE_VER0		32
+#define QEDBLK_INFO_SIZE_VER0		392
+#define QEDBLK_LIST_SIZE_VER0		32
+#define QEDBLK_RESIZE_SIZE_VER0		48
+#define QEDBLK_SET_SIZE_VER0		48
+#define QEDBLK_FEATURES_SIZE_VER0	120
+
+/*
+ * 0xED is free in Documentation/userspace-api/ioctl/ioctl-number.rst (as
+ * of Linux 7.3: 0xEC is cros_ec, 0xEE pfrut); numbers 0x00-0x3F are ours.
+ */
 #define QEDBLK_CTL_MAGIC		0xED
 #define QEDBLK_CTL_ATTACH		_IOWR(QEDBLK_CTL_MAGIC, 0x00, struct qedblk_attach)
 #define QEDBLK_CTL_DETACH		_IOW(QEDBLK_CTL_MAGIC, 0x01, struct qedblk_detach)
@@ -180,5 +260,6 @@ struct qedblk_set {
 #define QEDBLK_CTL_LIST		_IOWR(QEDBLK_CTL_MAGIC, 0x03, struct qedblk_list)
 #define QEDBLK_CTL_RESIZE		_IOW(QEDBLK_CTL_MAGIC, 0x04, struct qedblk_resize)
 #define QEDBLK_CTL_SET		_IOW(QEDBLK_CTL_MAGIC, 0x05, struct qedblk_set)
+#define QEDBLK_CTL_GET_FEATURES	_IOWR(QEDBLK_CTL_MAGIC, 0x06, struct qedblk_features)
 
 #endif /* _UAPI_LINUX_QEDBLK_H */
