@@ -329,9 +329,7 @@ int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len);
 int qedblk_repair(struct qedblk_device *qed);
 
 /* qed_io.c */
-void qedblk_cmd_work(struct work_struct *work);
+extern const struct blk_mq_ops qedblk_mq_ops;
 void qedblk_queue_work(struct work_struct *work);
-void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd);
-void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd);
 
 #endif /* QED_H */

@@ -323,7 +323,7 @@ static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 }
 
 /* Flush, discard and write-zeroes: one work item each, they may be slow. */
-void qedblk_cmd_work(struct work_struct *work)
+static void qedblk_cmd_work(struct work_struct *work)
 {
 	unsigned int orig_flags = current->flags;
 
@@ -358,7 +358,7 @@ void qedblk_queue_work(struct work_struct *work)
 	current->flags = orig_flags;
 }
 
-void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
+static void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
 {
 	if (cmd->bvec_pooled)
 		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
@@ -372,7 +372,7 @@ void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
  * A read whose data the CPU copied (zeros, backing data) makes the
  * request's pages coherent for a user mapping, as lo_read_simple() does.
  */
-void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
+static void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct req_iterator iter;
@@ -383,3 +383,67 @@ void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 	rq_for_each_segment(bv, rq, iter)
 		flush_dcache_page(bv.bv_page);
 }
+
+static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				    const struct blk_mq_queue_data *bd)
+{
+	struct request *rq = bd->rq;
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qedblk_device *qed = rq->q->queuedata;
+	struct qedblk_queue *q = hctx->driver_data;
+
+	/*
+	 * The block layer lets writes through to a read-only disk once
+	 * userspace cleared its flag (BLKROSET): refuse them here, as
+	 * loop_handle_cmd() does.  A flush has nothing to write.
+	 */
+	if (op_is_write(req_op(rq)) && req_op(rq) != REQ_OP_FLUSH &&
+	    (qed->flags & QEDBLK_ATTACH_READ_ONLY))
+		return BLK_STS_IOERR;
+	blk_mq_start_request(rq);
+	/*
+	 * Set up here rather than in ->init_request, whose prototype
+	 * differs between the kernels we support.
+	 */
+	cmd->qed = qed;
+	/* Table loads and allocation may block: never do them here. */
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		spin_lock(&q->lock);
+		list_add_tail(&cmd->node, &q->cmds);
+		spin_unlock(&q->lock);
+		queue_work(qed->wq, &q->work);
+		break;
+	default:
+		/* A flush must not hold up the reads queued behind it. */
+		INIT_WORK(&cmd->work, qedblk_cmd_work);
+		queue_work(qed->wq, &cmd->work);
+		break;
+	}
+	return BLK_STS_OK;
+}
+
+static int qedblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
+{
+	struct qedblk_device *qed = data;
+
+	hctx->driver_data = &qed->queues[idx];
+	return 0;
+}
+
+static void qedblk_complete_rq(struct request *rq)
+{
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (req_op(rq) == REQ_OP_READ)
+		qedblk_cmd_flush_dcache(cmd);
+	qedblk_cmd_free_bvec(cmd);
+	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
+}
+
+const struct blk_mq_ops qedblk_mq_ops = {
+	.queue_rq	= qedblk_queue_rq,
+	.init_hctx	= qedblk_init_hctx,
+	.complete	= qedblk_complete_rq,
+};
