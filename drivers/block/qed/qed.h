@@ -203,16 +203,38 @@ struct qedblk_seg {
 	size_t len;
 };
 
+/*
+ * Where a read or write stands in qedblk_rw_from(): which worker walks it,
+ * and whether its first kiocb took the command's own @seg.  Only the
+ * worker walking the request reads or moves it.
+ */
+enum qedblk_cmd_state {
+	/*
+	 * Walked by the worker that took it off its queue, @seg unused.
+	 * qedblk_cmd_get_seg() moves it to ISSUING_SEG, qedblk_cmd_hand_off()
+	 * to ALLOCATING.
+	 */
+	QED_CMD_ISSUING,
+	/* As ISSUING, @seg in flight.  qedblk_cmd_hand_off(): ALLOCATING_SEG. */
+	QED_CMD_ISSUING_SEG,
+	/*
+	 * Walked from @alloc_from on by its own alloc_wq worker, @seg unused.
+	 * qedblk_cmd_get_seg() moves it to ALLOCATING_SEG.
+	 */
+	QED_CMD_ALLOCATING,
+	/* As ALLOCATING, @seg in flight.  The last state. */
+	QED_CMD_ALLOCATING_SEG,
+};
+
 /* One blk-mq request in flight. */
 struct qedblk_cmd {
 	struct work_struct work;	/* flush, discard, write-zeroes, allocation */
 	struct list_head node;		/* on qedblk_queue.cmds */
 	struct qedblk_device *qed;
 	struct qedblk_seg seg;		/* the first piece: no allocation */
-	bool seg_busy;
-	bool own_work;			/* allocating: runs on @work from @resume */
+	enum qedblk_cmd_state state;	/* reads and writes only */
 	bool cpu_copied;		/* a read filled by memcpy: qedblk_cmd_flush_dcache() */
-	u64 resume;
+	u64 alloc_from;			/* ALLOCATING*: where its worker starts */
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	bool bvec_pooled;		/* @bvec came from bvec_pool */
 	struct bio_vec inline_bvec[4];

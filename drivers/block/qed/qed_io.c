@@ -68,6 +68,21 @@ static ssize_t qedblk_seg_issue(struct qedblk_seg *seg, struct iov_iter *iter, b
 	return file->f_op->write_iter(&seg->iocb, iter);
 }
 
+/* The first kiocb of a request is the command's own, the others come from seg_pool. */
+static struct qedblk_seg *qedblk_cmd_get_seg(struct qedblk_cmd *cmd)
+{
+	switch (cmd->state) {
+	case QED_CMD_ISSUING:
+		cmd->state = QED_CMD_ISSUING_SEG;
+		return &cmd->seg;
+	case QED_CMD_ALLOCATING:
+		cmd->state = QED_CMD_ALLOCATING_SEG;
+		return &cmd->seg;
+	default:
+		return mempool_alloc(cmd->qed->seg_pool, GFP_NOIO);
+	}
+}
+
 static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file_off,
 			      bool write)
 {
@@ -77,12 +92,7 @@ static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file
 	struct qedblk_seg *seg;
 	ssize_t ret;
 
-	if (!cmd->seg_busy) {
-		cmd->seg_busy = true;
-		seg = &cmd->seg;
-	} else {
-		seg = mempool_alloc(qed->seg_pool, GFP_NOIO);
-	}
+	seg = qedblk_cmd_get_seg(cmd);
 	qedblk_cmd_slice(cmd, off, len, &iter);
 	seg->cmd = cmd;
 	seg->len = len;
@@ -161,6 +171,31 @@ static int qedblk_cmd_setup_iter(struct qedblk_cmd *cmd, struct request *rq, boo
 
 static void qedblk_alloc_cmd_work(struct work_struct *work);
 
+/*
+ * Allocation waits for the host file system and for allocations of the
+ * same clusters: the request gets a worker of its own, from byte @done on,
+ * and the queue's other requests, and other allocations, go on meanwhile.
+ * Returns false if it is already on that worker.
+ */
+static bool qedblk_cmd_hand_off(struct qedblk_cmd *cmd, u64 done)
+{
+	switch (cmd->state) {
+	case QED_CMD_ISSUING:
+		cmd->state = QED_CMD_ALLOCATING;
+		break;
+	case QED_CMD_ISSUING_SEG:
+		cmd->state = QED_CMD_ALLOCATING_SEG;
+		break;
+	default:
+		return false;
+	}
+	cmd->alloc_from = done;
+	atomic_inc(&cmd->pending);
+	INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
+	queue_work(cmd->qed->alloc_wq, &cmd->work);
+	return true;
+}
+
 /* The request's data from byte @done on. */
 static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 {
@@ -192,20 +227,8 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 				return;
 			}
 		} else {
-			/*
-			 * Allocation waits for the host file system and for
-			 * allocations of the same clusters: it gets a worker of
-			 * its own, and the queue's other requests, and other
-			 * allocations, go on meanwhile.
-			 */
-			if (!cmd->own_work) {
-				cmd->own_work = true;
-				cmd->resume = done;
-				atomic_inc(&cmd->pending);
-				INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
-				queue_work(qed->alloc_wq, &cmd->work);
+			if (qedblk_cmd_hand_off(cmd, done))
 				return;
-			}
 			qedblk_cmd_slice(cmd, done, m.len, &part);
 			ret = qedblk_alloc_write(qed, pos + done, &part);
 			if (ret) {
@@ -276,7 +299,7 @@ static void qedblk_alloc_cmd_work(struct work_struct *work)
 
 	current->flags |= QED_WORKER_FLAGS;
 	qedblk_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
-	qedblk_rw_from(cmd, cmd->resume, true);
+	qedblk_rw_from(cmd, cmd->alloc_from, true);
 	qedblk_cgroup_leave(&cg);
 	qedblk_cmd_put(cmd);
 	current->flags = orig_flags;
@@ -290,8 +313,7 @@ static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 
 	qedblk_cgroup_enter(rq, &cg);
 	cmd->error = 0;
-	cmd->seg_busy = false;
-	cmd->own_work = false;
+	cmd->state = QED_CMD_ISSUING;
 	cmd->cpu_copied = false;
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
