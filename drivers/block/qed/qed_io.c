@@ -205,14 +205,12 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 	u64 len = blk_rq_bytes(rq);
 	struct iov_iter part;
 	struct qedblk_map m;
-	int ret;
+	int ret = 0;
 
 	while (done < len) {
 		ret = qedblk_map_range(&qed->top, pos + done, len - done, &m);
-		if (ret) {
-			qedblk_cmd_fail(cmd, ret);
-			return;
-		}
+		if (ret)
+			break;
 		if (m.type == QED_MAP_DATA) {
 			qedblk_submit_seg(cmd, done, m.len, m.file_off, write);
 		} else if (!write) {
@@ -222,22 +220,18 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 				iov_iter_zero(m.len, &part);
 			else
 				ret = qedblk_chain_read(qed->top.backing, pos + done, &part);
-			if (ret) {
-				qedblk_cmd_fail(cmd, ret);
-				return;
-			}
 		} else {
 			if (qedblk_cmd_hand_off(cmd, done))
 				return;
 			qedblk_cmd_slice(cmd, done, m.len, &part);
 			ret = qedblk_alloc_write(qed, pos + done, &part);
-			if (ret) {
-				qedblk_cmd_fail(cmd, ret);
-				return;
-			}
 		}
+		if (ret)
+			break;
 		done += m.len;
 	}
+	if (ret)
+		qedblk_cmd_fail(cmd, ret);
 }
 
 static void qedblk_do_rw(struct qedblk_cmd *cmd, struct request *rq, bool write)
