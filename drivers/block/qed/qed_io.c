@@ -374,16 +374,6 @@ void qedblk_queue_work(struct work_struct *work)
 	current->flags = orig_flags;
 }
 
-static void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
-{
-	if (cmd->bvec_pooled)
-		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
-	else
-		kfree(cmd->bvec);
-	cmd->bvec = NULL;
-	cmd->bvec_pooled = false;
-}
-
 /*
  * A read whose data the CPU copied (zeros, backing data) makes the
  * request's pages coherent for a user mapping, as lo_read_simple() does.
@@ -398,6 +388,26 @@ static void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 		return;
 	rq_for_each_segment(bv, rq, iter)
 		flush_dcache_page(bv.bv_page);
+}
+
+static void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
+{
+	if (cmd->bvec_pooled)
+		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
+	else
+		kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	cmd->bvec_pooled = false;
+}
+
+static void qedblk_complete_rq(struct request *rq)
+{
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (req_op(rq) == REQ_OP_READ)
+		qedblk_cmd_flush_dcache(cmd);
+	qedblk_cmd_free_bvec(cmd);
+	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
 static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -446,16 +456,6 @@ static int qedblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int
 
 	hctx->driver_data = &qed->queues[idx];
 	return 0;
-}
-
-static void qedblk_complete_rq(struct request *rq)
-{
-	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-
-	if (req_op(rq) == REQ_OP_READ)
-		qedblk_cmd_flush_dcache(cmd);
-	qedblk_cmd_free_bvec(cmd);
-	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
 const struct blk_mq_ops qedblk_mq_ops = {
