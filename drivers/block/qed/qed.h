@@ -189,14 +189,17 @@ struct qedblk_device {
  * one wakeup rather than one each.
  */
 struct qedblk_queue {
-	spinlock_t lock;		/* cmds */
-	struct list_head cmds;
-	struct work_struct work;
+	spinlock_t lock;		/* protects @cmds */
+	struct list_head cmds;		/* qedblk_cmd.node */
+	struct work_struct work;	/* qedblk_queue_work() */
 };
 
 struct qedblk_cmd;
 
-/* A piece of a request sent to the image file as one kiocb. */
+/*
+ * A piece of a request sent to the image file as one kiocb.  Set up by
+ * the worker that issues it, read by its completion: no lock.
+ */
 struct qedblk_seg {
 	struct kiocb iocb;
 	struct qedblk_cmd *cmd;
@@ -206,7 +209,8 @@ struct qedblk_seg {
 /*
  * Where a read or write stands in qedblk_rw_from(): which worker walks it,
  * and whether its first kiocb took the command's own @seg.  Only the
- * worker walking the request reads or moves it.
+ * worker walking the request reads or moves it.  qedblk_cmd_run() starts
+ * every request in ISSUING.
  */
 enum qedblk_cmd_state {
 	/*
@@ -226,11 +230,18 @@ enum qedblk_cmd_state {
 	QED_CMD_ALLOCATING_SEG,
 };
 
-/* One blk-mq request in flight. */
+/*
+ * One blk-mq request in flight (the tag set's pdu).  Most of it needs no
+ * lock because one context at a time owns it: qedblk_queue_rq(), then the
+ * worker that runs it, then the alloc_wq worker it may be handed to
+ * (queue_work() orders each hand-over), and once @pending drops to zero
+ * qedblk_complete_rq().  Kiocb completions meanwhile change only @pending
+ * and @error.
+ */
 struct qedblk_cmd {
 	struct work_struct work;	/* flush, discard, write-zeroes, allocation */
-	struct list_head node;		/* on qedblk_queue.cmds */
-	struct qedblk_device *qed;
+	struct list_head node;		/* on qedblk_queue.cmds, under its lock */
+	struct qedblk_device *qed;	/* set by qedblk_queue_rq() */
 	struct qedblk_seg seg;		/* the first piece: no allocation */
 	enum qedblk_cmd_state state;	/* reads and writes only */
 	bool cpu_copied;		/* a read filled by memcpy: qedblk_cmd_flush_dcache() */
@@ -239,8 +250,8 @@ struct qedblk_cmd {
 	bool bvec_pooled;		/* @bvec came from bvec_pool */
 	struct bio_vec inline_bvec[4];
 	struct iov_iter iter;		/* the whole request's data */
-	atomic_t pending;		/* segments in flight, plus one while issuing */
-	int error;
+	atomic_t pending;		/* kiocbs in flight, plus one per worker walking it */
+	int error;			/* the first error, set by cmpxchg() */
 };
 
 /* What a range of guest addresses maps to. */

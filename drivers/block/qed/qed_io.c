@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest I/O: each request is cut where the mapping changes; reads and
- * in-place writes of allocated clusters go to the image file as kiocbs on
- * ->read_iter/->write_iter (asynchronous with direct I/O), physically
- * contiguous clusters in one kiocb.  Zero clusters read as zeros,
- * unallocated ones from the backing chain (qed_backing.c); writes to either
- * go through qed_alloc.c.
+ * Guest I/O, the whole life of a request, as zloop.c has it:
+ *
+ * qedblk_queue_rq() queues a read or write on its hardware queue for
+ * qedblk_queue_work(), anything else on a work item of its own.  Neither
+ * blocks there: table loads and allocation may.
+ *
+ * qedblk_cmd_run() cuts a read or write where the mapping changes
+ * (qedblk_rw_from()): reads and in-place writes of allocated clusters go
+ * to the image file as kiocbs on ->read_iter/->write_iter (asynchronous
+ * with direct I/O), physically contiguous clusters in one kiocb.  Zero
+ * clusters read as zeros, unallocated ones from the backing chain
+ * (qed_backing.c); a write to either is handed to an alloc_wq worker,
+ * qedblk_alloc_cmd_work(), which goes on through qed_alloc.c.
+ *
+ * Each kiocb, and each worker while it walks the request, holds a
+ * reference (@pending); the last qedblk_cmd_put() completes the request,
+ * and qedblk_complete_rq() ends it.
+ *
+ * Functions come before their callers, so the file reads from the kiocb up
+ * to the blk-mq ops at its end.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -348,7 +362,16 @@ static void qedblk_cmd_work(struct work_struct *work)
 	current->flags = orig_flags;
 }
 
-/* Reads and writes queued on a hardware queue, all that are there. */
+/**
+ * qedblk_queue_work() - run the reads and writes queued on a hardware queue
+ * @work: &qedblk_queue.work of that queue
+ *
+ * Takes all the commands qedblk_queue_rq() queued there so far and runs
+ * them one after the other, as loop_process_work() does, so that a burst
+ * of requests costs one wakeup.  Set up by qedblk_add_disk().
+ *
+ * Context: process context, a worker of the device's @wq.
+ */
 void qedblk_queue_work(struct work_struct *work)
 {
 	struct qedblk_queue *q = container_of(work, struct qedblk_queue, work);
@@ -458,6 +481,7 @@ static int qedblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int
 	return 0;
 }
 
+/* The device's tag set, set up by qedblk_add_disk(), points here. */
 const struct blk_mq_ops qedblk_mq_ops = {
 	.queue_rq	= qedblk_queue_rq,
 	.init_hctx	= qedblk_init_hctx,
