@@ -314,36 +314,69 @@ struct qedblk_device {
  * one wakeup rather than one each.
  */
 struct qedblk_queue {
-	spinlock_t lock;		/* cmds */
-	struct list_head cmds;
-	struct work_struct work;
+	spinlock_t lock;		/* protects @cmds */
+	struct list_head cmds;		/* qedblk_cmd.node */
+	struct work_struct work;	/* qedblk_queue_work() */
 };
 
 struct qedblk_cmd;
 
-/* A piece of a request sent to the image file as one kiocb. */
+/*
+ * A piece of a request sent to the image file as one kiocb.  Set up by
+ * the worker that issues it, read by its completion: no lock.
+ */
 struct qedblk_seg {
 	struct kiocb iocb;
 	struct qedblk_cmd *cmd;
 	size_t len;
 };
 
-/* One blk-mq request in flight. */
+/*
+ * Where a read or write stands in qedblk_rw_from(): which worker walks it,
+ * and whether its first kiocb took the command's own @seg.  Only the
+ * worker walking the request reads or moves it.  qedblk_cmd_run() starts
+ * every request in ISSUING.
+ */
+enum qedblk_cmd_state {
+	/*
+	 * Walked by the worker that took it off its queue, @seg unused.
+	 * qedblk_cmd_get_seg() moves it to ISSUING_SEG, qedblk_cmd_hand_off()
+	 * to ALLOCATING.
+	 */
+	QED_CMD_ISSUING,
+	/* As ISSUING, @seg in flight.  qedblk_cmd_hand_off(): ALLOCATING_SEG. */
+	QED_CMD_ISSUING_SEG,
+	/*
+	 * Walked from @alloc_from on by its own alloc_wq worker, @seg unused.
+	 * qedblk_cmd_get_seg() moves it to ALLOCATING_SEG.
+	 */
+	QED_CMD_ALLOCATING,
+	/* As ALLOCATING, @seg in flight.  The last state. */
+	QED_CMD_ALLOCATING_SEG,
+};
+
+/*
+ * One blk-mq request in flight (the tag set's pdu).  Most of it needs no
+ * lock because one context at a time owns it: qedblk_queue_rq(), then the
+ * worker that runs it, then the alloc_wq worker it may be handed to
+ * (queue_work() orders each hand-over), and once @pending drops to zero
+ * qedblk_complete_rq().  Kiocb completions meanwhile change only @pending
+ * and @error.
+ */
 struct qedblk_cmd {
 	struct work_struct work;	/* flush, discard, write-zeroes, allocation */
-	struct list_head node;		/* on qedblk_queue.cmds */
-	struct qedblk_device *qed;
+	struct list_head node;		/* on qedblk_queue.cmds, under its lock */
+	struct qedblk_device *qed;	/* set by qedblk_queue_rq() */
 	struct qedblk_seg seg;		/* the first piece: no allocation */
-	bool seg_busy;
-	bool own_work;			/* allocating: runs on @work from @resume */
+	enum qedblk_cmd_state state;	/* reads and writes only */
 	bool cpu_copied;		/* a read filled by memcpy: qedblk_cmd_flush_dcache() */
-	u64 resume;
+	u64 alloc_from;			/* ALLOCATING*: where its worker starts */
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	bool bvec_pooled;		/* @bvec came from bvec_pool */
 	struct bio_vec inline_bvec[4];
 	struct iov_iter iter;		/* the whole request's data */
-	atomic_t pending;		/* segments in flight, plus one while issuing */
-	int error;
+	atomic_t pending;		/* kiocbs in flight, plus one per worker walking it */
+	int error;			/* the first error, set by cmpxchg() */
 };
 
 /* What a range of guest addresses maps to. */
@@ -457,9 +490,7 @@ int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len);
 int qedblk_repair(struct qedblk_device *qed);
 
 /* qed_io.c */
-void qedblk_cmd_work(struct work_struct *work);
+extern const struct blk_mq_ops qedblk_mq_ops;
 void qedblk_queue_work(struct work_struct *work);
-void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd);
-void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd);
 
 #endif /* QED_H */

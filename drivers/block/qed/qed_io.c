@@ -1,11 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest I/O: each request is cut where the mapping changes; reads and
- * in-place writes of allocated clusters go to the image file as kiocbs on
- * ->read_iter/->write_iter (asynchronous with direct I/O), physically
- * contiguous clusters in one kiocb.  Zero clusters read as zeros,
- * unallocated ones from the backing chain (qed_backing.c); writes to either
- * go through qed_alloc.c.
+ * Guest I/O, the whole life of a request, as zloop.c has it:
+ *
+ * qedblk_queue_rq() queues a read or write on its hardware queue for
+ * qedblk_queue_work(), anything else on a work item of its own.  Neither
+ * blocks there: table loads and allocation may.
+ *
+ * qedblk_cmd_run() cuts a read or write where the mapping changes
+ * (qedblk_rw_from()): reads and in-place writes of allocated clusters go
+ * to the image file as kiocbs on ->read_iter/->write_iter (asynchronous
+ * with direct I/O), physically contiguous clusters in one kiocb.  Zero
+ * clusters read as zeros, unallocated ones from the backing chain
+ * (qed_backing.c); a write to either is handed to an alloc_wq worker,
+ * qedblk_alloc_cmd_work(), which goes on through qed_alloc.c.
+ *
+ * Each kiocb, and each worker while it walks the request, holds a
+ * reference (@pending); the last qedblk_cmd_put() completes the request,
+ * and qedblk_complete_rq() ends it.
+ *
+ * Functions come before their callers, so the file reads from the kiocb up
+ * to the blk-mq ops at its end.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,6 +82,21 @@ static ssize_t qedblk_seg_issue(struct qedblk_seg *seg, struct iov_iter *iter, b
 	return file->f_op->write_iter(&seg->iocb, iter);
 }
 
+/* The first kiocb of a request is the command's own, the others come from seg_pool. */
+static struct qedblk_seg *qedblk_cmd_get_seg(struct qedblk_cmd *cmd)
+{
+	switch (cmd->state) {
+	case QED_CMD_ISSUING:
+		cmd->state = QED_CMD_ISSUING_SEG;
+		return &cmd->seg;
+	case QED_CMD_ALLOCATING:
+		cmd->state = QED_CMD_ALLOCATING_SEG;
+		return &cmd->seg;
+	default:
+		return mempool_alloc(cmd->qed->seg_pool, GFP_NOIO);
+	}
+}
+
 static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file_off,
 			      bool write)
 {
@@ -77,12 +106,7 @@ static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file
 	struct qedblk_seg *seg;
 	ssize_t ret;
 
-	if (!cmd->seg_busy) {
-		cmd->seg_busy = true;
-		seg = &cmd->seg;
-	} else {
-		seg = mempool_alloc(qed->seg_pool, GFP_NOIO);
-	}
+	seg = qedblk_cmd_get_seg(cmd);
 	qedblk_cmd_slice(cmd, off, len, &iter);
 	seg->cmd = cmd;
 	seg->len = len;
@@ -161,6 +185,31 @@ static int qedblk_cmd_setup_iter(struct qedblk_cmd *cmd, struct request *rq, boo
 
 static void qedblk_alloc_cmd_work(struct work_struct *work);
 
+/*
+ * Allocation waits for the host file system and for allocations of the
+ * same clusters: the request gets a worker of its own, from byte @done on,
+ * and the queue's other requests, and other allocations, go on meanwhile.
+ * Returns false if it is already on that worker.
+ */
+static bool qedblk_cmd_hand_off(struct qedblk_cmd *cmd, u64 done)
+{
+	switch (cmd->state) {
+	case QED_CMD_ISSUING:
+		cmd->state = QED_CMD_ALLOCATING;
+		break;
+	case QED_CMD_ISSUING_SEG:
+		cmd->state = QED_CMD_ALLOCATING_SEG;
+		break;
+	default:
+		return false;
+	}
+	cmd->alloc_from = done;
+	atomic_inc(&cmd->pending);
+	INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
+	queue_work(cmd->qed->alloc_wq, &cmd->work);
+	return true;
+}
+
 /* The request's data from byte @done on. */
 static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 {
@@ -170,14 +219,12 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 	u64 len = blk_rq_bytes(rq);
 	struct iov_iter part;
 	struct qedblk_map m;
-	int ret;
+	int ret = 0;
 
 	while (done < len) {
 		ret = qedblk_map_range(&qed->top, pos + done, len - done, &m);
-		if (ret) {
-			qedblk_cmd_fail(cmd, ret);
-			return;
-		}
+		if (ret)
+			break;
 		if (m.type == QED_MAP_DATA) {
 			qedblk_submit_seg(cmd, done, m.len, m.file_off, write);
 		} else if (!write) {
@@ -187,34 +234,18 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 				iov_iter_zero(m.len, &part);
 			else
 				ret = qedblk_chain_read(qed->top.backing, pos + done, &part);
-			if (ret) {
-				qedblk_cmd_fail(cmd, ret);
-				return;
-			}
 		} else {
-			/*
-			 * Allocation waits for the host file system and for
-			 * allocations of the same clusters: it gets a worker of
-			 * its own, and the queue's other requests, and other
-			 * allocations, go on meanwhile.
-			 */
-			if (!cmd->own_work) {
-				cmd->own_work = true;
-				cmd->resume = done;
-				atomic_inc(&cmd->pending);
-				INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
-				queue_work(qed->alloc_wq, &cmd->work);
+			if (qedblk_cmd_hand_off(cmd, done))
 				return;
-			}
 			qedblk_cmd_slice(cmd, done, m.len, &part);
 			ret = qedblk_alloc_write(qed, pos + done, &part);
-			if (ret) {
-				qedblk_cmd_fail(cmd, ret);
-				return;
-			}
 		}
+		if (ret)
+			break;
 		done += m.len;
 	}
+	if (ret)
+		qedblk_cmd_fail(cmd, ret);
 }
 
 static void qedblk_do_rw(struct qedblk_cmd *cmd, struct request *rq, bool write)
@@ -276,7 +307,7 @@ static void qedblk_alloc_cmd_work(struct work_struct *work)
 
 	current->flags |= QED_WORKER_FLAGS;
 	qedblk_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
-	qedblk_rw_from(cmd, cmd->resume, true);
+	qedblk_rw_from(cmd, cmd->alloc_from, true);
 	qedblk_cgroup_leave(&cg);
 	qedblk_cmd_put(cmd);
 	current->flags = orig_flags;
@@ -290,8 +321,7 @@ static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 
 	qedblk_cgroup_enter(rq, &cg);
 	cmd->error = 0;
-	cmd->seg_busy = false;
-	cmd->own_work = false;
+	cmd->state = QED_CMD_ISSUING;
 	cmd->cpu_copied = false;
 	atomic_set(&cmd->pending, 1);
 	switch (req_op(rq)) {
@@ -323,7 +353,7 @@ static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 }
 
 /* Flush, discard and write-zeroes: one work item each, they may be slow. */
-void qedblk_cmd_work(struct work_struct *work)
+static void qedblk_cmd_work(struct work_struct *work)
 {
 	unsigned int orig_flags = current->flags;
 
@@ -332,7 +362,16 @@ void qedblk_cmd_work(struct work_struct *work)
 	current->flags = orig_flags;
 }
 
-/* Reads and writes queued on a hardware queue, all that are there. */
+/**
+ * qedblk_queue_work() - run the reads and writes queued on a hardware queue
+ * @work: &qedblk_queue.work of that queue
+ *
+ * Takes all the commands qedblk_queue_rq() queued there so far and runs
+ * them one after the other, as loop_process_work() does, so that a burst
+ * of requests costs one wakeup.  Set up by qedblk_add_disk().
+ *
+ * Context: process context, a worker of the device's @wq.
+ */
 void qedblk_queue_work(struct work_struct *work)
 {
 	struct qedblk_queue *q = container_of(work, struct qedblk_queue, work);
@@ -358,21 +397,11 @@ void qedblk_queue_work(struct work_struct *work)
 	current->flags = orig_flags;
 }
 
-void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
-{
-	if (cmd->bvec_pooled)
-		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
-	else
-		kfree(cmd->bvec);
-	cmd->bvec = NULL;
-	cmd->bvec_pooled = false;
-}
-
 /*
  * A read whose data the CPU copied (zeros, backing data) makes the
  * request's pages coherent for a user mapping, as lo_read_simple() does.
  */
-void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
+static void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct req_iterator iter;
@@ -383,3 +412,78 @@ void qedblk_cmd_flush_dcache(struct qedblk_cmd *cmd)
 	rq_for_each_segment(bv, rq, iter)
 		flush_dcache_page(bv.bv_page);
 }
+
+static void qedblk_cmd_free_bvec(struct qedblk_cmd *cmd)
+{
+	if (cmd->bvec_pooled)
+		mempool_free(cmd->bvec, cmd->qed->bvec_pool);
+	else
+		kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	cmd->bvec_pooled = false;
+}
+
+static void qedblk_complete_rq(struct request *rq)
+{
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (req_op(rq) == REQ_OP_READ)
+		qedblk_cmd_flush_dcache(cmd);
+	qedblk_cmd_free_bvec(cmd);
+	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
+}
+
+static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				    const struct blk_mq_queue_data *bd)
+{
+	struct request *rq = bd->rq;
+	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct qedblk_device *qed = rq->q->queuedata;
+	struct qedblk_queue *q = hctx->driver_data;
+
+	/*
+	 * The block layer lets writes through to a read-only disk once
+	 * userspace cleared its flag (BLKROSET): refuse them here, as
+	 * loop_handle_cmd() does.  A flush has nothing to write.
+	 */
+	if (op_is_write(req_op(rq)) && req_op(rq) != REQ_OP_FLUSH &&
+	    (qed->flags & QEDBLK_ATTACH_READ_ONLY))
+		return BLK_STS_IOERR;
+	blk_mq_start_request(rq);
+	/*
+	 * Set up here rather than in ->init_request, whose prototype
+	 * differs between the kernels we support.
+	 */
+	cmd->qed = qed;
+	/* Table loads and allocation may block: never do them here. */
+	switch (req_op(rq)) {
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+		spin_lock(&q->lock);
+		list_add_tail(&cmd->node, &q->cmds);
+		spin_unlock(&q->lock);
+		queue_work(qed->wq, &q->work);
+		break;
+	default:
+		/* A flush must not hold up the reads queued behind it. */
+		INIT_WORK(&cmd->work, qedblk_cmd_work);
+		queue_work(qed->wq, &cmd->work);
+		break;
+	}
+	return BLK_STS_OK;
+}
+
+static int qedblk_init_hctx(struct blk_mq_hw_ctx *hctx, void *data, unsigned int idx)
+{
+	struct qedblk_device *qed = data;
+
+	hctx->driver_data = &qed->queues[idx];
+	return 0;
+}
+
+/* The device's tag set, set up by qedblk_add_disk(), points here. */
+const struct blk_mq_ops qedblk_mq_ops = {
+	.queue_rq	= qedblk_queue_rq,
+	.init_hctx	= qedblk_init_hctx,
+	.complete	= qedblk_complete_rq,
+};
