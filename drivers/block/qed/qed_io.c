@@ -274,8 +274,6 @@ static void qedblk_do_rw(struct qedblk_cmd *cmd, struct request *rq, bool write)
  * cache it allocates for the image would then be charged there with
  * GFP_NOIO, and once that memcg is at its limit with dirty pages only we
  * can clean, the charge fails and the guest's write fails with ENOMEM.
- * Measured with a 64 MiB memcg writing 256 MiB through ext4 on the device:
- * memcg OOM kills, then BLK_STS_RESOURCE on the writeback of what was left.
  */
 struct qedblk_cgroup_scope {
 	struct cgroup_subsys_state *blkcg;
@@ -386,8 +384,8 @@ void qedblk_queue_work(struct work_struct *work)
 	/*
 	 * A command may be completed, reused and queued again once run.
 	 * Yield between commands, as loop_process_work() does: a long batch
-	 * of buffered reads under memory pressure held a CPU for 23 s (a soft
-	 * lockup in 6.12's little_memory_large_file_system).
+	 * of buffered reads under memory pressure can hold the CPU long
+	 * enough for a soft lockup.
 	 */
 	list_for_each_entry_safe(cmd, next, &cmds, node) {
 		list_del_init(&cmd->node);
