@@ -17,6 +17,9 @@
 # make deb             build/deb/qedctl_*.deb and qedblk-dkms_*.deb
 # make check           host unit tests, then every kernel of the matrix in a VM
 # make check KERNELS=6.12    one kernel only
+# make check-intree    the driver copied into linux-source-7.3 as
+#                      drivers/block/qed/, a small kernel with it and the
+#                      QLogic qed driver built in, W=1, booted once for KUnit
 # make check-debug     the selftests on a KASAN/lockdep/kmemleak/UBSAN kernel
 #                      with fault injection (builds it once, ~20-40 min)
 # make demo            the main job (create, attach, mkfs, mount, write,
@@ -279,6 +282,9 @@ demo: qedctl
 bench: qedctl
 	tools/vmtest/bench.sh $(BENCH_KERNEL)
 
+check-intree:
+	tools/vmtest/intree.sh
+
 check-debug: userspace
 	QED_NO_EXTRAS=1 QED_VM_TIMEOUT=$${QED_VM_TIMEOUT:-14400} tools/vmtest/check.sh debug
 
@@ -303,4 +309,4 @@ endif
 
 .PHONY: all module module-note userspace qedctl crashtool ksft selftests man install install-userspace \
 	install-module uninstall uninstall-userspace uninstall-module dkms-install dkms-uninstall deb \
-	unit check check-debug demo bench crashtest fuzz modules_install clean
+	unit check check-intree check-debug demo bench crashtest fuzz modules_install clean

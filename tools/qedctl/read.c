@@ -46,7 +46,7 @@ static int read_table(const struct layer *l, uint64_t off, uint64_t *t)
 	if (ret)
 		return ret;
 	for (i = 0; i < l->g->table_entries; i++)
-		t[i] = qedblk_le64_to_cpu(t[i]);
+		t[i] = le64_to_cpu(t[i]);
 	return 0;
 }
 

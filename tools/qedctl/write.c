@@ -83,12 +83,12 @@ static void writer_table_put(struct writer *w, const uint64_t *t, uint64_t off, 
 {
 	/* Whole 512-byte sectors, as QEMU writes them. */
 	uint64_t s = (from * 8) & ~511ull, e = (to * 8 + 511) & ~511ull, i;
-	qedblk_le64 *buf = w->tbuf;
+	__le64 *buf = w->tbuf;
 
 	if (e > w->g.table_bytes)
 		e = w->g.table_bytes;
 	for (i = s / 8; i < e / 8; i++)
-		buf[i - s / 8] = qedblk_cpu_to_le64(t[i]);
+		buf[i - s / 8] = cpu_to_le64(t[i]);
 	writer_put(w, buf, e - s, off + s, what);
 }
 
@@ -143,7 +143,7 @@ static void writer_l2(struct writer *w, uint64_t pos)
 			writer_die(w, "reading the L2 table at 0x%llx: %s",
 				   (unsigned long long)table, strerror(-ret));
 		for (i = 0; i < w->g.table_entries; i++)
-			w->l2[i] = qedblk_le64_to_cpu(w->l2[i]);
+			w->l2[i] = le64_to_cpu(w->l2[i]);
 	}
 	w->l2_index = l1i;
 	w->l2_from = UINT64_MAX;
@@ -194,7 +194,7 @@ int writer_open(struct writer *w, const char *path, int fd, const struct qedblk_
 		return ret;
 	}
 	for (i = 0; i < g->table_entries; i++)
-		w->l1[i] = qedblk_le64_to_cpu(w->l1[i]);
+		w->l1[i] = le64_to_cpu(w->l1[i]);
 	return 0;
 }
 

@@ -105,11 +105,11 @@ static void build(struct mem_image *m, struct qedblk_geom *g, unsigned int clust
 	qedblk_header_encode(g, m->buf);
 	l1 = (uint64_t *)(m->buf + CS);
 	l2 = (uint64_t *)(m->buf + 2 * CS);
-	l1[0] = qedblk_cpu_to_le64(2 * CS);
-	l2[0] = qedblk_cpu_to_le64(3 * CS);
-	l2[1] = qedblk_cpu_to_le64(4 * CS);
-	l2[7] = qedblk_cpu_to_le64(5 * CS);
-	l2[8] = qedblk_cpu_to_le64(QED_ENTRY_ZERO);
+	l1[0] = cpu_to_le64(2 * CS);
+	l2[0] = cpu_to_le64(3 * CS);
+	l2[1] = cpu_to_le64(4 * CS);
+	l2[7] = cpu_to_le64(5 * CS);
+	l2[8] = cpu_to_le64(QED_ENTRY_ZERO);
 }
 
 static uint64_t *l2_of(struct mem_image *m)
@@ -160,11 +160,11 @@ TEST(double_references_and_invalid_offsets)
 	struct qedblk_check_result r;
 
 	build(&m, &g, 6);
-	l2_of(&m)[2] = qedblk_cpu_to_le64(3 * CS);		/* shared with entry 0 */
-	l2_of(&m)[3] = qedblk_cpu_to_le64(CS);		/* the L1 table */
-	l2_of(&m)[4] = qedblk_cpu_to_le64(3 * CS + 512);	/* misaligned */
-	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);	/* past the end */
-	l2_of(&m)[6] = qedblk_cpu_to_le64(0);		/* in the header */
+	l2_of(&m)[2] = cpu_to_le64(3 * CS);		/* shared with entry 0 */
+	l2_of(&m)[3] = cpu_to_le64(CS);		/* the L1 table */
+	l2_of(&m)[4] = cpu_to_le64(3 * CS + 512);	/* misaligned */
+	l2_of(&m)[5] = cpu_to_le64(60 * CS);	/* past the end */
+	l2_of(&m)[6] = cpu_to_le64(0);		/* in the header */
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(4, r.corruptions);
 	EXPECT_EQ(3, r.invalid);	/* the L1 table is no place for data */
@@ -180,8 +180,8 @@ TEST(bad_l1_entries)
 
 	build(&m, &g, 6);
 	l1 = (uint64_t *)(m.buf + CS);
-	l1[1] = qedblk_cpu_to_le64(77 * CS);	/* past the end */
-	l1[2] = qedblk_cpu_to_le64(2 * CS);	/* the same table twice */
+	l1[1] = cpu_to_le64(77 * CS);	/* past the end */
+	l1[2] = cpu_to_le64(2 * CS);	/* the same table twice */
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
 	EXPECT_EQ(2, r.corruptions);
 	EXPECT_EQ(1, r.invalid);
@@ -210,7 +210,7 @@ TEST(check_alone_changes_nothing)
 	uint8_t *copy;
 
 	build(&m, &g, 9);
-	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);
+	l2_of(&m)[5] = cpu_to_le64(60 * CS);
 	copy = malloc(m.size);
 	memcpy(copy, m.buf, m.size);
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
@@ -234,9 +234,9 @@ TEST(repair_clears_invalid_entries_and_reclaims_leaks)
 	build(&m, &g, 9);
 	l1 = (uint64_t *)(m.buf + CS);
 	l2_of(&m)[1] = 0;
-	l2_of(&m)[4] = qedblk_cpu_to_le64(3 * CS + 512);	/* misaligned */
-	l2_of(&m)[5] = qedblk_cpu_to_le64(60 * CS);	/* past the end */
-	l1[3] = qedblk_cpu_to_le64(1);			/* in the header */
+	l2_of(&m)[4] = cpu_to_le64(3 * CS + 512);	/* misaligned */
+	l2_of(&m)[5] = cpu_to_le64(60 * CS);	/* past the end */
+	l1[3] = cpu_to_le64(1);			/* in the header */
 	memset(m.buf + 4 * CS, 0xaa, CS);		/* the inner leak */
 	ASSERT_EQ(0, qedblk_check_image(&g, 8 * CS + 100, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(3, r.corruptions);
@@ -252,7 +252,7 @@ TEST(repair_clears_invalid_entries_and_reclaims_leaks)
 	EXPECT_EQ(CS, m.punched);
 	EXPECT_EQ(0, m.buf[4 * CS]);
 	/* Good entries survive; the image is clean now. */
-	EXPECT_EQ(3 * CS, qedblk_le64_to_cpu(l2_of(&m)[0]));
+	EXPECT_EQ(3 * CS, le64_to_cpu(l2_of(&m)[0]));
 	EXPECT_EQ(0, l2_of(&m)[4]);
 	EXPECT_EQ(0, l1[3]);
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, 0, &r));
@@ -269,7 +269,7 @@ TEST(repair_leaves_double_references_and_space_alone)
 	struct qedblk_check_result r;
 
 	build(&m, &g, 8);
-	l2_of(&m)[2] = qedblk_cpu_to_le64(3 * CS);		/* shared with entry 0 */
+	l2_of(&m)[2] = cpu_to_le64(3 * CS);		/* shared with entry 0 */
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(1, r.corruptions);
 	EXPECT_EQ(0, r.repaired);
@@ -277,7 +277,7 @@ TEST(repair_leaves_double_references_and_space_alone)
 	/* Not clean: which reference is right is unknown, nothing is freed. */
 	EXPECT_EQ(8 * CS, m.size);
 	EXPECT_EQ(0, m.punched);
-	EXPECT_EQ(3 * CS, qedblk_le64_to_cpu(l2_of(&m)[2]));
+	EXPECT_EQ(3 * CS, le64_to_cpu(l2_of(&m)[2]));
 	free(m.buf);
 }
 
@@ -298,9 +298,9 @@ TEST(big_tables_are_walked_in_pieces)
 	qedblk_header_encode(&g, m.buf);
 	l1 = (uint64_t *)(m.buf + cs);
 	l2 = (uint64_t *)(m.buf + (1 + ts) * (uint64_t)cs);
-	l1[entries - 1] = qedblk_cpu_to_le64((1 + ts) * (uint64_t)cs);
-	l2[entries - 1] = qedblk_cpu_to_le64((1 + 2 * ts) * (uint64_t)cs);
-	l2[entries - 2] = qedblk_cpu_to_le64(cs * 1000ull);
+	l1[entries - 1] = cpu_to_le64((1 + ts) * (uint64_t)cs);
+	l2[entries - 1] = cpu_to_le64((1 + 2 * ts) * (uint64_t)cs);
+	l2[entries - 2] = cpu_to_le64(cs * 1000ull);
 	ASSERT_EQ(0, qedblk_check_image(&g, m.size, &ops, &m, QED_CHECK_REPAIR, &r));
 	EXPECT_EQ(1, r.l2_tables);
 	EXPECT_EQ(1, r.allocated);

@@ -27,8 +27,8 @@ struct qedblk_walk {
 	u64 file_end;
 	u8 *map;		/* NULL in the first walk: find max_ref only */
 	u64 max_ref;		/* highest cluster a valid entry refers to */
-	qedblk_le64 *l1;		/* one piece of the L1 table */
-	qedblk_le64 *l2;		/* one piece of an L2 table */
+	__le64 *l1;		/* one piece of the L1 table */
+	__le64 *l2;		/* one piece of an L2 table */
 };
 
 static int qedblk_test_and_set(u8 *map, u64 n)
@@ -58,7 +58,7 @@ static u64 qedblk_walk_mark(struct qedblk_walk *w, u64 off, u64 n)
 }
 
 /* Reading a piece: a check of a huge image can be stopped. */
-static int qedblk_walk_read(struct qedblk_walk *w, u64 off, qedblk_le64 *buf, u32 len)
+static int qedblk_walk_read(struct qedblk_walk *w, u64 off, __le64 *buf, u32 len)
 {
 	if (w->ops->stopped && w->ops->stopped(w->ctx))
 		return -EINTR;
@@ -66,7 +66,7 @@ static int qedblk_walk_read(struct qedblk_walk *w, u64 off, qedblk_le64 *buf, u3
 }
 
 /* Entry @i of the piece @buf, read at @off, is invalid: count it, repair it. */
-static void qedblk_walk_invalid(struct qedblk_walk *w, const char *table, qedblk_le64 *buf,
+static void qedblk_walk_invalid(struct qedblk_walk *w, const char *table, __le64 *buf,
 				u64 off, u32 i, enum qedblk_entry_error why, int *dirty)
 {
 	if (!w->map)
@@ -77,14 +77,14 @@ static void qedblk_walk_invalid(struct qedblk_walk *w, const char *table, qedblk
 		return;
 	if (w->ops->repaired)
 		w->ops->repaired(w->ctx, table, off + (u64)i * 8,
-				 qedblk_le64_to_cpu(buf[i]), qedblk_entry_strerror(why));
+				 le64_to_cpu(buf[i]), qedblk_entry_strerror(why));
 	buf[i] = 0;
 	w->res->repaired++;
 	*dirty = 1;
 }
 
 /* Write back a repaired piece. */
-static int qedblk_walk_put(struct qedblk_walk *w, const qedblk_le64 *buf, u64 off, u32 bytes,
+static int qedblk_walk_put(struct qedblk_walk *w, const __le64 *buf, u64 off, u32 bytes,
 			   int dirty)
 {
 	if (!dirty)
@@ -107,7 +107,7 @@ static int qedblk_walk_l2(struct qedblk_walk *w, u64 table)
 			return ret;
 		dirty = 0;
 		for (i = 0; i < n; i++) {
-			u64 e = qedblk_le64_to_cpu(w->l2[i]);
+			u64 e = le64_to_cpu(w->l2[i]);
 			enum qedblk_entry_error err;
 
 			if (e == QED_ENTRY_UNALLOCATED)
@@ -149,7 +149,7 @@ static int qedblk_walk_l1(struct qedblk_walk *w)
 			return ret;
 		dirty = 0;
 		for (i = 0; i < n; i++) {
-			u64 t = qedblk_le64_to_cpu(w->l1[i]);
+			u64 t = le64_to_cpu(w->l1[i]);
 			enum qedblk_entry_error err;
 
 			if (t == QED_ENTRY_UNALLOCATED)

@@ -177,19 +177,19 @@ enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 
 	if (buf_len < QED_HEADER_BYTES || file_size < QED_HEADER_BYTES)
 		return QED_HDR_SHORT;
 	memcpy(&h, buf, sizeof(h));
-	if (qedblk_le32_to_cpu(h.magic) != QED_MAGIC)
+	if (le32_to_cpu(h.magic) != QED_MAGIC)
 		return QED_HDR_MAGIC;
 
-	g->cluster_size = qedblk_le32_to_cpu(h.cluster_size);
-	g->table_size = qedblk_le32_to_cpu(h.table_size);
-	g->header_size = qedblk_le32_to_cpu(h.header_size);
-	g->features = qedblk_le64_to_cpu(h.features);
-	g->compat_features = qedblk_le64_to_cpu(h.compat_features);
-	g->autoclear_features = qedblk_le64_to_cpu(h.autoclear_features);
-	g->l1_table_offset = qedblk_le64_to_cpu(h.l1_table_offset);
-	g->image_size = qedblk_le64_to_cpu(h.image_size);
-	g->backing_name_offset = qedblk_le32_to_cpu(h.backing_filename_offset);
-	g->backing_name_size = qedblk_le32_to_cpu(h.backing_filename_size);
+	g->cluster_size = le32_to_cpu(h.cluster_size);
+	g->table_size = le32_to_cpu(h.table_size);
+	g->header_size = le32_to_cpu(h.header_size);
+	g->features = le64_to_cpu(h.features);
+	g->compat_features = le64_to_cpu(h.compat_features);
+	g->autoclear_features = le64_to_cpu(h.autoclear_features);
+	g->l1_table_offset = le64_to_cpu(h.l1_table_offset);
+	g->image_size = le64_to_cpu(h.image_size);
+	g->backing_name_offset = le32_to_cpu(h.backing_filename_offset);
+	g->backing_name_size = le32_to_cpu(h.backing_filename_size);
 
 	if (g->features & ~QED_FEATURE_MASK)
 		return QED_HDR_FEATURES;
@@ -220,17 +220,17 @@ void qedblk_header_encode(const struct qedblk_geom *g, void *buf)
 {
 	struct qedblk_header_disk h;
 
-	h.magic = qedblk_cpu_to_le32(QED_MAGIC);
-	h.cluster_size = qedblk_cpu_to_le32(g->cluster_size);
-	h.table_size = qedblk_cpu_to_le32(g->table_size);
-	h.header_size = qedblk_cpu_to_le32(g->header_size);
-	h.features = qedblk_cpu_to_le64(g->features);
-	h.compat_features = qedblk_cpu_to_le64(g->compat_features);
-	h.autoclear_features = qedblk_cpu_to_le64(g->autoclear_features);
-	h.l1_table_offset = qedblk_cpu_to_le64(g->l1_table_offset);
-	h.image_size = qedblk_cpu_to_le64(g->image_size);
-	h.backing_filename_offset = qedblk_cpu_to_le32(g->backing_name_offset);
-	h.backing_filename_size = qedblk_cpu_to_le32(g->backing_name_size);
+	h.magic = cpu_to_le32(QED_MAGIC);
+	h.cluster_size = cpu_to_le32(g->cluster_size);
+	h.table_size = cpu_to_le32(g->table_size);
+	h.header_size = cpu_to_le32(g->header_size);
+	h.features = cpu_to_le64(g->features);
+	h.compat_features = cpu_to_le64(g->compat_features);
+	h.autoclear_features = cpu_to_le64(g->autoclear_features);
+	h.l1_table_offset = cpu_to_le64(g->l1_table_offset);
+	h.image_size = cpu_to_le64(g->image_size);
+	h.backing_filename_offset = cpu_to_le32(g->backing_name_offset);
+	h.backing_filename_size = cpu_to_le32(g->backing_name_size);
 	memcpy(buf, &h, sizeof(h));
 }
 

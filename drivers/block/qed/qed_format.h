@@ -3,13 +3,19 @@
  * QED on-disk format: header layout, validation and table arithmetic.
  *
  * This file and qed_format.c are shared verbatim by the kernel module,
- * qedctl and the host unit tests, so they use nothing but fixed-width
- * integers and byte-order helpers (see qed_format_types.h).
+ * qedctl, the host unit tests and the fuzzers.  They are kernel code and
+ * use nothing but fixed-width integers, byte-order helpers and the string
+ * functions; userspace builds find those in tools/include.
  */
 #ifndef QED_FORMAT_H
 #define QED_FORMAT_H
 
-#include "qed_format_types.h"
+#include <linux/build_bug.h>
+#include <linux/errno.h>
+#include <linux/kernel.h>
+#include <linux/string.h>
+#include <linux/types.h>
+#include <asm/byteorder.h>
 
 #define QED_MAGIC			0x00444551u	/* "QED\0" */
 #define QED_HEADER_BYTES		64u
@@ -37,17 +43,17 @@
 
 /* The header exactly as it lies at offset 0 of the image, little-endian. */
 struct qedblk_header_disk {
-	qedblk_le32 magic;
-	qedblk_le32 cluster_size;
-	qedblk_le32 table_size;
-	qedblk_le32 header_size;
-	qedblk_le64 features;
-	qedblk_le64 compat_features;
-	qedblk_le64 autoclear_features;
-	qedblk_le64 l1_table_offset;
-	qedblk_le64 image_size;
-	qedblk_le32 backing_filename_offset;
-	qedblk_le32 backing_filename_size;
+	__le32 magic;
+	__le32 cluster_size;
+	__le32 table_size;
+	__le32 header_size;
+	__le64 features;
+	__le64 compat_features;
+	__le64 autoclear_features;
+	__le64 l1_table_offset;
+	__le64 image_size;
+	__le32 backing_filename_offset;
+	__le32 backing_filename_size;
 };
 
 /* Every field is naturally aligned: the struct needs no packing. */
