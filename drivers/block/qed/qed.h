@@ -304,8 +304,12 @@ int qedblk_chain_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter);
 u32 qedblk_l1_bytes_for(const struct qedblk_geom *g);
 int qedblk_l1_load(struct qedblk_image *img);
 void qedblk_l1_free(struct qedblk_image *img);
-int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
 int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off);
+void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos, u64 entry,
+		      enum qedblk_entry_error err);
+
+/* qed_map.c: translation */
+int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
 
 /* qed_l2cache.c */
 int qedblk_l2cache_init(void);
