@@ -260,6 +260,7 @@ ssize_t qedblk_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len);
 int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct);
 int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len);
+int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len);
 int qedblk_file_punch(struct file *file, u64 off, u64 len);
 int qedblk_file_zero_range(struct file *file, u64 off, u64 len);
 int qedblk_file_flush(struct qedblk_image *img);
@@ -327,7 +328,6 @@ int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter
 int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap);
 void qedblk_clean_work(struct work_struct *work);
 int qedblk_mark_clean(struct qedblk_device *qed);
-int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len);
 
 /* qed_repair.c */
 int qedblk_repair(struct qedblk_device *qed);

@@ -206,28 +206,6 @@ void qedblk_clean_work(struct work_struct *work)
 }
 
 /*
- * Make [off, off + len) of newly claimed clusters read as zeros.  What lies
- * past fresh_from was never written since attach: a hole or preallocated
- * space, zeros already, and only the file's size may need extending over
- * it.  Below it, stale bytes must be overwritten.
- */
-int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len)
-{
-	u64 isize = i_size_read(file_inode(img->file));
-	u64 tail;
-
-	if (!len)
-		return 0;
-	if (off >= img->fresh_from) {
-		if (off + len <= isize)
-			return 0;
-		tail = min_t(u64, len, 512);
-		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
-	}
-	return qedblk_file_write_zeroes(img->file, off, len);
-}
-
-/*
  * Copy guest range [pos, pos + len) from the backing chain to file offset
  * @off of the image: the part of a new cluster the guest did not write.
  */
@@ -266,7 +244,7 @@ static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u6
 {
 	if (from_backing)
 		return qedblk_backing_fill(qed, off, pos, len);
-	return qedblk_zero_new(&qed->top, off, len);
+	return qedblk_file_zero_new(&qed->top, off, len);
 }
 
 /*

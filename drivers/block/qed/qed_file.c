@@ -126,6 +126,29 @@ int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
 }
 
 /*
+ * Make [off, off + len), space newly claimed at the end of the image for
+ * clusters or an L2 table, read as zeros.  What lies past fresh_from was
+ * never written since attach: a hole or preallocated space, zeros already,
+ * and only the file's size may need extending over it.  Below it, stale
+ * bytes must be overwritten.
+ */
+int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len)
+{
+	u64 isize = i_size_read(file_inode(img->file));
+	u64 tail;
+
+	if (!len)
+		return 0;
+	if (off >= img->fresh_from) {
+		if (off + len <= isize)
+			return 0;
+		tail = min_t(u64, len, 512);
+		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
+	}
+	return qedblk_file_write_zeroes(img->file, off, len);
+}
+
+/*
  * Give [off, off + len) back to the host file system; it reads as zeros
  * afterwards.  -EOPNOTSUPP where the file system cannot punch holes.
  */

@@ -108,7 +108,7 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 	int ret;
 
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
-	ret = qedblk_zero_new(img, table, g->table_bytes);
+	ret = qedblk_file_zero_new(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
