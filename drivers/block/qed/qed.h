@@ -274,7 +274,7 @@ int qedblk_guest_flush(struct qedblk_device *qed);
 int qedblk_lock_image(struct qedblk_image *img, bool write);
 void qedblk_unlock_image(struct qedblk_image *img);
 
-/* qed_image.c */
+/* qed_log.c */
 /*
  * Every message about a device names it as "qedblk: qedN: PATH: ", and one
  * about a file below the image adds "backing file D (FILE): ".
@@ -291,6 +291,8 @@ do {										\
 	if (__ratelimit(&_rs))							\
 		qedblk_printk(LOGLEVEL_ERR, img, fmt, ##__VA_ARGS__);		\
 } while (0)
+
+/* qed_image.c */
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth);
 int qedblk_image_load(struct qedblk_image *img);

@@ -12,46 +12,6 @@
 
 #include "qed.h"
 
-/* The device's prefix, at a level chosen at run time. */
-static __printf(3, 4) void qedblk_emit(int level, const struct qedblk_device *qed,
-				       const char *fmt, ...)
-{
-	struct va_format vaf;
-	va_list args;
-
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	switch (level) {
-	case LOGLEVEL_ERR:
-		pr_err("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
-		break;
-	case LOGLEVEL_WARNING:
-		pr_warn("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
-		break;
-	default:
-		pr_info("qed%d: %s: %pV\n", qed->index, qed->path, &vaf);
-		break;
-	}
-	va_end(args);
-}
-
-void qedblk_printk(int level, const struct qedblk_image *img, const char *fmt, ...)
-{
-	struct va_format vaf;
-	va_list args;
-
-	va_start(args, fmt);
-	vaf.fmt = fmt;
-	vaf.va = &args;
-	if (img->depth)
-		qedblk_emit(level, img->qed, "backing file %u (%pD): %pV", img->depth,
-			    img->file, &vaf);
-	else
-		qedblk_emit(level, img->qed, "%pV", &vaf);
-	va_end(args);
-}
-
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth)
 {
