@@ -297,6 +297,16 @@ void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, stru
 		       unsigned int depth);
 int qedblk_image_load(struct qedblk_image *img);
 void qedblk_image_release(struct qedblk_image *img);
+/* What qedblk_image_update_header() makes durable after its write. */
+enum qedblk_header_flush {
+	QEDBLK_FLUSH_HEADER,		/* the header alone */
+	QEDBLK_FLUSH_FILE,		/* the whole file */
+};
+
+int qedblk_image_update_header(struct qedblk_device *qed, u64 features, u64 autoclear_features,
+			       u64 image_size, enum qedblk_header_flush flush);
+int qedblk_image_set_need_check(struct qedblk_device *qed);
+int qedblk_image_clear_need_check(struct qedblk_device *qed);
 
 /* qed_backing.c */
 int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr);

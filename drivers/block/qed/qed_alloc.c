@@ -135,25 +135,6 @@ static void qedblk_op_end(struct qedblk_device *qed, struct qedblk_op *op)
 	wake_up_all(&qed->ops_wait);
 }
 
-/* Make QED_F_NEED_CHECK durable before the first cluster is allocated. */
-static int qedblk_mark_dirty(struct qedblk_device *qed)
-{
-	int ret;
-
-	if (qed->need_check_on_disk)
-		return 0;
-	qed->top.geom.features |= QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
-	if (ret) {
-		qed->top.geom.features &= ~QED_F_NEED_CHECK;
-		return ret;
-	}
-	WRITE_ONCE(qed->need_check_on_disk, true);
-	return 0;
-}
-
 /*
  * Clear NEED_CHECK after flushing everything it protected.  An image that
  * was dirty at attach keeps the bit: it has not been checked.
@@ -177,16 +158,7 @@ int qedblk_mark_clean(struct qedblk_device *qed)
 		ret = qedblk_file_flush(&qed->top);
 	if (ret)
 		return ret;
-	qed->top.geom.features &= ~QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush(&qed->top);
-	if (ret) {
-		qed->top.geom.features |= QED_F_NEED_CHECK;
-		return ret;
-	}
-	WRITE_ONCE(qed->need_check_on_disk, false);
-	return 0;
+	return qedblk_image_clear_need_check(qed);
 }
 
 void qedblk_clean_work(struct work_struct *work)
@@ -271,7 +243,7 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	bool ordered, direct;
 	int ret;
 
-	ret = qedblk_mark_dirty(qed);
+	ret = qedblk_image_set_need_check(qed);
 	if (ret)
 		return ret;
 
@@ -409,7 +381,7 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	if (!discard)
 		ret = qedblk_zero_partial(qed, m->type, pos, a - pos);
 	if (!ret && a < b && m->type == QED_MAP_UNALLOC && mark) {
-		ret = qedblk_mark_dirty(qed);
+		ret = qedblk_image_set_need_check(qed);
 		if (!ret)
 			ret = qedblk_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
 					    QED_ENTRY_ZERO);

@@ -3,6 +3,11 @@
  * One file of a chain: the attached image or a backing file.  Loading
  * validates a QED header with the shared qed_format.c code and reads the
  * L1 table; a raw backing file needs nothing but its size.
+ *
+ * The attached image's header changes in one place only,
+ * qedblk_image_update_header(), and so does its QED_F_NEED_CHECK bit: set
+ * before the first allocation, cleared once allocation is idle or a check
+ * found the image clean.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -61,4 +66,95 @@ void qedblk_image_release(struct qedblk_image *img)
 	if (img->file)
 		fput(img->file);
 	img->file = NULL;
+}
+
+/**
+ * qedblk_image_update_header() - change the attached image's header, durably
+ * @qed: the device; its image is qed->top
+ * @features: the new features
+ * @autoclear_features: the new autoclear features
+ * @image_size: the new image size
+ * @flush: what to make durable after writing the header
+ *
+ * The header in memory takes the new values, is written and flushed; if
+ * the write or the flush fails, the header in memory gets the old values
+ * back, while the one on disk may hold either.  QEDBLK_FLUSH_HEADER makes
+ * only the header durable (an ordering point on the allocation path must
+ * not write back the guest's page cache); QEDBLK_FLUSH_FILE flushes the
+ * whole file.  Called with alloc_lock held, or at attach before the device
+ * takes requests.
+ *
+ * Return: 0, or the error of the write or the flush.
+ */
+int qedblk_image_update_header(struct qedblk_device *qed, u64 features, u64 autoclear_features,
+			       u64 image_size, enum qedblk_header_flush flush)
+{
+	struct qedblk_geom *g = &qed->top.geom;
+	u64 old_features = g->features;
+	u64 old_autoclear = g->autoclear_features;
+	u64 old_size = g->image_size;
+	int ret;
+
+	g->features = features;
+	g->autoclear_features = autoclear_features;
+	g->image_size = image_size;
+	ret = qedblk_write_header(qed);
+	if (!ret && flush == QEDBLK_FLUSH_HEADER)
+		ret = qedblk_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
+	else if (!ret)
+		ret = qedblk_file_flush(&qed->top);
+	if (ret) {
+		g->features = old_features;
+		g->autoclear_features = old_autoclear;
+		g->image_size = old_size;
+	}
+	return ret;
+}
+
+/**
+ * qedblk_image_set_need_check() - make QED_F_NEED_CHECK durable
+ * @qed: the device
+ *
+ * Before the first cluster is allocated: the image needs a check if the
+ * host dies from now on.  Only the header is flushed.
+ *
+ * Return: 0, or the error of the header write or its flush.
+ */
+int qedblk_image_set_need_check(struct qedblk_device *qed)
+{
+	const struct qedblk_geom *g = &qed->top.geom;
+	int ret;
+
+	if (qed->need_check_on_disk)
+		return 0;
+	ret = qedblk_image_update_header(qed, g->features | QED_F_NEED_CHECK,
+					 g->autoclear_features, g->image_size,
+					 QEDBLK_FLUSH_HEADER);
+	if (ret)
+		return ret;
+	WRITE_ONCE(qed->need_check_on_disk, true);
+	return 0;
+}
+
+/**
+ * qedblk_image_clear_need_check() - clear QED_F_NEED_CHECK, durably
+ * @qed: the device
+ *
+ * For a caller that made durable everything the bit protected, or found
+ * the image clean.
+ *
+ * Return: 0, or the error of the header write or the flush.
+ */
+int qedblk_image_clear_need_check(struct qedblk_device *qed)
+{
+	const struct qedblk_geom *g = &qed->top.geom;
+	int ret;
+
+	ret = qedblk_image_update_header(qed, g->features & ~QED_F_NEED_CHECK,
+					 g->autoclear_features, g->image_size,
+					 QEDBLK_FLUSH_FILE);
+	if (ret)
+		return ret;
+	WRITE_ONCE(qed->need_check_on_disk, false);
+	return 0;
 }
