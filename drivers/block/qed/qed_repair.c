@@ -117,16 +117,10 @@ int qedblk_repair(struct qedblk_device *qed)
 			   r.corruptions, r.repaired);
 		return 0;
 	}
-	g->features &= ~QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush(img);
-	if (ret) {
-		g->features |= QED_F_NEED_CHECK;
+	ret = qedblk_image_clear_need_check(qed);
+	if (ret)
 		return ret;
-	}
 	qed->was_dirty = false;
-	WRITE_ONCE(qed->need_check_on_disk, false);
 	qedblk_info(&qed->top, "checked after an unclean shutdown: %llu entries repaired, %llu leaked clusters reclaimed",
 		    r.repaired, r.leak_tail + r.leaks_punched);
 	return 0;
