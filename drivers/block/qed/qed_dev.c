@@ -386,7 +386,7 @@ static int qedblk_load_image(struct qedblk_device *qed, const s32 *backing_fds, 
 static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 {
 	struct qedblk_geom *g = &qed->top.geom;
-	int ret;
+	int ret = 0;
 
 	if (qed->was_dirty && rw) {
 		ret = qedblk_repair(qed);
