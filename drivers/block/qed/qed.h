@@ -265,7 +265,6 @@ int qedblk_file_punch(struct file *file, u64 off, u64 len);
 int qedblk_file_zero_range(struct file *file, u64 off, u64 len);
 int qedblk_file_flush(struct qedblk_image *img);
 int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len);
-int qedblk_write_header(struct qedblk_device *qed);
 struct file *qedblk_file_reopen(struct file *file, bool write, const char *path);
 void qedblk_note_error(struct qedblk_device *qed, int err);
 int qedblk_guest_flush(struct qedblk_device *qed);

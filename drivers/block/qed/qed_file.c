@@ -257,12 +257,3 @@ struct file *qedblk_file_reopen(struct file *file, bool write, const char *path)
 	return dentry_open(&file->f_path, O_LARGEFILE | (write ? O_RDWR : O_RDONLY),
 			   file->f_cred);
 }
-
-/* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
-int qedblk_write_header(struct qedblk_device *qed)
-{
-	u8 buf[QED_HEADER_BYTES];
-
-	qedblk_header_encode(&qed->top.geom, buf);
-	return qedblk_file_write(qed->top.file, 0, buf, sizeof(buf));
-}

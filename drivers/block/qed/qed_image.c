@@ -68,6 +68,15 @@ void qedblk_image_release(struct qedblk_image *img)
 	img->file = NULL;
 }
 
+/* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
+static int qedblk_image_write_header(struct qedblk_device *qed)
+{
+	u8 buf[QED_HEADER_BYTES];
+
+	qedblk_header_encode(&qed->top.geom, buf);
+	return qedblk_file_write(qed->top.file, 0, buf, sizeof(buf));
+}
+
 /**
  * qedblk_image_update_header() - change the attached image's header, durably
  * @qed: the device; its image is qed->top
@@ -98,7 +107,7 @@ int qedblk_image_update_header(struct qedblk_device *qed, u64 features, u64 auto
 	g->features = features;
 	g->autoclear_features = autoclear_features;
 	g->image_size = image_size;
-	ret = qedblk_write_header(qed);
+	ret = qedblk_image_write_header(qed);
 	if (!ret && flush == QEDBLK_FLUSH_HEADER)
 		ret = qedblk_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
 	else if (!ret)
