@@ -295,6 +295,7 @@ do {										\
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth);
 int qedblk_image_load(struct qedblk_image *img);
+int qedblk_image_reload(struct qedblk_image *img);
 void qedblk_image_release(struct qedblk_image *img);
 /* What qedblk_image_update_header() makes durable after its write. */
 enum qedblk_header_flush {

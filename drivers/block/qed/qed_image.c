@@ -27,6 +27,14 @@ void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, stru
 	qedblk_l2cache_setup(&img->l2, READ_ONCE(qedblk_l2_cache_chunks));
 }
 
+/* The end of the file as it is now, and the L1 table the header points at. */
+static int qedblk_image_read_l1(struct qedblk_image *img, u64 isize)
+{
+	img->file_end = round_down(isize, (u64)img->geom.cluster_size);
+	img->fresh_from = isize;
+	return qedblk_l1_load(img);
+}
+
 /* Read and validate the header and the L1 table of a QED image. */
 int qedblk_image_load(struct qedblk_image *img)
 {
@@ -48,15 +56,28 @@ int qedblk_image_load(struct qedblk_image *img)
 	err = qedblk_header_decode(buf, sizeof(buf), isize, g);
 	if (err)
 		goto bad;
-	img->file_end = round_down(isize, (u64)g->cluster_size);
-	img->fresh_from = isize;
-	ret = qedblk_l1_load(img);
+	ret = qedblk_image_read_l1(img, isize);
 	if (ret)
 		qedblk_err(img, "reading the L1 table failed: %d", ret);
 	return ret;
 bad:
 	qedblk_err(img, "%s", qedblk_header_strerror(err));
 	return qedblk_header_errno(err);
+}
+
+/**
+ * qedblk_image_reload() - re-read the attached image after a repair
+ * @img: the attached image, its header loaded
+ *
+ * A repair (qed_repair.c) may have truncated the file and rewritten L1
+ * entries behind the L1 table in memory.
+ *
+ * Return: 0, or the error of reading the L1 table.
+ */
+int qedblk_image_reload(struct qedblk_image *img)
+{
+	qedblk_l1_free(img);
+	return qedblk_image_read_l1(img, i_size_read(file_inode(img->file)));
 }
 
 void qedblk_image_release(struct qedblk_image *img)

@@ -105,10 +105,7 @@ int qedblk_repair(struct qedblk_device *qed)
 		qedblk_err(img, "check failed: %d", ret);
 		return ret;
 	}
-	img->file_end = round_down(i_size_read(file_inode(img->file)), (u64)g->cluster_size);
-	img->fresh_from = i_size_read(file_inode(img->file));
-	qedblk_l1_free(img);
-	ret = qedblk_l1_load(img);
+	ret = qedblk_image_reload(img);
 	if (ret)
 		return ret;
 
