@@ -57,6 +57,7 @@ static int qedblk_prealloc(struct qedblk_device *qed, u64 need_end)
 	u64 need, len;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (need_end <= isize || qed->no_prealloc)
 		return 0;
 	need = round_up(need_end - isize, (u64)g->cluster_size);
@@ -88,6 +89,7 @@ static int qedblk_prealloc_trim(struct qedblk_device *qed)
 {
 	struct qedblk_image *img = &qed->top;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (!qed->preallocated || i_size_read(file_inode(img->file)) <= img->file_end)
 		return 0;
 	qed->preallocated = false;
@@ -223,11 +225,10 @@ static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u6
  * Allocate the clusters under [pos, pos + len) and write @len bytes of
  * @iter there.  The range is one run from qedblk_map_range(): one kind
  * (@type), within one page of L2 entries; a NULL @iter writes zeros.
- * The rest of each new cluster
- * is what the guest saw there before: backing data for unallocated
- * clusters, zeros for zero clusters.  The caller holds alloc_lock and a
- * claim on the clusters (qedblk_op_begin()); the lock is dropped while the
- * data is written.
+ * The rest of each new cluster is what the guest saw there before:
+ * backing data for unallocated clusters, zeros for zero clusters.  The
+ * caller has a claim on the clusters (qedblk_op_begin()) and alloc_lock,
+ * which is dropped while the data is written.
  */
 static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type, u64 pos,
 			    u64 len, struct iov_iter *iter)
@@ -243,6 +244,7 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	bool ordered, direct;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	ret = qedblk_image_set_need_check(qed);
 	if (ret)
 		return ret;
@@ -271,6 +273,14 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	direct = qedblk_direct(qed) && len >= g->cluster_size;
 	if (iter)
 		data = *iter;
+	/*
+	 * The data needs no lock.  Our claim keeps every other allocating
+	 * operation off these clusters, so their entries stay as
+	 * qedblk_map_range() found them; file_end is past the new clusters,
+	 * so no one else allocates there; qedblk_mark_clean() sees the claim
+	 * and leaves NEED_CHECK set.  What the lock guards was read above:
+	 * the L2 entry is written under it again.
+	 */
 	mutex_unlock(&qed->alloc_lock);
 
 	ret = qedblk_fill(qed, backed, new, start, head);
@@ -360,6 +370,7 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	bool mark = !discard || qed->top.backing;
 	int ret = 0;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (a >= b) {		/* no whole cluster */
 		a = end;
 		b = end;

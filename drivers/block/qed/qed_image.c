@@ -155,6 +155,7 @@ int qedblk_image_set_need_check(struct qedblk_device *qed)
 	const struct qedblk_geom *g = &qed->top.geom;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (qed->need_check_on_disk)
 		return 0;
 	ret = qedblk_image_update_header(qed, g->features | QED_F_NEED_CHECK,

@@ -70,7 +70,8 @@ void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos, u64 e
  * the cache.  The sectors are built in qed->table_buf: an entry another
  * request can see is always one that is on disk (in the file), so a failed
  * write can never take back an entry whose cluster someone already wrote
- * to.  Called with alloc_lock held, which every change of a table takes.
+ * to.  alloc_lock, which every change of a table takes, keeps the
+ * buffer ours.
  */
 static int qedblk_table_update(struct qedblk_image *img, __le64 *cached, u64 off, u32 from,
 			       u32 to, u64 value, u64 step)
@@ -97,8 +98,8 @@ static int qedblk_table_update(struct qedblk_image *img, __le64 *cached, u64 off
 
 /*
  * Make an L2 table for L1 entry @l1i at the end of the file and point L1 at
- * it.  Called with alloc_lock held; returns the cached page of the new table
- * at byte @page_off, put there before any reader can find the table.
+ * it.  Returns the cached page of the new table at byte @page_off, put
+ * there before any reader can find the table.
  */
 static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1i, u64 page_off)
 {
@@ -107,6 +108,7 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 	u64 table = img->file_end;
 	int ret;
 
+	lockdep_assert_held(&img->qed->alloc_lock);
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
 	ret = qedblk_file_zero_new(img, table, g->table_bytes);
 	if (ret)
@@ -132,8 +134,7 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
  * Point the @nr clusters from guest offset @pos (cluster-aligned, all in one
  * page of one L2 table) at file offsets first_off, first_off + cluster_size,
  * ..., or, when @first_off is QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO, make
- * them all that.  Called with alloc_lock held, after the clusters' data is
- * written.
+ * them all that.  The clusters' data is written first.
  */
 int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 {
@@ -148,6 +149,7 @@ int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 	enum qedblk_entry_error err;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (table == QED_ENTRY_UNALLOCATED) {
 		chunk = qedblk_l2_create(img, l1i, (u64)first * 8);
 	} else {
