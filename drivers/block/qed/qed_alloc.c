@@ -137,9 +137,14 @@ static void qedblk_op_end(struct qedblk_device *qed, struct qedblk_op *op)
 	wake_up_all(&qed->ops_wait);
 }
 
-/*
- * Clear NEED_CHECK after flushing everything it protected.  An image that
- * was dirty at attach keeps the bit: it has not been checked.
+/**
+ * qedblk_mark_clean() - clear NEED_CHECK after flushing what it protected
+ * @qed: the device
+ *
+ * Not while an allocating operation is under way, and not for an image
+ * that was dirty at attach: it has not been checked.
+ *
+ * Return: 0, or the error of the trim, a flush or the header write.
  */
 int qedblk_mark_clean(struct qedblk_device *qed)
 {
@@ -163,6 +168,10 @@ int qedblk_mark_clean(struct qedblk_device *qed)
 	return qedblk_image_clear_need_check(qed);
 }
 
+/**
+ * qedblk_clean_work() - clean_work: qedblk_mark_clean() once allocation is idle
+ * @work: qed->clean_work
+ */
 void qedblk_clean_work(struct work_struct *work)
 {
 	struct qedblk_device *qed = container_of(to_delayed_work(work),
@@ -301,9 +310,16 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	return qedblk_l2_set(qed, start, nr, new);
 }
 
-/*
- * Write @iter (its whole count) at guest offset @pos, allocating what is
- * not allocated.  Runs in process context; takes alloc_lock.
+/**
+ * qedblk_alloc_write() - a guest write that may need allocation
+ * @qed: the device
+ * @pos: guest offset
+ * @iter: the data, its whole count
+ *
+ * Allocates what is not allocated.  Runs in process context; takes
+ * alloc_lock.
+ *
+ * Return: 0 or the error of translation, a write or a table update.
  */
 int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter)
 {
@@ -402,10 +418,17 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	return ret;
 }
 
-/*
- * REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD of [pos, pos + len); @nounmap
- * (REQ_NOUNMAP) keeps allocated clusters' space allocated in the file.
+/**
+ * qedblk_alloc_zeroes() - REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD
+ * @qed: the device
+ * @pos: guest offset
+ * @len: bytes
+ * @discard: discard rather than zero
+ * @nounmap: REQ_NOUNMAP: keep allocated clusters' space allocated in the file
+ *
  * Takes alloc_lock.
+ *
+ * Return: 0 or the error of translation, a write or a table update.
  */
 int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap)
 {

@@ -17,6 +17,13 @@
 
 #include "qed.h"
 
+/**
+ * qedblk_image_init() - set up one file of a device's chain, not yet read
+ * @img: the image, zeroed
+ * @qed: the device it belongs to
+ * @file: its open file, a reference the image takes over
+ * @depth: 0 for the attached image, 1 for the backing file below it, ...
+ */
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth)
 {
@@ -35,7 +42,12 @@ static int qedblk_image_read_l1(struct qedblk_image *img, u64 isize)
 	return qedblk_l1_load(img);
 }
 
-/* Read and validate the header and the L1 table of a QED image. */
+/**
+ * qedblk_image_load() - read and validate a QED image's header and L1 table
+ * @img: the image, initialised (qedblk_image_init())
+ *
+ * Return: 0, or an error reported with the reason.
+ */
 int qedblk_image_load(struct qedblk_image *img)
 {
 	u64 isize = i_size_read(file_inode(img->file));
@@ -80,6 +92,10 @@ int qedblk_image_reload(struct qedblk_image *img)
 	return qedblk_image_read_l1(img, i_size_read(file_inode(img->file)));
 }
 
+/**
+ * qedblk_image_release() - drop what an image holds: L2 cache, L1, file
+ * @img: the image; may be partly set up
+ */
 void qedblk_image_release(struct qedblk_image *img)
 {
 	qedblk_l2cache_destroy(&img->l2);

@@ -33,6 +33,14 @@ static __printf(3, 4) void qedblk_emit(int level, const struct qedblk_device *qe
 	va_end(args);
 }
 
+/**
+ * qedblk_printk() - print a message about one file of a device's chain
+ * @level: LOGLEVEL_ERR, LOGLEVEL_WARNING or LOGLEVEL_INFO
+ * @img: the file it is about: the device's image, or one below it
+ * @fmt: printf-style format, without a newline
+ *
+ * Use it through qedblk_err() and its siblings (qed.h).
+ */
 void qedblk_printk(int level, const struct qedblk_image *img, const char *fmt, ...)
 {
 	struct va_format vaf;

@@ -18,11 +18,18 @@ static enum qedblk_map_type qedblk_entry_type(u64 entry)
 	return QED_MAP_DATA;
 }
 
-/*
- * Translate guest offset @pos: fill @m with what the range [pos, pos + m->len)
- * maps to, m->len <= @len.  A run of clusters is reported at once when they
- * are of one kind and, for data, contiguous in the file; a run never crosses
- * one page of an L2 table.  May sleep to load a table page.
+/**
+ * qedblk_map_range() - translate a guest range of one file of the chain
+ * @img: the file, a QED image
+ * @pos: guest offset (an offset of @img's own, in a backing file)
+ * @len: bytes wanted from @pos
+ * @m: filled with what [pos, pos + m->len) maps to, m->len <= @len
+ *
+ * A run of clusters is reported at once when they are of one kind and, for
+ * data, contiguous in the file; a run never crosses one page of an L2
+ * table.  May sleep to load a table page.
+ *
+ * Return: 0, -EIO for a bad table entry, or the error of loading a table.
  */
 int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
 {

@@ -85,10 +85,15 @@ static const struct qedblk_check_ops qedblk_repair_ops = {
 	.stopped	= qedblk_repair_stopped,
 };
 
-/*
- * Check and repair qed->top, whose header is loaded; reload the L1 table
- * afterwards.  Clears NEED_CHECK (durably) when the image came out clean;
- * otherwise the device is used as it is and the bit stays.
+/**
+ * qedblk_repair() - check and repair an image left dirty, at attach
+ * @qed: the device, qed->top's header loaded, not yet taking requests
+ *
+ * Reloads the L1 table afterwards.  Clears NEED_CHECK (durably) when the
+ * image came out clean; otherwise the device is used as it is and the bit
+ * stays.
+ *
+ * Return: 0, or the error of the check, a flush or reloading the image.
  */
 int qedblk_repair(struct qedblk_device *qed)
 {

@@ -13,12 +13,26 @@
 
 #include "qed.h"
 
+/**
+ * qedblk_l1_bytes_for() - the size of the L1 table held in memory
+ * @g: the image's geometry
+ *
+ * The entries that cover the image, in whole sectors, so that one entry's
+ * update is a sector write.
+ *
+ * Return: the size in bytes, 0 for an empty image.
+ */
 u32 qedblk_l1_bytes_for(const struct qedblk_geom *g)
 {
-	/* Whole sectors, so that one entry's update is a sector write. */
 	return round_up((u32)g->l1_entries_used * 8, 512);
 }
 
+/**
+ * qedblk_l1_load() - read the L1 table of a QED image into memory
+ * @img: the image, its header loaded
+ *
+ * Return: 0, -ENOMEM, or the error of the read; img->l1 is NULL on error.
+ */
 int qedblk_l1_load(struct qedblk_image *img)
 {
 	const struct qedblk_geom *g = &img->geom;
@@ -40,6 +54,10 @@ int qedblk_l1_load(struct qedblk_image *img)
 	return ret;
 }
 
+/**
+ * qedblk_l1_free() - free the L1 table in memory
+ * @img: the image
+ */
 void qedblk_l1_free(struct qedblk_image *img)
 {
 	kvfree(img->l1);
@@ -130,11 +148,18 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 	return chunk;
 }
 
-/*
- * Point the @nr clusters from guest offset @pos (cluster-aligned, all in one
- * page of one L2 table) at file offsets first_off, first_off + cluster_size,
- * ..., or, when @first_off is QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO, make
- * them all that.  The clusters' data is written first.
+/**
+ * qedblk_l2_set() - point clusters of the attached image at new places
+ * @qed: the device
+ * @pos: guest offset of the first cluster, cluster-aligned
+ * @nr: clusters, all in one page of one L2 table
+ * @first_off: file offset of the first cluster's data, the others following
+ *	it; or QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO for all of them
+ *
+ * The caller has written the clusters' data.  An L2 table that does not
+ * exist yet is made, at the end of the file, and L1 pointed at it.
+ *
+ * Return: 0, -EIO for a bad L1 entry, or the error of a table write.
  */
 int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 {
