@@ -127,8 +127,8 @@ static int qedblk_image_write_header(struct qedblk_device *qed)
  * back, while the one on disk may hold either.  QEDBLK_FLUSH_HEADER makes
  * only the header durable (an ordering point on the allocation path must
  * not write back the guest's page cache); QEDBLK_FLUSH_FILE flushes the
- * whole file.  Called with alloc_lock held, or at attach before the device
- * takes requests.
+ * whole file.  Called with alloc_lock held, or at attach before the disk
+ * exists.
  *
  * Return: 0, or the error of the write or the flush.
  */
@@ -141,6 +141,7 @@ int qedblk_image_update_header(struct qedblk_device *qed, u64 features, u64 auto
 	u64 old_size = g->image_size;
 	int ret;
 
+	lockdep_assert(lockdep_is_held(&qed->alloc_lock) || !qed->disk);
 	g->features = features;
 	g->autoclear_features = autoclear_features;
 	g->image_size = image_size;
