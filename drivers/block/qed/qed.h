@@ -421,11 +421,11 @@ ssize_t qedblk_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len);
 int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct);
 int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len);
+int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len);
 int qedblk_file_punch(struct file *file, u64 off, u64 len);
 int qedblk_file_zero_range(struct file *file, u64 off, u64 len);
 int qedblk_file_flush(struct qedblk_image *img);
 int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len);
-int qedblk_write_header(struct qedblk_device *qed);
 struct file *qedblk_file_reopen(struct file *file, bool write, const char *path);
 void qedblk_note_error(struct qedblk_device *qed, int err);
 int qedblk_guest_flush(struct qedblk_device *qed);
@@ -434,7 +434,7 @@ int qedblk_guest_flush(struct qedblk_device *qed);
 int qedblk_lock_image(struct qedblk_image *img, bool write);
 void qedblk_unlock_image(struct qedblk_image *img);
 
-/* qed_image.c */
+/* qed_log.c */
 /*
  * Every message about a device names it as "qedblk: qedN: PATH: ", and one
  * about a file below the image adds "backing file D (FILE): ".
@@ -451,10 +451,23 @@ do {										\
 	if (__ratelimit(&_rs))							\
 		qedblk_printk(LOGLEVEL_ERR, img, fmt, ##__VA_ARGS__);		\
 } while (0)
+
+/* qed_image.c */
 void qedblk_image_init(struct qedblk_image *img, struct qedblk_device *qed, struct file *file,
 		       unsigned int depth);
 int qedblk_image_load(struct qedblk_image *img);
+int qedblk_image_reload(struct qedblk_image *img);
 void qedblk_image_release(struct qedblk_image *img);
+/* What qedblk_image_update_header() makes durable after its write. */
+enum qedblk_header_flush {
+	QEDBLK_FLUSH_HEADER,		/* the header alone */
+	QEDBLK_FLUSH_FILE,		/* the whole file */
+};
+
+int qedblk_image_update_header(struct qedblk_device *qed, u64 features, u64 autoclear_features,
+			       u64 image_size, enum qedblk_header_flush flush);
+int qedblk_image_set_need_check(struct qedblk_device *qed);
+int qedblk_image_clear_need_check(struct qedblk_device *qed);
 
 /* qed_backing.c */
 int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr);
@@ -465,8 +478,12 @@ int qedblk_chain_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter);
 u32 qedblk_l1_bytes_for(const struct qedblk_geom *g);
 int qedblk_l1_load(struct qedblk_image *img);
 void qedblk_l1_free(struct qedblk_image *img);
-int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
 int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off);
+void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos, u64 entry,
+		      enum qedblk_entry_error err);
+
+/* qed_map.c: translation */
+int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
 
 /* qed_l2cache.c */
 int qedblk_l2cache_init(void);
@@ -484,7 +501,6 @@ int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter
 int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap);
 void qedblk_clean_work(struct work_struct *work);
 int qedblk_mark_clean(struct qedblk_device *qed);
-int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len);
 
 /* qed_repair.c */
 int qedblk_repair(struct qedblk_device *qed);

@@ -57,6 +57,7 @@ static int qedblk_prealloc(struct qedblk_device *qed, u64 need_end)
 	u64 need, len;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (need_end <= isize || qed->no_prealloc)
 		return 0;
 	need = round_up(need_end - isize, (u64)g->cluster_size);
@@ -88,6 +89,7 @@ static int qedblk_prealloc_trim(struct qedblk_device *qed)
 {
 	struct qedblk_image *img = &qed->top;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (!qed->preallocated || i_size_read(file_inode(img->file)) <= img->file_end)
 		return 0;
 	qed->preallocated = false;
@@ -135,28 +137,14 @@ static void qedblk_op_end(struct qedblk_device *qed, struct qedblk_op *op)
 	wake_up_all(&qed->ops_wait);
 }
 
-/* Make QED_F_NEED_CHECK durable before the first cluster is allocated. */
-static int qedblk_mark_dirty(struct qedblk_device *qed)
-{
-	int ret;
-
-	if (qed->need_check_on_disk)
-		return 0;
-	qed->top.geom.features |= QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush_range(&qed->top, 0, QED_HEADER_BYTES);
-	if (ret) {
-		qed->top.geom.features &= ~QED_F_NEED_CHECK;
-		return ret;
-	}
-	WRITE_ONCE(qed->need_check_on_disk, true);
-	return 0;
-}
-
-/*
- * Clear NEED_CHECK after flushing everything it protected.  An image that
- * was dirty at attach keeps the bit: it has not been checked.
+/**
+ * qedblk_mark_clean() - clear NEED_CHECK after flushing what it protected
+ * @qed: the device
+ *
+ * Not while an allocating operation is under way, and not for an image
+ * that was dirty at attach: it has not been checked.
+ *
+ * Return: 0, or the error of the trim, a flush or the header write.
  */
 int qedblk_mark_clean(struct qedblk_device *qed)
 {
@@ -177,18 +165,13 @@ int qedblk_mark_clean(struct qedblk_device *qed)
 		ret = qedblk_file_flush(&qed->top);
 	if (ret)
 		return ret;
-	qed->top.geom.features &= ~QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush(&qed->top);
-	if (ret) {
-		qed->top.geom.features |= QED_F_NEED_CHECK;
-		return ret;
-	}
-	WRITE_ONCE(qed->need_check_on_disk, false);
-	return 0;
+	return qedblk_image_clear_need_check(qed);
 }
 
+/**
+ * qedblk_clean_work() - clean_work: qedblk_mark_clean() once allocation is idle
+ * @work: qed->clean_work
+ */
 void qedblk_clean_work(struct work_struct *work)
 {
 	struct qedblk_device *qed = container_of(to_delayed_work(work),
@@ -203,28 +186,6 @@ void qedblk_clean_work(struct work_struct *work)
 	/* Its flushes noted the error for the guest's next flush. */
 	if (ret)
 		qedblk_err_ratelimited(&qed->top, "clearing the need-check flag failed: %d", ret);
-}
-
-/*
- * Make [off, off + len) of newly claimed clusters read as zeros.  What lies
- * past fresh_from was never written since attach: a hole or preallocated
- * space, zeros already, and only the file's size may need extending over
- * it.  Below it, stale bytes must be overwritten.
- */
-int qedblk_zero_new(struct qedblk_image *img, u64 off, u64 len)
-{
-	u64 isize = i_size_read(file_inode(img->file));
-	u64 tail;
-
-	if (!len)
-		return 0;
-	if (off >= img->fresh_from) {
-		if (off + len <= isize)
-			return 0;
-		tail = min_t(u64, len, 512);
-		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
-	}
-	return qedblk_file_write_zeroes(img->file, off, len);
 }
 
 /*
@@ -266,18 +227,17 @@ static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u6
 {
 	if (from_backing)
 		return qedblk_backing_fill(qed, off, pos, len);
-	return qedblk_zero_new(&qed->top, off, len);
+	return qedblk_file_zero_new(&qed->top, off, len);
 }
 
 /*
  * Allocate the clusters under [pos, pos + len) and write @len bytes of
  * @iter there.  The range is one run from qedblk_map_range(): one kind
  * (@type), within one page of L2 entries; a NULL @iter writes zeros.
- * The rest of each new cluster
- * is what the guest saw there before: backing data for unallocated
- * clusters, zeros for zero clusters.  The caller holds alloc_lock and a
- * claim on the clusters (qedblk_op_begin()); the lock is dropped while the
- * data is written.
+ * The rest of each new cluster is what the guest saw there before:
+ * backing data for unallocated clusters, zeros for zero clusters.  The
+ * caller has a claim on the clusters (qedblk_op_begin()) and alloc_lock,
+ * which is dropped while the data is written.
  */
 static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type, u64 pos,
 			    u64 len, struct iov_iter *iter)
@@ -293,7 +253,8 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	bool ordered, direct;
 	int ret;
 
-	ret = qedblk_mark_dirty(qed);
+	lockdep_assert_held(&qed->alloc_lock);
+	ret = qedblk_image_set_need_check(qed);
 	if (ret)
 		return ret;
 
@@ -321,6 +282,14 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	direct = qedblk_direct(qed) && len >= g->cluster_size;
 	if (iter)
 		data = *iter;
+	/*
+	 * The data needs no lock.  Our claim keeps every other allocating
+	 * operation off these clusters, so their entries stay as
+	 * qedblk_map_range() found them; file_end is past the new clusters,
+	 * so no one else allocates there; qedblk_mark_clean() sees the claim
+	 * and leaves NEED_CHECK set.  What the lock guards was read above:
+	 * the L2 entry is written under it again.
+	 */
 	mutex_unlock(&qed->alloc_lock);
 
 	ret = qedblk_fill(qed, backed, new, start, head);
@@ -341,9 +310,16 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	return qedblk_l2_set(qed, start, nr, new);
 }
 
-/*
- * Write @iter (its whole count) at guest offset @pos, allocating what is
- * not allocated.  Runs in process context; takes alloc_lock.
+/**
+ * qedblk_alloc_write() - a guest write that may need allocation
+ * @qed: the device
+ * @pos: guest offset
+ * @iter: the data, its whole count
+ *
+ * Allocates what is not allocated.  Runs in process context; takes
+ * alloc_lock.
+ *
+ * Return: 0 or the error of translation, a write or a table update.
  */
 int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter)
 {
@@ -410,6 +386,7 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	bool mark = !discard || qed->top.backing;
 	int ret = 0;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (a >= b) {		/* no whole cluster */
 		a = end;
 		b = end;
@@ -431,7 +408,7 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	if (!discard)
 		ret = qedblk_zero_partial(qed, m->type, pos, a - pos);
 	if (!ret && a < b && m->type == QED_MAP_UNALLOC && mark) {
-		ret = qedblk_mark_dirty(qed);
+		ret = qedblk_image_set_need_check(qed);
 		if (!ret)
 			ret = qedblk_l2_set(qed, a, (u32)((b - a) >> g->cluster_shift),
 					    QED_ENTRY_ZERO);
@@ -441,10 +418,17 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	return ret;
 }
 
-/*
- * REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD of [pos, pos + len); @nounmap
- * (REQ_NOUNMAP) keeps allocated clusters' space allocated in the file.
+/**
+ * qedblk_alloc_zeroes() - REQ_OP_WRITE_ZEROES or REQ_OP_DISCARD
+ * @qed: the device
+ * @pos: guest offset
+ * @len: bytes
+ * @discard: discard rather than zero
+ * @nounmap: REQ_NOUNMAP: keep allocated clusters' space allocated in the file
+ *
  * Takes alloc_lock.
+ *
+ * Return: 0 or the error of translation, a write or a table update.
  */
 int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap)
 {

@@ -111,9 +111,15 @@ static int qedblk_backing_load(struct qedblk_device *qed, unsigned int i)
 	return qedblk_image_load(img);
 }
 
-/*
- * Open the backing chain of qed->top from the @nr descriptors @fds.  On
- * error what was opened stays in qed->chain for qedblk_chain_close().
+/**
+ * qedblk_chain_open() - open the backing chain of the attached image
+ * @qed: the device, qed->top loaded
+ * @fds: one descriptor per backing file, nearest first
+ * @nr: how many
+ *
+ * On error what was opened stays in qed->chain for qedblk_chain_close().
+ *
+ * Return: 0 or an error reported with the reason.
  */
 int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 {
@@ -166,6 +172,10 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 	return 0;
 }
 
+/**
+ * qedblk_chain_close() - release the backing files of a device
+ * @qed: the device
+ */
 void qedblk_chain_close(struct qedblk_device *qed)
 {
 	unsigned int i;
@@ -191,10 +201,16 @@ static int qedblk_raw_read(struct qedblk_image *img, u64 pos, struct iov_iter *i
 	return 0;
 }
 
-/*
- * Fill @iter (its whole count) with what the guest sees at offset @pos of
- * @img, going down to the files below; a NULL @img reads as zeros.
- * Recursion is bounded by QEDBLK_MAX_CHAIN.
+/**
+ * qedblk_chain_read() - read what the guest sees at an offset of the chain
+ * @img: the file to read from; NULL reads as zeros
+ * @pos: the offset
+ * @iter: filled, its whole count
+ *
+ * Unallocated clusters go down to the files below; recursion is bounded
+ * by QEDBLK_MAX_CHAIN.
+ *
+ * Return: 0 or an error of translation or of a read.
  */
 int qedblk_chain_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter)
 {

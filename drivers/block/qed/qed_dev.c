@@ -329,7 +329,7 @@ static int qedblk_load_image(struct qedblk_device *qed, const s32 *backing_fds, 
 static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 {
 	struct qedblk_geom *g = &qed->top.geom;
-	int ret;
+	int ret = 0;
 
 	if (qed->was_dirty && rw) {
 		ret = qedblk_repair(qed);
@@ -340,12 +340,10 @@ static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 	}
 
 	/* Unknown autoclear bits say a newer writer's data is now stale. */
-	if (rw && (g->autoclear_features & ~QED_AUTOCLEAR_FEATURE_MASK)) {
-		g->autoclear_features &= QED_AUTOCLEAR_FEATURE_MASK;
-		ret = qedblk_write_header(qed);
-		if (!ret)
-			ret = qedblk_file_flush(&qed->top);
-	}
+	if (rw && (g->autoclear_features & ~QED_AUTOCLEAR_FEATURE_MASK))
+		ret = qedblk_image_update_header(qed, g->features,
+						 g->autoclear_features & QED_AUTOCLEAR_FEATURE_MASK,
+						 g->image_size, QEDBLK_FLUSH_FILE);
 	return ret;
 }
 
@@ -971,7 +969,6 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 	u32 old_bytes = img->l1_bytes, bytes;
 	u32 from = img->geom.l1_entries_used * 8, to;
 	unsigned int memflags;
-	u64 old_size;
 	__le64 *l1 = NULL;
 	int ret;
 
@@ -1005,14 +1002,10 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 
 	memflags = qedblk_freeze_queue(qed->disk->queue);
 	mutex_lock(&qed->alloc_lock);
-	old_size = img->geom.image_size;
-	img->geom.image_size = new_size;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush(img);
+	ret = qedblk_image_update_header(qed, img->geom.features, img->geom.autoclear_features,
+					 new_size, QEDBLK_FLUSH_FILE);
 	if (ret) {
 		/* The header on disk may hold either size; both are valid. */
-		img->geom.image_size = old_size;
 		qedblk_err(img, "resize: writing the header failed: %d", ret);
 	} else if (l1) {
 		memcpy(l1, img->l1, old_bytes);

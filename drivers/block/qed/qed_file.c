@@ -12,6 +12,16 @@
 
 #include "qed.h"
 
+/**
+ * qedblk_file_read() - read metadata from a file, all of it
+ * @file: the file
+ * @off: where to read
+ * @buf: the buffer
+ * @len: bytes to read
+ *
+ * Return: 0, the read's error, or -EIO where the file ends first (inside
+ * a table).
+ */
 int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len)
 {
 	loff_t pos = off;
@@ -29,9 +39,13 @@ int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len)
 	return 0;
 }
 
-/*
- * Read into @iter from @off up to the end of the file; returns the bytes
- * read (short at the end of the file) or an error.
+/**
+ * qedblk_file_read_iter() - read into an iterator up to the end of a file
+ * @file: the file
+ * @off: where to read
+ * @iter: what to fill; advanced over what was read
+ *
+ * Return: the bytes read, short at the end of the file, or an error.
  */
 ssize_t qedblk_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 {
@@ -52,6 +66,15 @@ ssize_t qedblk_file_read_iter(struct file *file, u64 off, struct iov_iter *iter)
 	return done;
 }
 
+/**
+ * qedblk_file_write() - write metadata to a file, all of it
+ * @file: the file
+ * @off: where to write
+ * @buf: the data
+ * @len: bytes to write
+ *
+ * Return: 0, the write's error, or -EIO where the write makes no progress.
+ */
 int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
 {
 	loff_t pos = off;
@@ -69,10 +92,18 @@ int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
-/*
- * Write all of @iter at @off; @direct asks for O_DIRECT, which the host
- * file system may refuse for alignment (-EINVAL, before writing anything):
- * then the write goes through the page cache, as loop does.
+/**
+ * qedblk_file_write_iter() - write all of an iterator to a file
+ * @file: the file
+ * @off: where to write
+ * @iter: the data, its whole count; advanced over what was written
+ * @direct: ask for O_DIRECT
+ *
+ * The host file system may refuse O_DIRECT for alignment (-EINVAL, before
+ * writing anything): then the write goes through the page cache, as loop
+ * does.
+ *
+ * Return: 0, the write's error, or -EIO where the write makes no progress.
  */
 int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
 {
@@ -103,7 +134,16 @@ int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bo
 	return 0;
 }
 
-/* Write explicit zeros: the range may hold stale bytes of the file. */
+/**
+ * qedblk_file_write_zeroes() - write explicit zeros
+ * @file: the file
+ * @off: where to start
+ * @len: bytes to zero
+ *
+ * For ranges that may hold stale bytes of the file.
+ *
+ * Return: 0 or the write's error.
+ */
 int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
 {
 	struct bio_vec bv[16];
@@ -125,16 +165,55 @@ int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
 	return 0;
 }
 
-/*
- * Give [off, off + len) back to the host file system; it reads as zeros
- * afterwards.  -EOPNOTSUPP where the file system cannot punch holes.
+/**
+ * qedblk_file_zero_new() - make new space at the end of the image read as zeros
+ * @img: the attached image
+ * @off: start of the space, claimed for clusters or an L2 table
+ * @len: its length
+ *
+ * What lies past fresh_from was never written since attach: a hole or
+ * preallocated space, zeros already, and only the file's size may need
+ * extending over it.  Below it, stale bytes must be overwritten.
+ *
+ * Return: 0 or the write's error.
+ */
+int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len)
+{
+	u64 isize = i_size_read(file_inode(img->file));
+	u64 tail;
+
+	if (!len)
+		return 0;
+	if (off >= img->fresh_from) {
+		if (off + len <= isize)
+			return 0;
+		tail = min_t(u64, len, 512);
+		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
+	}
+	return qedblk_file_write_zeroes(img->file, off, len);
+}
+
+/**
+ * qedblk_file_punch() - give a range back to the host file system
+ * @file: the file
+ * @off: start of the range
+ * @len: its length
+ *
+ * The range reads as zeros afterwards.
+ *
+ * Return: 0, -EOPNOTSUPP where the file system cannot punch holes, or
+ * another error of vfs_fallocate().
  */
 int qedblk_file_punch(struct file *file, u64 off, u64 len)
 {
 	return vfs_fallocate(file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, len);
 }
 
-/*
+/**
+ * qedblk_note_error() - fail the guest's next flush
+ * @qed: the device
+ * @err: the error of an internal flush or header write
+ *
  * A failed internal flush (an ordering point, the need-check flag) fails
  * the request it belongs to, if any, and the guest's next flush too: the
  * error it saw may be another request's lost write (qedblk_guest_flush()).
@@ -147,9 +226,16 @@ void qedblk_note_error(struct qedblk_device *qed, int err)
 	spin_unlock(&qed->flush_lock);
 }
 
-/*
- * Zero [off, off + len) and keep it allocated (REQ_NOUNMAP), as
- * lo_fallocate() does with FALLOC_FL_ZERO_RANGE.
+/**
+ * qedblk_file_zero_range() - zero a range and keep it allocated
+ * @file: the file
+ * @off: start of the range
+ * @len: its length
+ *
+ * For REQ_NOUNMAP, as lo_fallocate() does with FALLOC_FL_ZERO_RANGE;
+ * written as zeros where the file system cannot.
+ *
+ * Return: 0 or an error.
  */
 int qedblk_file_zero_range(struct file *file, u64 off, u64 len)
 {
@@ -160,7 +246,14 @@ int qedblk_file_zero_range(struct file *file, u64 off, u64 len)
 	return ret;
 }
 
-/* Internal flushes only ever touch the attached image, never a backing file. */
+/**
+ * qedblk_file_flush() - flush the attached image, an internal ordering point
+ * @img: the attached image; internal flushes never touch a backing file
+ *
+ * An error is also noted for the guest's next flush (qedblk_note_error()).
+ *
+ * Return: 0 or the error of vfs_fsync().
+ */
 int qedblk_file_flush(struct qedblk_image *img)
 {
 	int ret = vfs_fsync(img->file, 0);
@@ -170,11 +263,18 @@ int qedblk_file_flush(struct qedblk_image *img)
 	return ret;
 }
 
-/*
- * Make [off, off + len) durable, with what is needed to read it back (the
- * file's size, its allocation), but not the rest of the file's dirty data:
- * an ordering point for one allocation should not write back the guest's
- * whole page cache.
+/**
+ * qedblk_file_flush_range() - make one range of the attached image durable
+ * @img: the attached image
+ * @off: start of the range
+ * @len: its length, not 0
+ *
+ * With what is needed to read it back (the file's size, its allocation),
+ * but not the rest of the file's dirty data: an ordering point for one
+ * allocation should not write back the guest's whole page cache.  An
+ * error is also noted for the guest's next flush.
+ *
+ * Return: 0 or the error of vfs_fsync_range().
  */
 int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len)
 {
@@ -185,14 +285,20 @@ int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len)
 	return ret;
 }
 
-/*
- * REQ_OP_FLUSH.  vfs_fsync() reports a writeback error only once per file
- * description, and our internal flushes share the description: one of them
- * may have consumed the error of a guest write that never reached the disk.
- * So the guest's flush keeps its own errseq cursor on the mapping, as
+/**
+ * qedblk_guest_flush() - REQ_OP_FLUSH
+ * @qed: the device
+ *
+ * vfs_fsync() reports a writeback error only once per file description,
+ * and our internal flushes share the description: one of them may have
+ * consumed the error of a guest write that never reached the disk.  So the
+ * guest's flush keeps its own errseq cursor on the mapping, as
  * file_check_and_advance_wb_err() does for each file, and also fails for
  * an internal flush that failed since the last guest flush.  loop's
  * lo_req_flush() gets this for free, having no internal flushes.
+ *
+ * Return: 0, or the error of this flush, of a writeback since the last
+ * one, or of an internal flush since then.
  */
 int qedblk_guest_flush(struct qedblk_device *qed)
 {
@@ -209,13 +315,21 @@ int qedblk_guest_flush(struct qedblk_device *qed)
 	return ret ? ret : err;
 }
 
-/*
- * Our own open file description of an image file.  The one userspace
- * passed may carry O_APPEND (every table write would land at the end of
- * the file), O_DIRECT (unaligned metadata writes fail) or O_DSYNC, and
- * shares its file position and writeback error cursor with its owner.
- * loop uses the caller's file as it is; qed writes metadata through it,
- * so it opens its own, as QEMU does, with the opener's credentials.
+/**
+ * qedblk_file_reopen() - our own open file description of an image file
+ * @file: the file userspace passed
+ * @write: open it read-write
+ * @path: the image's name, for messages
+ *
+ * The file userspace passed may carry O_APPEND (every table write would
+ * land at the end of the file), O_DIRECT (unaligned metadata writes fail)
+ * or O_DSYNC, and shares its file position and writeback error cursor with
+ * its owner.  loop uses the caller's file as it is; qed writes metadata
+ * through it, so it opens its own, as QEMU does, with the opener's
+ * credentials.
+ *
+ * Return: the new file, or an ERR_PTR(): -EINVAL on a pseudo file system,
+ * -EPERM for writing an append-only or immutable file, or dentry_open()'s.
  */
 struct file *qedblk_file_reopen(struct file *file, bool write, const char *path)
 {
@@ -233,13 +347,4 @@ struct file *qedblk_file_reopen(struct file *file, bool write, const char *path)
 	}
 	return dentry_open(&file->f_path, O_LARGEFILE | (write ? O_RDWR : O_RDONLY),
 			   file->f_cred);
-}
-
-/* Rewrite the 64-byte header from qed->top.geom; the caller flushes. */
-int qedblk_write_header(struct qedblk_device *qed)
-{
-	u8 buf[QED_HEADER_BYTES];
-
-	qedblk_header_encode(&qed->top.geom, buf);
-	return qedblk_file_write(qed->top.file, 0, buf, sizeof(buf));
 }

@@ -85,10 +85,15 @@ static const struct qedblk_check_ops qedblk_repair_ops = {
 	.stopped	= qedblk_repair_stopped,
 };
 
-/*
- * Check and repair qed->top, whose header is loaded; reload the L1 table
- * afterwards.  Clears NEED_CHECK (durably) when the image came out clean;
- * otherwise the device is used as it is and the bit stays.
+/**
+ * qedblk_repair() - check and repair an image left dirty, at attach
+ * @qed: the device, qed->top's header loaded, not yet taking requests
+ *
+ * Reloads the L1 table afterwards.  Clears NEED_CHECK (durably) when the
+ * image came out clean; otherwise the device is used as it is and the bit
+ * stays.
+ *
+ * Return: 0, or the error of the check, a flush or reloading the image.
  */
 int qedblk_repair(struct qedblk_device *qed)
 {
@@ -105,10 +110,7 @@ int qedblk_repair(struct qedblk_device *qed)
 		qedblk_err(img, "check failed: %d", ret);
 		return ret;
 	}
-	img->file_end = round_down(i_size_read(file_inode(img->file)), (u64)g->cluster_size);
-	img->fresh_from = i_size_read(file_inode(img->file));
-	qedblk_l1_free(img);
-	ret = qedblk_l1_load(img);
+	ret = qedblk_image_reload(img);
 	if (ret)
 		return ret;
 
@@ -117,16 +119,10 @@ int qedblk_repair(struct qedblk_device *qed)
 			   r.corruptions, r.repaired);
 		return 0;
 	}
-	g->features &= ~QED_F_NEED_CHECK;
-	ret = qedblk_write_header(qed);
-	if (!ret)
-		ret = qedblk_file_flush(img);
-	if (ret) {
-		g->features |= QED_F_NEED_CHECK;
+	ret = qedblk_image_clear_need_check(qed);
+	if (ret)
 		return ret;
-	}
 	qed->was_dirty = false;
-	WRITE_ONCE(qed->need_check_on_disk, false);
 	qedblk_info(&qed->top, "checked after an unclean shutdown: %llu entries repaired, %llu leaked clusters reclaimed",
 		    r.repaired, r.leak_tail + r.leaks_punched);
 	return 0;

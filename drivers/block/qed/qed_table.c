@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Address translation: the L1 table (held whole in memory) and the L2
- * tables (through the page cache of qed_l2cache.c).  Table entries come
- * from the image file and are checked on every use: a bad one fails only
- * the I/O that meets it.
+ * The tables: the L1 table (held whole in memory) and the L2 tables
+ * (through the page cache of qed_l2cache.c), read and written here.
+ * Table entries come from the image file and are checked on every use: a
+ * bad one fails only the I/O that meets it.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -13,12 +13,26 @@
 
 #include "qed.h"
 
+/**
+ * qedblk_l1_bytes_for() - the size of the L1 table held in memory
+ * @g: the image's geometry
+ *
+ * The entries that cover the image, in whole sectors, so that one entry's
+ * update is a sector write.
+ *
+ * Return: the size in bytes, 0 for an empty image.
+ */
 u32 qedblk_l1_bytes_for(const struct qedblk_geom *g)
 {
-	/* Whole sectors, so that one entry's update is a sector write. */
 	return round_up((u32)g->l1_entries_used * 8, 512);
 }
 
+/**
+ * qedblk_l1_load() - read the L1 table of a QED image into memory
+ * @img: the image, its header loaded
+ *
+ * Return: 0, -ENOMEM, or the error of the read; img->l1 is NULL on error.
+ */
 int qedblk_l1_load(struct qedblk_image *img)
 {
 	const struct qedblk_geom *g = &img->geom;
@@ -40,111 +54,32 @@ int qedblk_l1_load(struct qedblk_image *img)
 	return ret;
 }
 
+/**
+ * qedblk_l1_free() - free the L1 table in memory
+ * @img: the image
+ */
 void qedblk_l1_free(struct qedblk_image *img)
 {
 	kvfree(img->l1);
 	img->l1 = NULL;
 }
 
-static void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos,
-			     u64 entry, enum qedblk_entry_error err)
+/**
+ * qedblk_bad_entry() - report a table entry that fails validation
+ * @img: the file whose table holds the entry
+ * @what: "L1" or "L2"
+ * @pos: the guest offset (or @img's own offset, in a backing file) looked up
+ * @entry: the entry as read
+ * @err: what is wrong with it
+ *
+ * Rate-limited: a guest can meet the same bad entry at will.
+ */
+void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos, u64 entry,
+		      enum qedblk_entry_error err)
 {
 	/* A backing file has no guest offsets of its own: qedblk_printk() names it. */
 	qedblk_err_ratelimited(img, "%s entry 0x%llx for %s offset 0x%llx: %s", what, entry,
 			       img->depth ? "its" : "guest", pos, qedblk_entry_strerror(err));
-}
-
-static enum qedblk_map_type qedblk_entry_type(u64 entry)
-{
-	if (entry == QED_ENTRY_UNALLOCATED)
-		return QED_MAP_UNALLOC;
-	if (entry == QED_ENTRY_ZERO)
-		return QED_MAP_ZERO;
-	return QED_MAP_DATA;
-}
-
-/*
- * Translate guest offset @pos: fill @m with what the range [pos, pos + m->len)
- * maps to, m->len <= @len.  A run of clusters is reported at once when they
- * are of one kind and, for data, contiguous in the file; a run never crosses
- * one page of an L2 table.  May sleep to load a table page.
- */
-int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
-{
-	const struct qedblk_geom *g = &img->geom;
-	u64 cs = g->cluster_size;
-	u64 l1i = qedblk_l1_index(g, pos);
-	u32 l2i = qedblk_l2_index(g, pos);
-	u32 first, last, i;
-	u64 table, entry, span, next, file_end;
-	struct qedblk_l2_chunk *chunk;
-	enum qedblk_entry_error err;
-
-	/* Never past the page of L2 entries that holds pos. */
-	last = (l2i | (QED_CHUNK_ENTRIES - 1));
-	if (last >= g->table_entries)
-		last = g->table_entries - 1;
-	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qedblk_offset_in_cluster(g, pos);
-	len = min(len, span);
-
-	table = le64_to_cpu(READ_ONCE(img->l1[l1i]));
-	if (table == QED_ENTRY_UNALLOCATED) {
-		m->type = QED_MAP_UNALLOC;
-		m->len = len;
-		return 0;
-	}
-	/*
-	 * An allocation raises file_end before it publishes an entry
-	 * (qedblk_l2_set()): read the end only after the entry, or a fresh entry
-	 * would look past it.
-	 */
-	smp_rmb();
-	file_end = READ_ONCE(img->file_end);
-	err = qedblk_validate_table_offset(g, table, file_end);
-	if (err) {
-		qedblk_bad_entry(img, "L1", pos, table, err);
-		return -EIO;
-	}
-
-	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
-	chunk = qedblk_l2cache_get(img, table + (u64)first * 8);
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
-
-	entry = le64_to_cpu(READ_ONCE(chunk->entries[l2i - first]));
-	m->type = qedblk_entry_type(entry);
-	m->len = min(len, cs - qedblk_offset_in_cluster(g, pos));
-	/* Extend over following clusters of the same kind. */
-	next = entry;
-	for (i = l2i + 1; m->len < len && i <= last; i++) {
-		u64 e = le64_to_cpu(READ_ONCE(chunk->entries[i - first]));
-
-		if (qedblk_entry_type(e) != m->type)
-			break;
-		if (m->type == QED_MAP_DATA && e != next + cs)
-			break;
-		next = e;
-		m->len = min(len, m->len + cs);
-	}
-	qedblk_l2cache_put(chunk);
-
-	if (m->type == QED_MAP_DATA) {
-		smp_rmb();	/* the entries before file_end: see above */
-		file_end = READ_ONCE(img->file_end);
-		/* Contiguous, so checking both ends checks the run. */
-		err = qedblk_validate_cluster_offset(g, entry, file_end);
-		if (err) {
-			qedblk_bad_entry(img, "L2", pos, entry, err);
-			return -EIO;
-		}
-		err = qedblk_validate_cluster_offset(g, next, file_end);
-		if (err) {
-			qedblk_bad_entry(img, "L2", pos + m->len - 1, next, err);
-			return -EIO;
-		}
-		m->file_off = entry + qedblk_offset_in_cluster(g, pos);
-	}
-	return 0;
 }
 
 /*
@@ -153,7 +88,8 @@ int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_m
  * the cache.  The sectors are built in qed->table_buf: an entry another
  * request can see is always one that is on disk (in the file), so a failed
  * write can never take back an entry whose cluster someone already wrote
- * to.  Called with alloc_lock held, which every change of a table takes.
+ * to.  alloc_lock, which every change of a table takes, keeps the
+ * buffer ours.
  */
 static int qedblk_table_update(struct qedblk_image *img, __le64 *cached, u64 off, u32 from,
 			       u32 to, u64 value, u64 step)
@@ -180,8 +116,8 @@ static int qedblk_table_update(struct qedblk_image *img, __le64 *cached, u64 off
 
 /*
  * Make an L2 table for L1 entry @l1i at the end of the file and point L1 at
- * it.  Called with alloc_lock held; returns the cached page of the new table
- * at byte @page_off, put there before any reader can find the table.
+ * it.  Returns the cached page of the new table at byte @page_off, put
+ * there before any reader can find the table.
  */
 static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1i, u64 page_off)
 {
@@ -190,8 +126,9 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 	u64 table = img->file_end;
 	int ret;
 
+	lockdep_assert_held(&img->qed->alloc_lock);
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
-	ret = qedblk_zero_new(img, table, g->table_bytes);
+	ret = qedblk_file_zero_new(img, table, g->table_bytes);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */
@@ -211,12 +148,18 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 	return chunk;
 }
 
-/*
- * Point the @nr clusters from guest offset @pos (cluster-aligned, all in one
- * page of one L2 table) at file offsets first_off, first_off + cluster_size,
- * ..., or, when @first_off is QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO, make
- * them all that.  Called with alloc_lock held, after the clusters' data is
- * written.
+/**
+ * qedblk_l2_set() - point clusters of the attached image at new places
+ * @qed: the device
+ * @pos: guest offset of the first cluster, cluster-aligned
+ * @nr: clusters, all in one page of one L2 table
+ * @first_off: file offset of the first cluster's data, the others following
+ *	it; or QED_ENTRY_UNALLOCATED or QED_ENTRY_ZERO for all of them
+ *
+ * The caller has written the clusters' data.  An L2 table that does not
+ * exist yet is made, at the end of the file, and L1 pointed at it.
+ *
+ * Return: 0, -EIO for a bad L1 entry, or the error of a table write.
  */
 int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 {
@@ -231,6 +174,7 @@ int qedblk_l2_set(struct qedblk_device *qed, u64 pos, u32 nr, u64 first_off)
 	enum qedblk_entry_error err;
 	int ret;
 
+	lockdep_assert_held(&qed->alloc_lock);
 	if (table == QED_ENTRY_UNALLOCATED) {
 		chunk = qedblk_l2_create(img, l1i, (u64)first * 8);
 	} else {
