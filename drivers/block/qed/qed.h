@@ -505,6 +505,9 @@ int qedblk_mark_clean(struct qedblk_device *qed);
 /* qed_repair.c */
 int qedblk_repair(struct qedblk_device *qed);
 
+/* qed_sysfs.c */
+extern const struct attribute_group *qedblk_attr_groups[];
+
 /* qed_io.c */
 extern const struct blk_mq_ops qedblk_mq_ops;
 void qedblk_queue_work(struct work_struct *work);
