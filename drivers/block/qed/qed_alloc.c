@@ -275,9 +275,7 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	 * With --direct-io, a cluster's worth of data or more goes to the
 	 * file directly; less goes through the page cache, whose writeback
 	 * turns many small writes into preallocated space into few extent
-	 * conversions by the host file system.  Measured: direct 4 KiB
-	 * allocating writes at half of loop's, buffered 1 MiB ones at a
-	 * quarter (Documentation/benchmarks.md).
+	 * conversions by the host file system (Documentation/benchmarks.md).
 	 */
 	direct = qedblk_direct(qed) && len >= g->cluster_size;
 	if (iter)
