@@ -3,6 +3,9 @@
  * QED header validation and geometry, shared by the module, qedctl and the
  * host unit tests.  Every rule here is one a QED image written by QEMU
  * obeys; anything else is refused before a single table is read.
+ *
+ * Every function here is pure: it takes no lock, never sleeps, allocates
+ * nothing and may be called in any context.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -26,6 +29,14 @@ static const char * const qedblk_header_errors[QED_HDR__COUNT] = {
 	[QED_HDR_QEMU_MAX_SIZE]	= "QEMU cannot open this geometry: its maximum size overflows",
 };
 
+/**
+ * qedblk_header_strerror() - word why a header was refused
+ * @err: the refusal, as qedblk_header_decode() and the geometry checks
+ *	return it
+ *
+ * Return: a static string for a message; "unknown error" for a value that
+ * is no enum qedblk_header_error.
+ */
 const char *qedblk_header_strerror(enum qedblk_header_error err)
 {
 	if ((unsigned int)err >= QED_HDR__COUNT)
@@ -33,6 +44,14 @@ const char *qedblk_header_strerror(enum qedblk_header_error err)
 	return qedblk_header_errors[err];
 }
 
+/**
+ * qedblk_header_errno() - the errno an attach reports for a refused header
+ * @err: the refusal
+ *
+ * Return: 0 for QED_HDR_OK; -EOPNOTSUPP for unknown incompatible features,
+ * -EFBIG for an image size the geometry cannot address, -ENAMETOOLONG for a
+ * backing file name that does not fit, -EINVAL for every other refusal.
+ */
 int qedblk_header_errno(enum qedblk_header_error err)
 {
 	switch (err) {
@@ -68,6 +87,17 @@ static u32 qedblk_log2(u64 x)
 /* The largest byte count a device can address (loff_t is signed). */
 #define QED_MAX_ADDRESSABLE	(((u64)1 << 63) - 512)
 
+/**
+ * qedblk_max_image_size() - the largest image a geometry can address
+ * @cluster_size: bytes per cluster, a valid power of two
+ * @table_size: clusters per table, a valid power of two
+ *
+ * What one L1 table of N entries, each pointing to an L2 table of N
+ * entries, covers: N * N * cluster_size, capped at what a block device can
+ * address.  A header's image_size, and a resize, may not exceed it.
+ *
+ * Return: the size in bytes.
+ */
 u64 qedblk_max_image_size(u32 cluster_size, u32 table_size)
 {
 	/* N * N * cluster_size, as a power of two: never overflows. */
@@ -79,6 +109,14 @@ u64 qedblk_max_image_size(u32 cluster_size, u32 table_size)
 	return (u64)1 << shift;
 }
 
+/**
+ * qedblk_geom_derive() - recompute the derived fields of a geometry
+ * @g: the geometry, its cluster and table sizes already validated
+ *
+ * Call it after image_size or a table field changed: cluster_shift,
+ * table_entries, table_shift, table_bytes, header_bytes and
+ * l1_entries_used follow from them.
+ */
 void qedblk_geom_derive(struct qedblk_geom *g)
 {
 	u64 cover;
@@ -105,12 +143,21 @@ static enum qedblk_header_error qedblk_validate_geometry(const struct qedblk_geo
 	return QED_HDR_OK;
 }
 
-/*
- * QEMU (block/qed.c, 7.2) creates two kinds of images it cannot open again:
- * its table offset check takes a table's last cluster equal to its first
- * for an overflow, so one-cluster tables fail; and it computes the
- * maximum image size N * N * cluster_size in 64 bits, which wraps to 0
- * from 2^64 on, so that no image size is valid.
+/**
+ * qedblk_qemu_geometry() - would QEMU open an image with this geometry?
+ * @cluster_size: bytes per cluster, valid
+ * @table_size: clusters per table, valid
+ *
+ * Not a header rule: QEMU creates such images itself, and the module
+ * attaches them; only new images must avoid them.  QEMU (block/qed.c, 7.2)
+ * creates two kinds of images it cannot open again: its table offset check
+ * takes a table's last cluster equal to its first for an overflow, so
+ * one-cluster tables fail; and it computes the maximum image size
+ * N * N * cluster_size in 64 bits, which wraps to 0 from 2^64 on, so that
+ * no image size is valid.
+ *
+ * Return: QED_HDR_OK, or the reason QEMU would refuse the image:
+ * QED_HDR_QEMU_TABLE_SIZE or QED_HDR_QEMU_MAX_SIZE.
  */
 enum qedblk_header_error qedblk_qemu_geometry(u32 cluster_size, u32 table_size)
 {
@@ -121,6 +168,21 @@ enum qedblk_header_error qedblk_qemu_geometry(u32 cluster_size, u32 table_size)
 	return QED_HDR_OK;
 }
 
+/**
+ * qedblk_geom_init() - fill in the geometry of a new image
+ * @g: the geometry to fill; zeroed first
+ * @cluster_size: bytes per cluster
+ * @table_size: clusters per table
+ * @image_size: the guest's size in bytes
+ *
+ * Checks the parameters as qemu-img create does, but not whether QEMU can
+ * open the result (qedblk_qemu_geometry()).  The header is one cluster and
+ * the L1 table follows it; no feature bit is set.
+ *
+ * Return: QED_HDR_OK with @g complete, or QED_HDR_CLUSTER_SIZE,
+ * QED_HDR_TABLE_SIZE or QED_HDR_IMAGE_SIZE for the parameter out of range,
+ * @g then being unusable.
+ */
 enum qedblk_header_error qedblk_geom_init(struct qedblk_geom *g, u32 cluster_size,
 					  u32 table_size, u64 image_size)
 {
@@ -166,6 +228,21 @@ static enum qedblk_entry_error qedblk_table_in_file(const struct qedblk_geom *g,
 	return qedblk_cluster_in_file(g, last, file_end);
 }
 
+/**
+ * qedblk_header_decode() - decode and fully validate a QED header
+ * @buf: the first bytes of the image file
+ * @buf_len: how many bytes @buf holds; QED_HEADER_BYTES are read
+ * @file_size: the image file's length in bytes
+ * @g: where the header and the geometry derived from it go; zeroed first
+ *
+ * Offsets are checked against @file_size rounded down to a cluster, as
+ * QEMU does.  The backing file name's place in the header is checked, not
+ * its bytes: qedblk_backing_name() reads those.
+ *
+ * Return: QED_HDR_OK with @g complete, or the first rule the header breaks,
+ * @g then being unusable.  qedblk_header_strerror() words the refusal and
+ * qedblk_header_errno() turns it into an errno.
+ */
 enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 file_size,
 					      struct qedblk_geom *g)
 {
@@ -216,6 +293,11 @@ enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 
 	return QED_HDR_OK;
 }
 
+/**
+ * qedblk_header_encode() - encode a geometry as the on-disk header
+ * @g: the geometry; only its header fields are stored, not the derived ones
+ * @buf: where the QED_HEADER_BYTES (64) bytes of little-endian header go
+ */
 void qedblk_header_encode(const struct qedblk_geom *g, void *buf)
 {
 	struct qedblk_header_disk h;
@@ -234,6 +316,19 @@ void qedblk_header_encode(const struct qedblk_geom *g, void *buf)
 	memcpy(buf, &h, sizeof(h));
 }
 
+/**
+ * qedblk_validate_cluster_offset() - is @off a usable data-cluster offset?
+ * @g: the image's geometry
+ * @off: the offset a table entry holds, not one of the special entries
+ *	(QED_ENTRY_UNALLOCATED, QED_ENTRY_ZERO): the caller handles those
+ * @file_end: the image file's length, rounded down to a cluster
+ *
+ * A data cluster is cluster-aligned, past the header, before @file_end and
+ * outside the L1 table.
+ *
+ * Return: QED_ENTRY_OK, or what is wrong with @off; qedblk_entry_strerror()
+ * words it.
+ */
 enum qedblk_entry_error qedblk_validate_cluster_offset(const struct qedblk_geom *g, u64 off,
 						       u64 file_end)
 {
@@ -247,6 +342,18 @@ enum qedblk_entry_error qedblk_validate_cluster_offset(const struct qedblk_geom 
 	return QED_ENTRY_OK;
 }
 
+/**
+ * qedblk_validate_table_offset() - is @off a usable L2 table offset?
+ * @g: the image's geometry
+ * @off: the offset an L1 entry holds, not QED_ENTRY_UNALLOCATED
+ * @file_end: the image file's length, rounded down to a cluster
+ *
+ * The table's first and last cluster are cluster-aligned, past the header
+ * and before @file_end, and the table does not overlap the L1 table.
+ *
+ * Return: QED_ENTRY_OK, or what is wrong with @off; qedblk_entry_strerror()
+ * words it.
+ */
 enum qedblk_entry_error qedblk_validate_table_offset(const struct qedblk_geom *g, u64 off,
 						     u64 file_end)
 {
@@ -259,6 +366,14 @@ enum qedblk_entry_error qedblk_validate_table_offset(const struct qedblk_geom *g
 	return QED_ENTRY_OK;
 }
 
+/**
+ * qedblk_entry_strerror() - word why a table entry's offset was refused
+ * @err: what qedblk_validate_cluster_offset() or
+ *	qedblk_validate_table_offset() returned
+ *
+ * Return: a static string for a message; "unknown error" for a value that
+ * is no enum qedblk_entry_error.
+ */
 const char *qedblk_entry_strerror(enum qedblk_entry_error err)
 {
 	switch (err) {
@@ -276,6 +391,18 @@ const char *qedblk_entry_strerror(enum qedblk_entry_error err)
 	return "unknown error";
 }
 
+/**
+ * qedblk_backing_name() - copy the backing file name out of the header
+ * @g: the image's geometry, from qedblk_header_decode()
+ * @hdr: the header cluster(s), read from offset 0 of the file
+ * @hdr_len: how many bytes @hdr holds
+ * @name: where the name goes, NUL terminated; an empty string for an image
+ *	without a backing file
+ * @name_len: the size of @name in bytes
+ *
+ * Return: QED_HDR_OK, or QED_HDR_BACKING_NAME when the name does not fit in
+ * @name, lies outside @hdr or contains a NUL byte.
+ */
 enum qedblk_header_error qedblk_backing_name(const struct qedblk_geom *g, const void *hdr,
 					     u64 hdr_len, char *name, u32 name_len)
 {
@@ -317,6 +444,18 @@ static const struct {
 	{ "cloop", 0, 23, "#!/bin/sh\n#V2.0 Format\n" },
 };
 
+/**
+ * qedblk_probe_format() - tell what format a backing file holds
+ * @buf: the file's first bytes
+ * @len: how many bytes @buf holds; QED_PROBE_BYTES are enough
+ * @other: set to the format's name for QED_FMT_OTHER, to NULL otherwise
+ *
+ * As QEMU does when the overlay does not say the backing file is raw: QED
+ * by its magic, the other image formats QEMU knows by theirs, raw
+ * otherwise.
+ *
+ * Return: QED_FMT_QED, QED_FMT_OTHER or QED_FMT_RAW.
+ */
 enum qedblk_file_format qedblk_probe_format(const void *buf, u64 len, const char **other)
 {
 	const unsigned char *p = buf;
@@ -336,6 +475,15 @@ enum qedblk_file_format qedblk_probe_format(const void *buf, u64 len, const char
 	return QED_FMT_RAW;
 }
 
+/**
+ * qedblk_pseudo_fs_magic() - is @magic that of a pseudo file system?
+ * @magic: a superblock's s_magic, or statfs' f_type
+ *
+ * proc, sysfs, debugfs and their kind have "regular files" that are state
+ * or secrets, and never an image.
+ *
+ * Return: 1 for a pseudo file system, 0 otherwise.
+ */
 int qedblk_pseudo_fs_magic(unsigned long magic)
 {
 	switch (magic) {
@@ -355,6 +503,16 @@ int qedblk_pseudo_fs_magic(unsigned long magic)
 	return 0;
 }
 
+/**
+ * qedblk_lock_perms() - the permissions an opener of an image locks
+ * @write: nonzero for a writer, 0 for a reader
+ * @held: set to the permissions held, one bit per enum qedblk_perm
+ * @unshared: set to the permissions not shared with other openers
+ *
+ * A writer holds every permission, a reader consistent reads only; both
+ * refuse to share write and resize, as QEMU does for a file that holds an
+ * image's metadata.  Locking them is the caller's (QED_LOCK_PERM).
+ */
 void qedblk_lock_perms(int write, unsigned long *held, unsigned long *unshared)
 {
 	*held = 1ul << QED_PERM_CONSISTENT_READ;
@@ -364,6 +522,12 @@ void qedblk_lock_perms(int write, unsigned long *held, unsigned long *unshared)
 	*unshared = 1ul << QED_PERM_WRITE | 1ul << QED_PERM_RESIZE;
 }
 
+/**
+ * qedblk_perm_name() - the name QEMU's messages give a permission
+ * @n: the permission, an enum qedblk_perm
+ *
+ * Return: a static string; "unknown" for @n out of range.
+ */
 const char *qedblk_perm_name(unsigned int n)
 {
 	static const char * const names[QED_PERM_NR] = {

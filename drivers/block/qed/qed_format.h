@@ -5,7 +5,8 @@
  * This file and qed_format.c are shared verbatim by the kernel module,
  * qedctl, the host unit tests and the fuzzers.  They are kernel code and
  * use nothing but fixed-width integers, byte-order helpers and the string
- * functions; userspace builds find those in tools/include.
+ * functions; userspace builds find those in tools/include.  Each function
+ * is documented at its definition in qed_format.c.
  */
 #ifndef QED_FORMAT_H
 #define QED_FORMAT_H
@@ -107,35 +108,16 @@ enum qedblk_entry_error {
 	QED_ENTRY_PAST_EOF,
 };
 
+/* The header and the geometry. */
 const char *qedblk_header_strerror(enum qedblk_header_error err);
-/* The (negative) errno an attach reports for each refusal. */
 int qedblk_header_errno(enum qedblk_header_error err);
-
 u64 qedblk_max_image_size(u32 cluster_size, u32 table_size);
-
-/*
- * Decode and fully validate the 64-byte header in @buf.  @file_size is the
- * image file's length in bytes; offsets are checked against it rounded down
- * to a cluster, as QEMU does.
- */
 enum qedblk_header_error qedblk_header_decode(const void *buf, u64 buf_len, u64 file_size,
 					      struct qedblk_geom *g);
-/* Encode @g's fields (not the derived ones) into a 64-byte header. */
 void qedblk_header_encode(const struct qedblk_geom *g, void *buf);
-
-/*
- * Fill @g for a new image, checking the parameters as qemu-img create
- * does; the L1 table follows the header.
- */
 enum qedblk_header_error qedblk_geom_init(struct qedblk_geom *g, u32 cluster_size,
 					  u32 table_size, u64 image_size);
-/*
- * Would QEMU open an image with this (valid) geometry?  QED_HDR_OK, or
- * the reason it would not.  Not a header rule: QEMU creates such images
- * itself, and the module attaches them; only new images must avoid them.
- */
 enum qedblk_header_error qedblk_qemu_geometry(u32 cluster_size, u32 table_size);
-/* Recompute the derived fields after image_size or table fields changed. */
 void qedblk_geom_derive(struct qedblk_geom *g);
 
 static inline u64 qedblk_l1_index(const struct qedblk_geom *g, u64 pos)
@@ -164,23 +146,14 @@ static inline u64 qedblk_l2_coverage(const struct qedblk_geom *g)
 	return (u64)g->table_entries << g->cluster_shift;
 }
 
-/*
- * Is @off a usable data-cluster offset in a file whose cluster-aligned end
- * is @file_end?
- */
+/* The offsets in table entries. */
 enum qedblk_entry_error qedblk_validate_cluster_offset(const struct qedblk_geom *g, u64 off,
 						       u64 file_end);
-/* Is @off a usable table offset: its first and last cluster valid? */
 enum qedblk_entry_error qedblk_validate_table_offset(const struct qedblk_geom *g, u64 off,
 						     u64 file_end);
 const char *qedblk_entry_strerror(enum qedblk_entry_error err);
 
-/*
- * Copy the backing file name out of the header cluster(s) in @hdr (which
- * holds @hdr_len bytes from offset 0) into @name (@name_len bytes, NUL
- * terminated).  Returns 0, or QED_HDR_BACKING_NAME when the name does not
- * fit, lies outside @hdr or contains a NUL byte.
- */
+/* Backing files. */
 enum qedblk_header_error qedblk_backing_name(const struct qedblk_geom *g, const void *hdr,
 					     u64 hdr_len, char *name, u32 name_len);
 
@@ -194,18 +167,7 @@ enum qedblk_file_format {
 /* Bytes of a file's start that qedblk_probe_format() looks at. */
 #define QED_PROBE_BYTES			512u
 
-/*
- * Probe a backing file from its first @len bytes, as QEMU does when the
- * overlay does not say the backing file is raw: QED by its magic, the other
- * image formats QEMU knows by theirs (their name in *@other), raw otherwise.
- */
 enum qedblk_file_format qedblk_probe_format(const void *buf, u64 len, const char **other);
-
-/*
- * Is @magic (a superblock's s_magic, statfs' f_type) a pseudo file system
- * (proc, sysfs, debugfs, ...), whose "regular files" are state or secrets
- * and never an image?
- */
 int qedblk_pseudo_fs_magic(unsigned long magic);
 
 /*
@@ -227,15 +189,7 @@ enum qedblk_perm {
 	QED_PERM_NR,
 };
 
-/*
- * The permissions a writer (@write) or a reader of an image holds, and
- * those it does not share, as bit masks: a writer holds every one, a reader
- * consistent reads only; both refuse to share write and resize, as QEMU
- * does for a file that holds an image's metadata.
- */
 void qedblk_lock_perms(int write, unsigned long *held, unsigned long *unshared);
-
-/* The name QEMU's messages give permission @n. */
 const char *qedblk_perm_name(unsigned int n);
 
 #endif /* QED_FORMAT_H */
