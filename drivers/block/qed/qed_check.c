@@ -218,6 +218,32 @@ static int qedblk_walk_reclaim(struct qedblk_walk *w, u64 nclusters, u64 file_si
 	return 0;
 }
 
+/**
+ * qedblk_check_image() - check, and optionally repair, a QED image
+ * @g: the image's geometry, from qedblk_header_decode()
+ * @file_size: the image file's length in bytes
+ * @ops: how to read, write, allocate and free; the check does nothing else
+ * @ctx: passed to every one of @ops
+ * @flags: 0 to check only, or QED_CHECK_REPAIR or QED_CHECK_REPAIR_LEAKS
+ * @res: what the check found; zeroed first
+ *
+ * With QED_CHECK_REPAIR, invalid table entries become unallocated, leaked
+ * clusters at the end of the file are cut off and the others punched;
+ * with QED_CHECK_REPAIR_LEAKS, only the leaks are.  Leaks are reclaimed
+ * only in an image without corruption: only there is reclaiming safe.
+ * Double references are reported, never guessed at.
+ *
+ * A repair needs the image to itself: nothing else may write it meanwhile
+ * (the module repairs before the device takes requests, qedctl under
+ * QEMU's image locks); a check of an image in use may report what a writer
+ * is halfway through.  The check takes no lock and sleeps only where @ops
+ * do.
+ *
+ * Return: 0 when the walk completed, @res saying what it found
+ * (qedblk_check_clean() tells whether the image is consistent now); -ENOMEM
+ * when @ops->zalloc failed, -EINTR when @ops->stopped said to stop, or the
+ * error of a read, write, punch or truncate.
+ */
 int qedblk_check_image(const struct qedblk_geom *g, u64 file_size,
 		       const struct qedblk_check_ops *ops, void *ctx, unsigned int flags,
 		       struct qedblk_check_result *res)

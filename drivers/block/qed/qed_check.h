@@ -50,16 +50,7 @@ struct qedblk_check_result {
 #define QED_CHECK_REPAIR	0x1u	/* repair invalid entries and leaks */
 #define QED_CHECK_REPAIR_LEAKS	0x2u	/* reclaim leaked clusters only */
 
-/*
- * Check the image whose header is @g and whose file is @file_size bytes.
- * With QED_CHECK_REPAIR, invalid table entries become unallocated, leaked
- * clusters at the end of the file are cut off and the others punched;
- * with QED_CHECK_REPAIR_LEAKS, only the leaks are (in an image without
- * corruption: only there is reclaiming safe).
- * Double references are reported, never guessed at.  Returns 0 when the
- * walk completed (the result says what it found), or a negative errno when
- * I/O or an allocation failed.
- */
+/* Documented at its definition in qed_check.c. */
 int qedblk_check_image(const struct qedblk_geom *g, u64 file_size,
 		       const struct qedblk_check_ops *ops, void *ctx, unsigned int flags,
 		       struct qedblk_check_result *res);
