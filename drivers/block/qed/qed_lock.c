@@ -79,11 +79,23 @@ static int qedblk_lock_check(struct qedblk_image *img, unsigned long perms, loff
 	return 0;
 }
 
-/*
- * Take on @img's file the locks QEMU takes (qedblk_lock_perms()): a writer's
- * for a read-write attach, a reader's for a read-only one and for every
- * backing file.  -EBUSY when another process holds a lock that conflicts.
- * A file system without locks is used without.
+/**
+ * qedblk_lock_image() - take QEMU's image locks on an image's file
+ * @img: the image, its file open and not yet read
+ * @write: true for a writer's locks (a read-write attach), false for a
+ *	reader's (a read-only attach, every backing file)
+ *
+ * Takes the locks QEMU takes (qedblk_lock_perms()), before the first read
+ * of the image, so that nothing read is stale.  A file system without
+ * byte-range locks is used without, with a message saying so.  The locks
+ * stay until qedblk_unlock_image() or the file's last fput().
+ *
+ * Context: process context, no lock of the driver held; may sleep (the
+ * file system's lock calls).
+ * Return: 0; -EBUSY, with a message in QEMU's words, when another owner
+ * (QEMU, another qed device) holds a lock that conflicts; or the file
+ * system's error, with a message.  On error the locks already taken stay
+ * on the file.
  */
 int qedblk_lock_image(struct qedblk_image *img, bool write)
 {
@@ -108,9 +120,15 @@ int qedblk_lock_image(struct qedblk_image *img, bool write)
 	return ret;
 }
 
-/*
- * Drop @img's locks now rather than at its file's last fput(), which may
- * come a little later (a kernel thread's fput() is deferred).
+/**
+ * qedblk_unlock_image() - drop QEMU's image locks on an image's file
+ * @img: the image; without a file (an attach that failed early) a no-op
+ *
+ * Drops the locks now rather than at the file's last fput(), which may
+ * come a little later (a kernel thread's fput() is deferred): the next
+ * attach of the image must not meet them.
+ *
+ * Context: process context; may sleep (the file system's unlock).
  */
 void qedblk_unlock_image(struct qedblk_image *img)
 {
