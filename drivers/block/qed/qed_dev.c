@@ -501,10 +501,32 @@ static u32 qedblk_min_dio_size(struct file *file)
 	return SECTOR_SIZE;
 }
 
-/*
+/**
+ * qedblk_attach() - attach an image as a new /dev/qedN
+ * @a: the request, its fields checked by qedblk_ctl_attach(); @a->index
+ *	is set to N on success
+ * @backing_fds: @a->nr_backing descriptors of the backing files, nearest
+ *	first
+ *
  * As loop_configure(): our own file, then the claim on the image before
- * any write to it, then the repair, and the disk last.  qedblk_ctl_mutex is
- * held only to look at and change the index, never across I/O.
+ * any write to it, then the repair, and the disk last, so that /dev/qedN
+ * appears only once the image is usable.  qedblk_ctl_mutex is held only to
+ * look at and change the index, never across I/O.  An attached device pins
+ * the module until its detach.
+ *
+ * Context: process context of the caller that passed the descriptors (they
+ * are looked up in its file table), no lock of the driver held.  Sleeps:
+ * reads the image, may repair it, and waits killably for a detach of the
+ * same image to finish.
+ * Return: 0, or a negative errno, most with the reason in the kernel log:
+ * -EBADF when @a->fd is no open file or lacks the access asked for;
+ * -EISDIR for a directory; -EPERM for writing an append-only or immutable
+ * file; -EBUSY when another qed device or QEMU uses the image; -EEXIST
+ * when the index asked for is taken, -ENOSPC when every one is; -ELOOP for
+ * a backing chain that loops or is too deep; the header's refusal
+ * (qedblk_header_errno()); -EINVAL for any other unusable file, image,
+ * chain or parameter; -EINTR or -ERESTARTSYS on a fatal signal; -ENOMEM;
+ * or the error of opening, locking or reading a file.
  */
 int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 {
@@ -690,6 +712,23 @@ static void qedblk_detach_workfn(struct work_struct *work)
 	put_device(disk_to_dev(disk));	/* taken by qedblk_release() */
 }
 
+/**
+ * qedblk_detach() - detach /dev/qedN
+ * @index: N
+ * @flags: QEDBLK_DETACH_DEFERRED to have a device that is open detach at
+ *	its last close rather than refuse
+ *
+ * Removes the disk, marks the image clean and flushes it, then gives up
+ * the files and the index (qedblk_teardown()).  A failed final flush is
+ * reported, not returned: the image stays marked for a check.
+ *
+ * Context: process context, no lock of the driver held.  Sleeps: takes
+ * the device's lock killably and holds it across the final flush.
+ * Return: 0 when the device is detached or, with QEDBLK_DETACH_DEFERRED,
+ * will be at its last close; -ENXIO when no attached device has @index
+ * (or it is already on its way out); -EBUSY when it is open and
+ * QEDBLK_DETACH_DEFERRED was not given; -EINTR on a fatal signal.
+ */
 int qedblk_detach(u32 index, u32 flags)
 {
 	struct qedblk_device *qed = qedblk_get(index);
@@ -708,12 +747,27 @@ int qedblk_detach(u32 index, u32 flags)
 	return ret < 0 ? ret : 0;
 }
 
-/* Module exit: attached devices pin the module, so none is left. */
+/**
+ * qedblk_dev_exit() - free the device index at module exit
+ *
+ * Attached devices pin the module, so none is left.
+ */
 void qedblk_dev_exit(void)
 {
 	idr_destroy(&qedblk_index_idr);
 }
 
+/**
+ * qedblk_get_info() - describe an attached device
+ * @info: in: @info->index, the device's N; out: every other field, which
+ *	the caller has zeroed (qedblk_ctl_info())
+ *
+ * The header fields and the dirty bit are one snapshot, taken under
+ * alloc_lock; the flags are read once, without the device's lock.
+ *
+ * Context: process context; sleeps (alloc_lock).
+ * Return: 0, or -ENXIO when no attached device has that index.
+ */
 int qedblk_get_info(struct qedblk_info *info)
 {
 	struct qedblk_device *qed = qedblk_get(info->index);
@@ -819,6 +873,25 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 	return ret;
 }
 
+/**
+ * qedblk_resize() - grow the image of /dev/qedN
+ * @index: N
+ * @new_size: the new guest size in bytes
+ *
+ * Only growing is possible; the same size is no change.  The new L1
+ * entries are zeroed durably before the header gets the new size
+ * (qedblk_grow()), then the capacity change is announced.
+ *
+ * Context: process context, no lock of the driver held.  Sleeps: takes
+ * the device's lock killably, writes and flushes the image, and freezes
+ * the queue, so never from the I/O path.
+ * Return: 0; -ENXIO when no attached device has @index; -EINTR on a fatal
+ * signal; -EROFS for a read-only device; -EINVAL for a size that is not a
+ * multiple of the block size or below the current one; -EFBIG for a size
+ * beyond what the geometry addresses (qedblk_max_image_size()); -ENOMEM;
+ * or the I/O error of zeroing the new entries or of writing the header,
+ * reported, the device keeping its old size.
+ */
 int qedblk_resize(u32 index, u64 new_size)
 {
 	struct qedblk_device *qed = qedblk_get(index);
@@ -880,6 +953,21 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 	return 0;
 }
 
+/**
+ * qedblk_set_flags() - change the flags of /dev/qedN, as LOOP_SET_DIRECT_IO
+ * @index: N
+ * @mask: the QEDBLK_ATTACH_* flags to change, within QEDBLK_SET_FLAGS_ALL
+ *	(checked by qedblk_ctl_set())
+ * @flags: their new values, within @mask
+ *
+ * Context: process context, no lock of the driver held.  Sleeps: takes
+ * the device's lock killably, writes back the page cache and freezes the
+ * queue, so never from the I/O path.
+ * Return: 0; -ENXIO when no attached device has @index; -EINTR on a fatal
+ * signal; -EINVAL when direct I/O is asked for and the image's file cannot
+ * do it, or not in blocks as small as the device's; or the error of
+ * writing back the page cache before direct I/O starts.
+ */
 int qedblk_set_flags(u32 index, u32 mask, u32 flags)
 {
 	struct qedblk_device *qed = qedblk_get(index);
@@ -900,6 +988,17 @@ out_put:
 	return ret;
 }
 
+/**
+ * qedblk_list() - the indices of the attached devices
+ * @indices: where they go, in ascending order
+ * @room: how many @indices holds; may be 0
+ * @count: set to how many devices are attached, which may exceed @room
+ *
+ * Devices still attaching or already on their way out are not listed.
+ *
+ * Context: process context; sleeps (qedblk_ctl_mutex).
+ * Return: 0.
+ */
 int qedblk_list(u32 *indices, u32 room, u32 *count)
 {
 	struct qedblk_device *qed;
