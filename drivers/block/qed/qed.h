@@ -19,7 +19,7 @@
  *     qedblk_ctl_mutex            qedblk_unclaim(), last in a detach
  *   qedblk_queue.lock             spinlock
  *
- * qedblk_ctl_mutex (qed_main.c) guards the device index (qed_dev.c), the
+ * qedblk_ctl_mutex (qed_main.c) guards the device index (qed_claim.c), the
  * moves to ATTACHING and BOUND, and each device's @index and @old_gfp_mask.
  * It is held only to look at or change them, never across I/O or a wait
  * (qedblk_wait_rundown() waits after dropping it): one stuck image must
@@ -414,6 +414,12 @@ int qedblk_resize(u32 index, u64 new_size);
 int qedblk_set_flags(u32 index, u32 mask, u32 flags);
 int qedblk_list(u32 *indices, u32 room, u32 *count);
 void qedblk_dev_exit(void);
+
+/* qed_claim.c: the device index, and each device's claim on its files */
+extern struct idr qedblk_index_idr;
+int qedblk_wait_rundown(const struct inode *inode);
+int qedblk_claim(struct qedblk_device *qed, struct qedblk_attach *a);
+void qedblk_unclaim(struct qedblk_device *qed);
 
 /* qed_file.c: synchronous I/O on the image file */
 int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len);
