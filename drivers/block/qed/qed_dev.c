@@ -97,8 +97,9 @@ static const struct block_device_operations qedblk_fops = {
 /* ---- attach ---- */
 
 /*
- * Read the image and its chain: nothing is written here, the device does
- * not own the files yet (qedblk_claim()).
+ * Read the image and its chain, and check that the device's blocks tile
+ * it: nothing is written here, the device does not own the files yet
+ * (qedblk_claim()).
  */
 static int qedblk_load_image(struct qedblk_device *qed, const s32 *backing_fds, u32 nr_backing)
 {
@@ -112,6 +113,12 @@ static int qedblk_load_image(struct qedblk_device *qed, const s32 *backing_fds, 
 		return ret;
 	qed->was_dirty = !!(qed->top.geom.features & QED_F_NEED_CHECK);
 	qed->need_check_on_disk = qed->was_dirty;
+	/* loop rounds the size down; a QED image cannot be cut short. */
+	if (qed->top.geom.image_size & (qed->block_size - 1)) {
+		qedblk_warn(&qed->top, "image size %llu is not a multiple of the %u-byte block size",
+			    qed->top.geom.image_size, qed->block_size);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -138,6 +145,23 @@ static int qedblk_prepare_image(struct qedblk_device *qed, bool rw)
 						 g->autoclear_features & QED_AUTOCLEAR_FEATURE_MASK,
 						 g->image_size, QEDBLK_FLUSH_FILE);
 	return ret;
+}
+
+/*
+ * Allocating writes get a workqueue of their own: a queue worker may wait
+ * in a mempool for what a request holds until its allocation work has
+ * run, and under memory pressure each workqueue has only its rescuer.
+ * Named after the index, so after qedblk_claim(); on failure
+ * qedblk_release_image() destroys the one that was allocated.
+ */
+static int qedblk_alloc_workqueues(struct qedblk_device *qed)
+{
+	qed->wq = alloc_workqueue("qed%d", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, qed->index);
+	qed->alloc_wq = alloc_workqueue("qed%d_alloc", WQ_MEM_RECLAIM | WQ_UNBOUND, 0,
+					qed->index);
+	if (!qed->wq || !qed->alloc_wq)
+		return -ENOMEM;
+	return 0;
 }
 
 static int qedblk_add_disk(struct qedblk_device *qed)
@@ -255,6 +279,34 @@ static int qedblk_validate_user_file(struct file *file, struct qedblk_attach *a,
 	return 0;
 }
 
+/*
+ * Our own file of the image (qedblk_file_reopen()), once the one userspace
+ * passed allows what is asked for and no device on its way out holds the
+ * image any more.  Direct I/O is checked again on our file, which may not
+ * do what the passed one does.
+ */
+static struct file *qedblk_open_image_file(struct qedblk_attach *a, bool rw)
+{
+	struct file *file, *user;
+	int ret;
+
+	user = fget(a->fd);
+	if (!user)
+		return ERR_PTR(-EBADF);
+	ret = qedblk_validate_user_file(user, a, rw);
+	if (!ret)
+		ret = qedblk_wait_rundown(file_inode(user));
+	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, rw, a->path);
+	fput(user);
+	if (IS_ERR(file))
+		return file;
+	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
+		fput(file);
+		return ERR_PTR(-EINVAL);
+	}
+	return file;
+}
+
 static void qedblk_detach_workfn(struct work_struct *work);
 
 static struct qedblk_device *qedblk_alloc_device(struct qedblk_attach *a, struct file *file)
@@ -358,24 +410,12 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 {
 	bool rw = !(a->flags & QEDBLK_ATTACH_READ_ONLY);
 	struct qedblk_device *qed;
-	struct file *file, *user;
+	struct file *file;
 	int ret;
 
-	user = fget(a->fd);
-	if (!user)
-		return -EBADF;
-	ret = qedblk_validate_user_file(user, a, rw);
-	if (!ret)
-		ret = qedblk_wait_rundown(file_inode(user));
-	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, rw, a->path);
-	fput(user);
+	file = qedblk_open_image_file(a, rw);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
-		fput(file);
-		return -EINVAL;
-	}
-
 	qed = qedblk_alloc_device(a, file);
 	if (!qed) {
 		fput(file);
@@ -389,33 +429,15 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 	ret = qedblk_load_image(qed, backing_fds, a->nr_backing);
 	if (ret)
 		goto out_free;
-	/* loop rounds the size down; a QED image cannot be cut short. */
-	if (qed->top.geom.image_size & (qed->block_size - 1)) {
-		qedblk_warn(&qed->top, "image size %llu is not a multiple of the %u-byte block size",
-			    qed->top.geom.image_size, qed->block_size);
-		ret = -EINVAL;
-		goto out_free;
-	}
 	ret = qedblk_claim(qed, a);
 	if (ret)
 		goto out_free;
 	ret = qedblk_prepare_image(qed, rw);
 	if (ret)
 		goto out_unclaim;
-
-	/*
-	 * Allocating writes get a workqueue of their own: a queue worker may
-	 * wait in a mempool for what a request holds until its allocation
-	 * work has run, and under memory pressure each workqueue has only its
-	 * rescuer.
-	 */
-	qed->wq = alloc_workqueue("qed%d", WQ_MEM_RECLAIM | WQ_UNBOUND, 0, qed->index);
-	qed->alloc_wq = alloc_workqueue("qed%d_alloc", WQ_MEM_RECLAIM | WQ_UNBOUND, 0,
-					qed->index);
-	if (!qed->wq || !qed->alloc_wq) {
-		ret = -ENOMEM;
+	ret = qedblk_alloc_workqueues(qed);
+	if (ret)
 		goto out_unclaim;
-	}
 	ret = qedblk_add_disk(qed);
 	if (ret)
 		goto out_unclaim;
