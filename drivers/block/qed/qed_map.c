@@ -18,6 +18,72 @@ static enum qedblk_map_type qedblk_entry_type(u64 entry)
 	return QED_MAP_DATA;
 }
 
+/* The last L2 index a run from @l2i may reach: its page of entries ends it. */
+static u32 qedblk_last_in_chunk(const struct qedblk_geom *g, u32 l2i)
+{
+	u32 last = l2i | (QED_CHUNK_ENTRIES - 1);
+
+	if (last >= g->table_entries)
+		last = g->table_entries - 1;
+	return last;
+}
+
+/*
+ * Set @table to the L1 entry for @pos: the offset of its L2 table, or
+ * QED_ENTRY_UNALLOCATED.  Return: 0, or -EIO for an offset that is not one
+ * of a table inside the file.
+ */
+static int qedblk_l1_lookup(struct qedblk_image *img, u64 pos, u64 *table)
+{
+	const struct qedblk_geom *g = &img->geom;
+	enum qedblk_entry_error err;
+	u64 file_end;
+
+	*table = le64_to_cpu(READ_ONCE(img->l1[qedblk_l1_index(g, pos)]));
+	if (*table == QED_ENTRY_UNALLOCATED)
+		return 0;
+	/*
+	 * An allocation raises file_end before it publishes an entry
+	 * (qedblk_l2_set()): read the end only after the entry, or a fresh entry
+	 * would look past it.
+	 */
+	smp_rmb();
+	file_end = READ_ONCE(img->file_end);
+	err = qedblk_validate_table_offset(g, *table, file_end);
+	if (err) {
+		qedblk_bad_entry(img, "L1", pos, *table, err);
+		return -EIO;
+	}
+	return 0;
+}
+
+/*
+ * A data run from @pos, @len bytes, is contiguous in the file, so checking
+ * the entries of its first and last cluster checks it all.
+ * Return: 0, or -EIO for an entry outside the file.
+ */
+static int qedblk_check_data_run(struct qedblk_image *img, u64 pos, u64 len, u64 first,
+				 u64 last)
+{
+	const struct qedblk_geom *g = &img->geom;
+	enum qedblk_entry_error err;
+	u64 file_end;
+
+	smp_rmb();	/* the entries before file_end: see qedblk_l1_lookup() */
+	file_end = READ_ONCE(img->file_end);
+	err = qedblk_validate_cluster_offset(g, first, file_end);
+	if (err) {
+		qedblk_bad_entry(img, "L2", pos, first, err);
+		return -EIO;
+	}
+	err = qedblk_validate_cluster_offset(g, last, file_end);
+	if (err) {
+		qedblk_bad_entry(img, "L2", pos + len - 1, last, err);
+		return -EIO;
+	}
+	return 0;
+}
+
 /**
  * qedblk_map_range() - translate a guest range of one file of the chain
  * @img: the file, a QED image
@@ -35,37 +101,24 @@ int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_m
 {
 	const struct qedblk_geom *g = &img->geom;
 	u64 cs = g->cluster_size;
-	u64 l1i = qedblk_l1_index(g, pos);
 	u32 l2i = qedblk_l2_index(g, pos);
 	u32 first, last, i;
-	u64 table, entry, span, next, file_end;
+	u64 table, entry, span, next;
 	struct qedblk_l2_chunk *chunk;
-	enum qedblk_entry_error err;
+	int ret;
 
 	/* Never past the page of L2 entries that holds pos. */
-	last = (l2i | (QED_CHUNK_ENTRIES - 1));
-	if (last >= g->table_entries)
-		last = g->table_entries - 1;
+	last = qedblk_last_in_chunk(g, l2i);
 	span = ((u64)(last - l2i + 1) << g->cluster_shift) - qedblk_offset_in_cluster(g, pos);
 	len = min(len, span);
 
-	table = le64_to_cpu(READ_ONCE(img->l1[l1i]));
+	ret = qedblk_l1_lookup(img, pos, &table);
+	if (ret)
+		return ret;
 	if (table == QED_ENTRY_UNALLOCATED) {
 		m->type = QED_MAP_UNALLOC;
 		m->len = len;
 		return 0;
-	}
-	/*
-	 * An allocation raises file_end before it publishes an entry
-	 * (qedblk_l2_set()): read the end only after the entry, or a fresh entry
-	 * would look past it.
-	 */
-	smp_rmb();
-	file_end = READ_ONCE(img->file_end);
-	err = qedblk_validate_table_offset(g, table, file_end);
-	if (err) {
-		qedblk_bad_entry(img, "L1", pos, table, err);
-		return -EIO;
 	}
 
 	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
@@ -90,21 +143,11 @@ int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_m
 	}
 	qedblk_l2cache_put(chunk);
 
-	if (m->type == QED_MAP_DATA) {
-		smp_rmb();	/* the entries before file_end: see above */
-		file_end = READ_ONCE(img->file_end);
-		/* Contiguous, so checking both ends checks the run. */
-		err = qedblk_validate_cluster_offset(g, entry, file_end);
-		if (err) {
-			qedblk_bad_entry(img, "L2", pos, entry, err);
-			return -EIO;
-		}
-		err = qedblk_validate_cluster_offset(g, next, file_end);
-		if (err) {
-			qedblk_bad_entry(img, "L2", pos + m->len - 1, next, err);
-			return -EIO;
-		}
-		m->file_off = entry + qedblk_offset_in_cluster(g, pos);
-	}
+	if (m->type != QED_MAP_DATA)
+		return 0;
+	ret = qedblk_check_data_run(img, pos, m->len, entry, next);
+	if (ret)
+		return ret;
+	m->file_off = entry + qedblk_offset_in_cluster(g, pos);
 	return 0;
 }
