@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # In the guest: the same fio jobs on /dev/qedN, on /dev/loopN over a raw
-# file with the same data, and on /dev/nbdN from qemu-nbd serving the same
-# image; one line "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS BUSY"
-# per run (bandwidths in KiB/s, fio's own CPU in % of the run, BUSY the
-# whole guest's busy CPU time in 1/100 s: the kernel's workers included).
+# file with the same data, on /dev/nbdN from qemu-nbd serving the same
+# image, and on that raw file itself; one line
+# "bench: SETUP JOB REPEAT RIOPS WIOPS RBW WBW USR SYS BUSY" per run
+# (bandwidths in KiB/s, fio's own CPU in % of the run, BUSY the whole
+# guest's busy CPU time in 1/100 s: the kernel's workers included), and
+# after each run on qed "bench-cache: SETUP JOB REPEAT HITS MISSES PAGES":
+# the L2 cache's hits and misses during the run and its size at the end,
+# in 4 KiB pages.
 #   BENCH_RUNTIME (s), BENCH_REPEAT, BENCH_SIZE (MiB); BENCH_SETUPS and
 #   BENCH_JOBS (space-separated names) run only those.
 set -u
@@ -38,17 +42,36 @@ only() { [ -z "${BENCH_JOBS:-}" ] || [[ " $BENCH_JOBS " == *" $1 "* ]]; }
 # Busy time of all CPUs so far, in USER_HZ ticks: user, nice, system, irq, softirq.
 busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 
+# The L2 cache's counters of qed device DEV: "HITS MISSES PAGES", cumulative
+# since attach but PAGES; nothing for a device without them.
+cache_stats() {
+	local d=/sys/block/${1#/dev/}/qed
+	[ -r "$d/cache_hits" ] || return 0
+	echo "$(<"$d/cache_hits") $(<"$d/cache_misses") $(<"$d/cache_pages")"
+}
+
 run_fio() {
-	local setup=$1 dev=$2 job=$3 r=$4 out b0 b1
+	local setup=$1 dev=$2 job=$3 r=$4 out b0 b1 c0 c1 direct=1
 	shift 4
+	# The bare file buffered is the page cache's speed, the bar for qed and
+	# loop without direct I/O; every other target is a block device or
+	# file-dio and goes O_DIRECT.  libaio on a buffered file submits
+	# synchronously, as loop's worker does for a file without dio.
+	[ "$setup" != file ] || direct=0
+	case "$setup" in qed*) c0=$(cache_stats "$dev") ;; *) c0= ;; esac
 	b0=$(busy)
-	out=$(fio --name=b --filename="$dev" --ioengine=libaio --direct=1 --time_based \
+	out=$(fio --name=b --filename="$dev" --ioengine=libaio --direct=$direct --time_based \
 		--runtime="$rt" --ramp_time=0 --norandommap --randrepeat=0 --minimal "$@" 2>/dev/null |
 		tail -n 1)
 	b1=$(busy)
 	# terse v3: 7 read bw, 8 read iops, 48 write bw, 49 write iops, 88 usr, 89 sys
 	echo "$out" | awk -F';' -v s="$setup" -v j="$job" -v r="$r" -v b=$((b1 - b0)) \
 		'NF > 89 { printf "bench: %s %s %d %s %s %s %s %s %s %d\n", s, j, r, $8, $49, $7, $48, $88, $89, b }'
+	[ -n "$c0" ] && [ -n "$out" ] || return 0
+	c1=$(cache_stats "$dev")
+	# shellcheck disable=SC2086 # the counters, one word each
+	set -- $c0 $c1
+	[ $# -ne 6 ] || echo "bench-cache: $setup $job $r $(($4 - $1)) $(($5 - $2)) $6"
 }
 
 # Each qemu-nbd connection gets the next /dev/nbdN: reconnecting the device
@@ -65,6 +88,7 @@ attach() {
 	loop-dio) losetup -f --show --direct-io=on "$2" ;;
 	nbd) qemu-nbd -f qed -c "$3" "$2" && echo "$3" ;;
 	nbd-dio) qemu-nbd -f qed --cache=none --aio=native -c "$3" "$2" && echo "$3" ;;
+	file*) echo "$2" ;;
 	esac
 }
 detach() {
@@ -74,15 +98,18 @@ detach() {
 	nbd*) qemu-nbd -d "$2" >/dev/null
 	      # Wait for the disconnect to complete: the device's pid goes.
 	      for _ in $(seq 50); do [ -e "/sys/block/${2#/dev/}/pid" ] || break; sleep 0.2; done ;;
+	file*) ;; # fio opened the file itself
 	esac
 }
 file_for() {
-	case "$1" in loop*) echo "$2.raw" ;; *) echo "$2.qed" ;; esac
+	case "$1" in loop* | file*) echo "$2.raw" ;; *) echo "$2.qed" ;; esac
 }
 
 # Repeats are the outer loop: whatever else the host does during the run
-# falls on every setup alike, and the ratios stay fair.
-setups=${BENCH_SETUPS:-qed qed-dio loop loop-dio nbd nbd-dio}
+# falls on every setup alike, and the ratios stay fair.  No setup drops
+# the page cache first: data.raw and data.qed stay as warm as dd and
+# qemu-img left them for qed, loop and file alike.
+setups=${BENCH_SETUPS:-qed qed-dio loop loop-dio nbd nbd-dio file file-dio}
 for r in $(seq "$rep"); do
 	for s in $setups; do
 		nbd=/dev/nbd$((nbd_next++ % 16))
