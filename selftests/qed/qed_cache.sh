@@ -21,19 +21,20 @@ read_at() {
 
 t_huge_sparse() {
 	local img="$WORK/huge.qed" d t0 t1 blocks
-	"$QEDCTL" create -s 1T "$img" || return 1
+	# 64 TiB: the most 64 KiB clusters with 4-cluster tables can map.
+	"$QEDCTL" create -s 64T "$img" || return 1
 	# Reported, not asserted: a slow machine must not fail a test.
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	d=$(qed_attach "$img") || return 1
 	t1=$(cut -d' ' -f1 /proc/uptime)
-	echo "attach of a 1 TiB image took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
-	[ "$(blockdev --getsize64 "$d")" = $((1 << 40)) ] ||
+	echo "attach of a 64 TiB image took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
+	[ "$(blockdev --getsize64 "$d")" = $((64 << 40)) ] ||
 		{ qed_detach "$d"; echo "wrong size"; return 1; }
 	# The partition scan has read the device: no table exists, so no
 	# table page may have been loaded.
 	[ "$(stat_of "$d" misses)" = 0 ] && [ "$(stat_of "$d" pages)" = 0 ] ||
 		{ qed_detach "$d"; echo "tables were loaded"; return 1; }
-	read_at "$d" $((512 * 1024)) || { qed_detach "$d"; return 1; }
+	read_at "$d" $((63 * 1024 * 1024)) || { qed_detach "$d"; return 1; }
 	qed_detach "$d" || return 1
 	blocks=$(du -k "$img" | cut -f1)
 	echo "image uses $blocks KiB on the host"

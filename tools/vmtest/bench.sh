@@ -74,7 +74,8 @@ run_bench() {
 	# shellcheck disable=SC2086 # unquoted: the lists' words, however spaced
 	QED_VM_TIMEOUT=${QED_VM_TIMEOUT:-7200} "$(dirname "$0")/run-vm.sh" "$k" "$out/initrd.cpio" \
 		"$out/console.log" qed.mode=bench qed.bench="$rt,$rep,$mb" \
-		qed.bench_setups="${setups// /:}" qed.bench_jobs="$(echo ${BENCH_JOBS:-} | tr ' ' :)"
+		qed.bench_setups="${setups// /:}" qed.bench_jobs="$(echo ${BENCH_JOBS:-} | tr ' ' :)" \
+		qed.bench_prefill="${BENCH_PREFILL:-1}"
 	kill "$sampler" 2>/dev/null || true
 	trap - EXIT
 	sample_host after

@@ -74,7 +74,8 @@ bench)
 	IFS=, read -r BENCH_RUNTIME BENCH_REPEAT BENCH_SIZE <<<"$(arg qed.bench)"
 	BENCH_SETUPS=$(arg qed.bench_setups | tr : ' ')
 	BENCH_JOBS=$(arg qed.bench_jobs | tr : ' ')
-	export BENCH_RUNTIME BENCH_REPEAT BENCH_SIZE BENCH_SETUPS BENCH_JOBS
+	BENCH_PREFILL=$(arg qed.bench_prefill)
+	export BENCH_RUNTIME BENCH_REPEAT BENCH_SIZE BENCH_SETUPS BENCH_JOBS BENCH_PREFILL
 	/opt/qed/bench.sh
 	finish $?
 	;;

@@ -15,4 +15,6 @@ has blk-mq.h 'blk_mq_unfreeze_queue\(struct request_queue \*q, unsigned int memf
 	-DQED_HAVE_FREEZE_MEMFLAGS
 # 6.9: struct file_lock keeps its owner, type and flags in file_lock_core.
 has filelock.h 'struct file_lock_core \{' -DQED_HAVE_FILE_LOCK_CORE
+# Before 6.14: a hardware queue merges bios only with BLK_MQ_F_SHOULD_MERGE.
+has blk-mq.h 'BLK_MQ_F_SHOULD_MERGE' -DQED_HAVE_MQ_SHOULD_MERGE
 echo

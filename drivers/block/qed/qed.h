@@ -323,54 +323,51 @@ struct qedblk_cmd;
 
 /*
  * A piece of a request sent to the image file as one kiocb.  Set up by
- * the worker that issues it, read by its completion: no lock.
+ * the context that issues it, read by its completion: no lock.
  */
 struct qedblk_seg {
 	struct kiocb iocb;
 	struct qedblk_cmd *cmd;
+	u64 off;			/* where in the request its data starts */
 	size_t len;
+	u64 file_off;			/* where in the image file it goes */
+	struct work_struct retry;	/* IOCB_NOWAIT refused it: qedblk_seg_retry() */
 };
 
 /*
- * Where a read or write stands in qedblk_rw_from(): which worker walks it,
- * and whether its first kiocb took the command's own @seg.  Only the
- * worker walking the request reads or moves it.  qedblk_cmd_run() starts
- * every request in ISSUING.
+ * Who walks a read or write in qedblk_rw_from().  Only that context reads
+ * or moves it, and queue_work() orders each hand-over.
  */
-enum qedblk_cmd_state {
+enum qedblk_cmd_phase {
 	/*
-	 * Walked by the worker that took it off its queue, @seg unused.
-	 * qedblk_cmd_get_seg() moves it to ISSUING_SEG, qedblk_cmd_hand_off()
-	 * to ALLOCATING.
+	 * qedblk_queue_rq() itself, with direct I/O: it must not wait for a
+	 * table load, the backing chain or the host file system, so kiocbs
+	 * go with IOCB_NOWAIT and the rest of the walk to a worker.
 	 */
+	QED_CMD_SUBMITTING,
+	/* A queue worker: may block, hands allocation on. */
 	QED_CMD_ISSUING,
-	/* As ISSUING, @seg in flight.  qedblk_cmd_hand_off(): ALLOCATING_SEG. */
-	QED_CMD_ISSUING_SEG,
-	/*
-	 * Walked from @alloc_from on by its own alloc_wq worker, @seg unused.
-	 * qedblk_cmd_get_seg() moves it to ALLOCATING_SEG.
-	 */
+	/* Its own alloc_wq worker, from @resume_from on: does it all. */
 	QED_CMD_ALLOCATING,
-	/* As ALLOCATING, @seg in flight.  The last state. */
-	QED_CMD_ALLOCATING_SEG,
 };
 
 /*
  * One blk-mq request in flight (the tag set's pdu).  Most of it needs no
  * lock because one context at a time owns it: qedblk_queue_rq(), then the
- * worker that runs it, then the alloc_wq worker it may be handed to
- * (queue_work() orders each hand-over), and once @pending drops to zero
- * qedblk_complete_rq().  Kiocb completions meanwhile change only @pending
- * and @error.
+ * workers it may be handed to (@phase), and once @pending drops to zero
+ * qedblk_complete_rq().  Kiocb completions, and the workers that issue a
+ * kiocb again (qedblk_seg_retry()), meanwhile touch only their own
+ * qedblk_seg, @pending and @error.
  */
 struct qedblk_cmd {
-	struct work_struct work;	/* flush, discard, write-zeroes, allocation */
+	struct work_struct work;	/* flush, discard, write-zeroes, hand-offs */
 	struct list_head node;		/* on qedblk_queue.cmds, under its lock */
 	struct qedblk_device *qed;	/* set by qedblk_queue_rq() */
 	struct qedblk_seg seg;		/* the first piece: no allocation */
-	enum qedblk_cmd_state state;	/* reads and writes only */
+	enum qedblk_cmd_phase phase;	/* reads and writes only */
+	bool seg_busy;			/* @seg was taken for a kiocb */
 	bool cpu_copied;		/* a read filled by memcpy: qedblk_cmd_flush_dcache() */
-	u64 alloc_from;			/* ALLOCATING*: where its worker starts */
+	u64 resume_from;		/* where a worker taking the walk over starts */
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
 	bool bvec_pooled;		/* @bvec came from bvec_pool */
 	struct bio_vec inline_bvec[4];
@@ -490,6 +487,7 @@ void qedblk_bad_entry(struct qedblk_image *img, const char *what, u64 pos, u64 e
 
 /* qed_map.c: translation */
 int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
+int qedblk_map_range_cached(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m);
 
 /* qed_l2cache.c */
 int qedblk_l2cache_init(void);
@@ -499,6 +497,7 @@ mempool_t *qedblk_chunk_pool_create(void);
 void qedblk_chunk_pool_destroy(mempool_t *pool);
 void qedblk_l2cache_destroy(struct qedblk_l2cache *c);
 struct qedblk_l2_chunk *qedblk_l2cache_get(struct qedblk_image *img, u64 off);
+struct qedblk_l2_chunk *qedblk_l2cache_peek(struct qedblk_image *img, u64 off);
 struct qedblk_l2_chunk *qedblk_l2cache_new(struct qedblk_image *img, u64 off);
 void qedblk_l2cache_put(struct qedblk_l2_chunk *chunk);
 

@@ -12,6 +12,12 @@
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
 
+#ifdef QED_HAVE_MQ_SHOULD_MERGE
+#define QEDBLK_MQ_F_MERGE	BLK_MQ_F_SHOULD_MERGE
+#else
+#define QEDBLK_MQ_F_MERGE	0	/* 6.14: always */
+#endif
+
 /* Queue parameters, applied the way the running kernel wants them. */
 struct qedblk_queue_params {
 	unsigned int logical_block_size;

@@ -195,6 +195,12 @@ static int qedblk_add_disk(struct qedblk_device *qed)
 		INIT_WORK(&qed->queues[i].work, qedblk_queue_work);
 	}
 	set->ops = &qedblk_mq_ops;
+	/*
+	 * As loop_add(): no I/O scheduler by default, the host's does the
+	 * scheduling.  Unlike loop, qedblk_queue_rq() issues direct I/O
+	 * itself, and may sleep there (qedblk_submit_here()).
+	 */
+	set->flags = QEDBLK_MQ_F_MERGE | BLK_MQ_F_NO_SCHED_BY_DEFAULT | BLK_MQ_F_BLOCKING;
 	set->nr_hw_queues = nr_queues;
 	set->queue_depth = 128;
 	set->numa_node = NUMA_NO_NODE;

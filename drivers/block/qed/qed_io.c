@@ -2,19 +2,21 @@
 /*
  * Guest I/O, the whole life of a request, as zloop.c has it:
  *
- * qedblk_queue_rq() queues a read or write on its hardware queue for
- * qedblk_queue_work(), anything else on a work item of its own.  Neither
- * blocks there: table loads and allocation may.
+ * qedblk_queue_rq() walks a direct-I/O read or write itself
+ * (qedblk_cmd_submit()), queues a buffered one on its hardware queue for
+ * qedblk_queue_work(), anything else on a work item of its own.
  *
- * qedblk_cmd_run() cuts a read or write where the mapping changes
- * (qedblk_rw_from()): reads and in-place writes of allocated clusters go
- * to the image file as kiocbs on ->read_iter/->write_iter (asynchronous
- * with direct I/O), physically contiguous clusters in one kiocb.  Zero
- * clusters read as zeros, unallocated ones from the backing chain
- * (qed_backing.c); a write to either is handed to an alloc_wq worker,
- * qedblk_alloc_cmd_work(), which goes on through qed_alloc.c.
+ * qedblk_rw_from() cuts a read or write where the mapping changes: reads
+ * and in-place writes of allocated clusters go to the image file as
+ * kiocbs on ->read_iter/->write_iter (asynchronous with direct I/O),
+ * physically contiguous clusters in one kiocb.  Zero clusters read as
+ * zeros, unallocated ones from the backing chain (qed_backing.c).  What
+ * the context walking the request must not wait for goes on in a worker
+ * (qedblk_cmd_hand_off()): a queue worker for table loads and the backing
+ * chain, an alloc_wq worker of its own for a write to either kind, which
+ * goes on through qed_alloc.c.
  *
- * Each kiocb, and each worker while it walks the request, holds a
+ * Each kiocb, and each context while it walks the request, holds a
  * reference (@pending); the last qedblk_cmd_put() completes the request,
  * and qedblk_complete_rq() ends it.
  *
@@ -45,6 +47,8 @@ static void qedblk_cmd_fail(struct qedblk_cmd *cmd, int err)
 	cmpxchg(&cmd->error, 0, err);
 }
 
+static void qedblk_seg_retry(struct work_struct *work);
+
 static void qedblk_seg_complete(struct kiocb *iocb, long ret)
 {
 	struct qedblk_seg *seg = container_of(iocb, struct qedblk_seg, iocb);
@@ -52,6 +56,17 @@ static void qedblk_seg_complete(struct kiocb *iocb, long ret)
 
 	if (iocb->ki_flags & IOCB_WRITE)
 		kiocb_end_write(iocb);
+	/*
+	 * The host had to wait for something (an inode lock, an extent to
+	 * convert, a tag of its disk): a worker issues the kiocb again, and
+	 * may wait.  Some of it may have been done; doing it again reads or
+	 * writes the same bytes, and no later request depends on it yet.
+	 */
+	if (ret == -EAGAIN && (iocb->ki_flags & IOCB_NOWAIT)) {
+		INIT_WORK(&seg->retry, qedblk_seg_retry);
+		queue_work(cmd->qed->wq, &seg->retry);
+		return;
+	}
 	if (ret < 0)
 		qedblk_cmd_fail(cmd, ret);
 	else if (ret != seg->len)
@@ -70,80 +85,70 @@ static void qedblk_cmd_slice(struct qedblk_cmd *cmd, u64 off, u64 len,
 	iov_iter_truncate(iter, len);
 }
 
-static ssize_t qedblk_seg_issue(struct qedblk_seg *seg, struct iov_iter *iter, bool write)
+/*
+ * Send one piece to the image file; completes it unless the file system
+ * queued it.  @nowait: the caller is qedblk_queue_rq(), which must not
+ * wait for the host.
+ */
+static void qedblk_seg_issue(struct qedblk_seg *seg, bool nowait)
 {
-	struct file *file = seg->iocb.ki_filp;
-
-	if (!write)
-		return file->f_op->read_iter(&seg->iocb, iter);
-	/* qedblk_queue_rq() refuses writes to a read-only device: never here. */
-	if (WARN_ON_ONCE(!(file->f_mode & FMODE_WRITE)))
-		return -EBADF;
-	return file->f_op->write_iter(&seg->iocb, iter);
-}
-
-/* The first kiocb of a request is the command's own, the others come from seg_pool. */
-static struct qedblk_seg *qedblk_cmd_get_seg(struct qedblk_cmd *cmd)
-{
-	switch (cmd->state) {
-	case QED_CMD_ISSUING:
-		cmd->state = QED_CMD_ISSUING_SEG;
-		return &cmd->seg;
-	case QED_CMD_ALLOCATING:
-		cmd->state = QED_CMD_ALLOCATING_SEG;
-		return &cmd->seg;
-	default:
-		return mempool_alloc(cmd->qed->seg_pool, GFP_NOIO);
-	}
-}
-
-static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file_off,
-			      bool write)
-{
-	struct qedblk_device *qed = cmd->qed;
-	struct file *file = qed->top.file;
+	struct qedblk_cmd *cmd = seg->cmd;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+	bool write = req_op(rq) == REQ_OP_WRITE;
+	struct file *file = cmd->qed->top.file;
 	struct iov_iter iter;
-	struct qedblk_seg *seg;
 	ssize_t ret;
 
-	seg = qedblk_cmd_get_seg(cmd);
-	qedblk_cmd_slice(cmd, off, len, &iter);
-	seg->cmd = cmd;
-	seg->len = len;
-	seg->iocb.ki_pos = file_off;
+	qedblk_cmd_slice(cmd, seg->off, seg->len, &iter);
+	seg->iocb.ki_pos = seg->file_off;
 	seg->iocb.ki_filp = file;
-	seg->iocb.ki_ioprio = req_get_ioprio(blk_mq_rq_from_pdu(cmd));
-	if (qedblk_direct(qed)) {
+	seg->iocb.ki_ioprio = req_get_ioprio(rq);
+	if (qedblk_direct(cmd->qed)) {
 		seg->iocb.ki_complete = qedblk_seg_complete;
-		seg->iocb.ki_flags = IOCB_DIRECT;
+		seg->iocb.ki_flags = IOCB_DIRECT | (nowait ? IOCB_NOWAIT : 0);
 	} else {
 		seg->iocb.ki_complete = NULL;
 		seg->iocb.ki_flags = 0;
 		cmd->cpu_copied |= !write;
 	}
-	atomic_inc(&cmd->pending);
-	/*
-	 * Freeze protection for the host file system, held until the write
-	 * completes, as lo_rw_aio() and aio take it.
-	 */
-	if (write) {
+	if (!write) {
+		ret = file->f_op->read_iter(&seg->iocb, &iter);
+	} else if (WARN_ON_ONCE(!(file->f_mode & FMODE_WRITE))) {
+		/* qedblk_queue_rq() refuses writes to a read-only device. */
+		ret = -EBADF;
+	} else {
+		/*
+		 * Freeze protection for the host file system, held until
+		 * the write completes, as lo_rw_aio() and aio take it.
+		 */
 		seg->iocb.ki_flags |= IOCB_WRITE;
 		kiocb_start_write(&seg->iocb);
-	}
-	ret = qedblk_seg_issue(seg, &iter, write);
-	/*
-	 * The host file system refuses direct I/O that does not fit its
-	 * alignment (a 512-byte write on 4 KiB sectors): go through the page
-	 * cache for that one, as loop does.
-	 */
-	if (ret == -EINVAL && (seg->iocb.ki_flags & IOCB_DIRECT)) {
-		qedblk_cmd_slice(cmd, off, len, &iter);
-		seg->iocb.ki_flags &= ~IOCB_DIRECT;
-		seg->iocb.ki_complete = NULL;
-		ret = qedblk_seg_issue(seg, &iter, write);
+		ret = file->f_op->write_iter(&seg->iocb, &iter);
 	}
 	if (ret != -EIOCBQUEUED)
 		qedblk_seg_complete(&seg->iocb, ret);
+}
+
+/* The first kiocb of a request is the command's own, the others come from seg_pool. */
+static struct qedblk_seg *qedblk_cmd_get_seg(struct qedblk_cmd *cmd)
+{
+	if (!cmd->seg_busy) {
+		cmd->seg_busy = true;
+		return &cmd->seg;
+	}
+	return mempool_alloc(cmd->qed->seg_pool, GFP_NOIO);
+}
+
+static void qedblk_submit_seg(struct qedblk_cmd *cmd, u64 off, u64 len, u64 file_off)
+{
+	struct qedblk_seg *seg = qedblk_cmd_get_seg(cmd);
+
+	seg->cmd = cmd;
+	seg->off = off;
+	seg->len = len;
+	seg->file_off = file_off;
+	atomic_inc(&cmd->pending);
+	qedblk_seg_issue(seg, cmd->phase == QED_CMD_SUBMITTING);
 }
 
 /*
@@ -183,31 +188,37 @@ static int qedblk_cmd_setup_iter(struct qedblk_cmd *cmd, struct request *rq, boo
 	return 0;
 }
 
-static void qedblk_alloc_cmd_work(struct work_struct *work);
+static void qedblk_resume_work(struct work_struct *work);
 
 /*
- * Allocation waits for the host file system and for allocations of the
- * same clusters: the request gets a worker of its own, from byte @done on,
- * and the queue's other requests, and other allocations, go on meanwhile.
- * Returns false if it is already on that worker.
+ * Hand the walk from byte @done on to a worker that may do what this
+ * context must not: a queue worker (ISSUING) may wait for a table load or
+ * the backing chain; allocation waits for the host file system and for
+ * allocations of the same clusters, so it gets a worker of its own
+ * (ALLOCATING) and the queue's other requests go on meanwhile.
+ * Returns false if this context may already do it.
  */
-static bool qedblk_cmd_hand_off(struct qedblk_cmd *cmd, u64 done)
+static bool qedblk_cmd_hand_off(struct qedblk_cmd *cmd, u64 done, enum qedblk_cmd_phase to)
 {
-	switch (cmd->state) {
-	case QED_CMD_ISSUING:
-		cmd->state = QED_CMD_ALLOCATING;
-		break;
-	case QED_CMD_ISSUING_SEG:
-		cmd->state = QED_CMD_ALLOCATING_SEG;
-		break;
-	default:
+	struct qedblk_device *qed = cmd->qed;
+
+	if (cmd->phase >= to)
 		return false;
-	}
-	cmd->alloc_from = done;
+	cmd->phase = to;
+	cmd->resume_from = done;
 	atomic_inc(&cmd->pending);
-	INIT_WORK(&cmd->work, qedblk_alloc_cmd_work);
-	queue_work(cmd->qed->alloc_wq, &cmd->work);
+	INIT_WORK(&cmd->work, qedblk_resume_work);
+	queue_work(to == QED_CMD_ALLOCATING ? qed->alloc_wq : qed->wq, &cmd->work);
 	return true;
+}
+
+/*
+ * What qedblk_queue_rq() can do for a range that is not data: zeros.
+ * The backing chain's files may have to be read.
+ */
+static bool qedblk_reads_as_zeros(struct qedblk_cmd *cmd, const struct qedblk_map *m)
+{
+	return m->type == QED_MAP_ZERO || !cmd->qed->top.backing;
 }
 
 /* The request's data from byte @done on. */
@@ -222,12 +233,20 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 	int ret = 0;
 
 	while (done < len) {
-		ret = qedblk_map_range(&qed->top, pos + done, len - done, &m);
+		if (cmd->phase == QED_CMD_SUBMITTING)
+			ret = qedblk_map_range_cached(&qed->top, pos + done, len - done, &m);
+		else
+			ret = qedblk_map_range(&qed->top, pos + done, len - done, &m);
+		if (ret == -EAGAIN && qedblk_cmd_hand_off(cmd, done, QED_CMD_ISSUING))
+			return;
 		if (ret)
 			break;
 		if (m.type == QED_MAP_DATA) {
-			qedblk_submit_seg(cmd, done, m.len, m.file_off, write);
+			qedblk_submit_seg(cmd, done, m.len, m.file_off);
 		} else if (!write) {
+			if (!qedblk_reads_as_zeros(cmd, &m) &&
+			    qedblk_cmd_hand_off(cmd, done, QED_CMD_ISSUING))
+				return;
 			qedblk_cmd_slice(cmd, done, m.len, &part);
 			cmd->cpu_copied = true;
 			if (m.type == QED_MAP_ZERO)
@@ -235,7 +254,7 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 			else
 				ret = qedblk_chain_read(qed->top.backing, pos + done, &part);
 		} else {
-			if (qedblk_cmd_hand_off(cmd, done))
+			if (qedblk_cmd_hand_off(cmd, done, QED_CMD_ALLOCATING))
 				return;
 			qedblk_cmd_slice(cmd, done, m.len, &part);
 			ret = qedblk_alloc_write(qed, pos + done, &part);
@@ -297,18 +316,43 @@ static void qedblk_cgroup_leave(struct qedblk_cgroup_scope *s)
 		kthread_associate_blkcg(NULL);
 }
 
-static void qedblk_alloc_cmd_work(struct work_struct *work)
+static void qedblk_resume_work(struct work_struct *work)
 {
 	struct qedblk_cmd *cmd = container_of(work, struct qedblk_cmd, work);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	unsigned int orig_flags = current->flags;
 	struct qedblk_cgroup_scope cg;
 
 	current->flags |= QED_WORKER_FLAGS;
-	qedblk_cgroup_enter(blk_mq_rq_from_pdu(cmd), &cg);
-	qedblk_rw_from(cmd, cmd->alloc_from, true);
+	qedblk_cgroup_enter(rq, &cg);
+	qedblk_rw_from(cmd, cmd->resume_from, req_op(rq) == REQ_OP_WRITE);
 	qedblk_cgroup_leave(&cg);
 	qedblk_cmd_put(cmd);
 	current->flags = orig_flags;
+}
+
+/* A kiocb IOCB_NOWAIT refused, issued again by a worker that may wait. */
+static void qedblk_seg_retry(struct work_struct *work)
+{
+	struct qedblk_seg *seg = container_of(work, struct qedblk_seg, retry);
+	unsigned int orig_flags = current->flags;
+	struct qedblk_cgroup_scope cg;
+
+	current->flags |= QED_WORKER_FLAGS;
+	qedblk_cgroup_enter(blk_mq_rq_from_pdu(seg->cmd), &cg);
+	qedblk_seg_issue(seg, false);
+	qedblk_cgroup_leave(&cg);
+	current->flags = orig_flags;
+}
+
+/* The start of every request's walk: one reference for the walker. */
+static void qedblk_cmd_init(struct qedblk_cmd *cmd, enum qedblk_cmd_phase phase)
+{
+	cmd->error = 0;
+	cmd->phase = phase;
+	cmd->seg_busy = false;
+	cmd->cpu_copied = false;
+	atomic_set(&cmd->pending, 1);
 }
 
 static void qedblk_cmd_run(struct qedblk_cmd *cmd)
@@ -318,10 +362,7 @@ static void qedblk_cmd_run(struct qedblk_cmd *cmd)
 	int ret;
 
 	qedblk_cgroup_enter(rq, &cg);
-	cmd->error = 0;
-	cmd->state = QED_CMD_ISSUING;
-	cmd->cpu_copied = false;
-	atomic_set(&cmd->pending, 1);
+	qedblk_cmd_init(cmd, QED_CMD_ISSUING);
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
 		ret = qedblk_guest_flush(cmd->qed);
@@ -431,6 +472,44 @@ static void qedblk_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
+/*
+ * With direct I/O, a read or write of data clusters whose L2 entries are
+ * cached goes to the host from here: no worker to wake, no second context
+ * switch, which is half the latency of a 4 KiB request under TCG
+ * (Documentation/benchmarks.md).  The hardware queues are
+ * BLK_MQ_F_BLOCKING, so this may sleep; but it must not wait for the host
+ * file system, whose locks the submitter may be below (a file system on
+ * /dev/qedN over one of the same type): kiocbs go with IOCB_NOWAIT, and
+ * anything that would wait (a table load, the backing chain, allocation,
+ * a kiocb the host refused with -EAGAIN) goes on in a worker.  Buffered
+ * I/O stays with the workers, as in loop: a page-cache copy is the CPU
+ * time the submitter would pay.
+ */
+static bool qedblk_submit_here(const struct qedblk_device *qed)
+{
+	return qedblk_direct(qed) && (qed->top.file->f_mode & FMODE_NOWAIT);
+}
+
+static void qedblk_cmd_submit(struct qedblk_cmd *cmd, struct request *rq)
+{
+	/*
+	 * The submitter may be flushing its plug into us: the host's bios
+	 * must not join that plug, whose flush is underway.  A plug of our
+	 * own batches the request's kiocbs.
+	 */
+	struct blk_plug *outer = current->plug, plug;
+	unsigned int noio = memalloc_noio_save();
+
+	current->plug = NULL;
+	blk_start_plug(&plug);
+	qedblk_cmd_init(cmd, QED_CMD_SUBMITTING);
+	qedblk_do_rw(cmd, rq, req_op(rq) == REQ_OP_WRITE);
+	qedblk_cmd_put(cmd);
+	blk_finish_plug(&plug);
+	current->plug = outer;
+	memalloc_noio_restore(noio);
+}
+
 static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 				    const struct blk_mq_queue_data *bd)
 {
@@ -453,10 +532,13 @@ static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * differs between the kernels we support.
 	 */
 	cmd->qed = qed;
-	/* Table loads and allocation may block: never do them here. */
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
+		if (qedblk_submit_here(qed)) {
+			qedblk_cmd_submit(cmd, rq);
+			break;
+		}
 		spin_lock(&q->lock);
 		list_add_tail(&cmd->node, &q->cmds);
 		spin_unlock(&q->lock);

@@ -356,6 +356,32 @@ wait:
 }
 
 /**
+ * qedblk_l2cache_peek() - a chunk of an L2 table, only if it is cached
+ * @img: the file the table is in
+ * @off: the chunk's offset in that file, QED_CHUNK_BYTES aligned
+ *
+ * For a context that must not sleep on a load: a chunk still loading, or
+ * whose load failed, is not returned either.  A hit counts as one; a
+ * miss does not, the qedblk_l2cache_get() that follows counts it.
+ *
+ * Return: the chunk, with a reference for qedblk_l2cache_put(), or NULL.
+ */
+struct qedblk_l2_chunk *qedblk_l2cache_peek(struct qedblk_image *img, u64 off)
+{
+	struct qedblk_l2_chunk *chunk = qedblk_chunk_find_rcu(&img->l2, off);
+
+	if (!chunk)
+		return NULL;
+	/* Acquire, as in qedblk_l2cache_get(): the loader's entries are seen. */
+	if (test_bit_acquire(QED_CHUNK_LOADING, &chunk->flags) || chunk->error) {
+		qedblk_l2cache_put(chunk);
+		return NULL;
+	}
+	atomic64_inc(&img->l2.hits);
+	return chunk;
+}
+
+/**
  * qedblk_l2cache_new() - cache a chunk of an L2 table just allocated
  * @img: the attached image
  * @off: the chunk's offset in its file

@@ -84,20 +84,8 @@ static int qedblk_check_data_run(struct qedblk_image *img, u64 pos, u64 len, u64
 	return 0;
 }
 
-/**
- * qedblk_map_range() - translate a guest range of one file of the chain
- * @img: the file, a QED image
- * @pos: guest offset (an offset of @img's own, in a backing file)
- * @len: bytes wanted from @pos
- * @m: filled with what [pos, pos + m->len) maps to, m->len <= @len
- *
- * A run of clusters is reported at once when they are of one kind and, for
- * data, contiguous in the file; a run never crosses one page of an L2
- * table.  May sleep to load a table page.
- *
- * Return: 0, -EIO for a bad table entry, or the error of loading a table.
- */
-int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
+static int qedblk_map(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m,
+		      bool cached)
 {
 	const struct qedblk_geom *g = &img->geom;
 	u64 cs = g->cluster_size;
@@ -122,9 +110,15 @@ int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_m
 	}
 
 	first = l2i & ~(QED_CHUNK_ENTRIES - 1);
-	chunk = qedblk_l2cache_get(img, table + (u64)first * 8);
-	if (IS_ERR(chunk))
-		return PTR_ERR(chunk);
+	if (cached) {
+		chunk = qedblk_l2cache_peek(img, table + (u64)first * 8);
+		if (!chunk)
+			return -EAGAIN;
+	} else {
+		chunk = qedblk_l2cache_get(img, table + (u64)first * 8);
+		if (IS_ERR(chunk))
+			return PTR_ERR(chunk);
+	}
 
 	entry = le64_to_cpu(READ_ONCE(chunk->entries[l2i - first]));
 	m->type = qedblk_entry_type(entry);
@@ -150,4 +144,39 @@ int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_m
 		return ret;
 	m->file_off = entry + qedblk_offset_in_cluster(g, pos);
 	return 0;
+}
+
+/**
+ * qedblk_map_range() - translate a guest range of one file of the chain
+ * @img: the file, a QED image
+ * @pos: guest offset (an offset of @img's own, in a backing file)
+ * @len: bytes wanted from @pos
+ * @m: filled with what [pos, pos + m->len) maps to, m->len <= @len
+ *
+ * A run of clusters is reported at once when they are of one kind and, for
+ * data, contiguous in the file; a run never crosses one page of an L2
+ * table.  May sleep to load a table page.
+ *
+ * Return: 0, -EIO for a bad table entry, or the error of loading a table.
+ */
+int qedblk_map_range(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
+{
+	return qedblk_map(img, pos, len, m, false);
+}
+
+/**
+ * qedblk_map_range_cached() - qedblk_map_range() without sleeping
+ * @img: the file, a QED image
+ * @pos: guest offset
+ * @len: bytes wanted from @pos
+ * @m: filled as by qedblk_map_range()
+ *
+ * For qedblk_queue_rq(), which must not wait for a table load.
+ *
+ * Return: 0, -EAGAIN when the L2 entries needed are not in the cache, or
+ * -EIO for a bad table entry.
+ */
+int qedblk_map_range_cached(struct qedblk_image *img, u64 pos, u64 len, struct qedblk_map *m)
+{
+	return qedblk_map(img, pos, len, m, true);
 }
