@@ -686,7 +686,8 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 		mutex_lock(&qed->alloc_lock);
 		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
 		mutex_unlock(&qed->alloc_lock);
-		ret = qedblk_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
+		ret = qedblk_file_write_zeroes(img->file, g.l1_table_offset + from, to - from,
+					       false);
 		if (!ret)
 			ret = qedblk_file_flush_range(img, g.l1_table_offset + from, to - from);
 		if (ret) {
