@@ -301,7 +301,7 @@ static void qedblk_release_image(struct qedblk_device *qed)
 }
 
 /* The file userspace passed: what it may do decides what we may. */
-static int qedblk_validate_user_file(struct file *file, struct qedblk_attach *a, bool rw)
+static int qedblk_validate_user_file(struct file *file, bool rw)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
@@ -328,7 +328,7 @@ static struct file *qedblk_open_image_file(struct qedblk_attach *a, bool rw)
 	user = fget(a->fd);
 	if (!user)
 		return ERR_PTR(-EBADF);
-	ret = qedblk_validate_user_file(user, a, rw);
+	ret = qedblk_validate_user_file(user, rw);
 	if (!ret)
 		ret = qedblk_wait_rundown(file_inode(user));
 	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, rw, a->path);
