@@ -3,10 +3,10 @@
 # fio with several jobs writing and verifying (crc32c) on /dev/qedN, into
 # an empty image and then over the allocated one; QEMU checks the result.
 . "$(dirname "$0")/lib.sh"
-require fio qemu-img losetup mkfs.ext4 cmp
+require fio qemu-img losetup mkfs.ext4 cmp blockdev dmesg
 
 ktap_print_header
-ktap_set_plan 6
+ktap_set_plan 7
 
 img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
@@ -56,35 +56,51 @@ check "fio_verify_direct_io" t_dio
 check "qemu_img_check_after_direct_io" qemu_check_clean "$dimg"
 rm -f "$dimg"
 
-# Direct I/O on a host file system of 4 KiB sectors, which refuses a
-# 512-byte O_DIRECT write: such a write goes through the page cache
-# instead and lands where it should.
-t_dio_misaligned() {
+# Direct I/O is decided at attach, as loop decides it: on a host file
+# system of 4 KiB sectors (STATX_DIOALIGN 4096) the device's blocks are
+# raised to 4 KiB unless -b was given, and a smaller -b is refused with a
+# line in the kernel log.  No request falls back to the page cache.
+dio_refusal="direct I/O on this file system needs blocks of at least 4096 bytes"
+t_dio_4k_host() {
 	local img dev rc=1
 	small_fs_up fs4k 64M --sector-size 4096 || return 1
 	img="$SMALL_MNT/a.qed"
-	head -c 65536 /dev/urandom >"$WORK/cluster"
-	head -c 512 /dev/urandom >"$WORK/sector"
+	head -c 4096 /dev/urandom >"$WORK/block"
 	if qemu-img create -q -f qed "$img" 16M && dev=$(qed_attach "$img" --direct-io); then
-		# Allocate the cluster first: the sector is then written in place.
-		dd if="$WORK/cluster" of="$dev" bs=64k oflag=direct conv=nocreat status=none &&
-			dd if="$WORK/sector" of="$dev" bs=512 seek=3 oflag=direct conv=nocreat \
-				status=none &&
-			dd if="$dev" bs=512 skip=3 count=1 iflag=direct status=none |
-			cmp - "$WORK/sector" && rc=0
+		rc=0
+		[ "$(blockdev --getss "$dev")" = 4096 ] ||
+			{ echo "logical block size $(blockdev --getss "$dev"), not 4096"; rc=1; }
+		[ "$("$QEDCTL" list -n --raw -O LOG-SEC,DIO "$dev")" = "4096 1" ] ||
+			{ echo "list: $("$QEDCTL" list -n --raw -O LOG-SEC,DIO "$dev")"; rc=1; }
+		# An allocating write of one block inside a cluster, read back.
+		dd if="$WORK/block" of="$dev" bs=4k seek=3 oflag=direct conv=nocreat status=none &&
+			dd if="$dev" bs=4k skip=3 count=1 iflag=direct status=none |
+			cmp - "$WORK/block" || rc=1
 		qed_detach "$dev" || rc=1
 		# And QEMU reads the same there.
 		[ $rc = 0 ] && qemu-img convert -O raw "$img" "$WORK/a.raw" &&
-			dd if="$WORK/a.raw" bs=512 skip=3 count=1 status=none |
-			cmp - "$WORK/sector" || rc=1
+			dd if="$WORK/a.raw" bs=4k skip=3 count=1 status=none |
+			cmp - "$WORK/block" || rc=1
 	fi
-	# Switched on later, direct I/O needs blocks as big as the host's, as
-	# lo_can_use_dio() decides: refused on 512-byte blocks, taken on 4 KiB.
+	# An explicit block size too small for direct I/O is refused, and
+	# the kernel log says which would do.
+	dmesg -C
+	if dev=$(qed_attach "$img" --direct-io -b 512 2>/dev/null); then
+		echo "attached with --direct-io -b 512 on a 4 KiB-sector host"
+		qed_detach "$dev"
+		rc=1
+	fi
+	dmesg | grep -q "$dio_refusal; attach with -b 4096 or without --direct-io" ||
+		{ echo "no refusal in the kernel log"; rc=1; }
+	# Switched on later, the same: refused on 512-byte blocks, as
+	# lo_can_use_dio() decides, and taken on 4 KiB.
+	dmesg -C
 	if dev=$(qed_attach "$img"); then
 		if "$QEDCTL" set --direct-io=on "$dev" 2>/dev/null; then
 			echo "direct I/O switched on for 512-byte blocks on a 4 KiB-sector host"
 			rc=1
 		fi
+		dmesg | grep -q "$dio_refusal" || { echo "no refusal of set in the kernel log"; rc=1; }
 		qed_detach "$dev" || rc=1
 	else
 		rc=1
@@ -99,5 +115,46 @@ t_dio_misaligned() {
 	small_fs_down
 	return $rc
 }
-check "direct_io_512_byte_write_on_4k_sector_host" t_dio_misaligned
+check "direct_io_block_size_on_4k_sector_host" t_dio_4k_host
+
+# With direct I/O, allocating writes smaller than a cluster and the fills
+# around them are direct too: no page of a data cluster enters the page
+# cache, only the tables' pages do.  64 such writes, one per cluster, all
+# under the L2 table the first write made, add no more than the page or
+# two of L2 entries they write; a buffered data write would add 64.
+image_pages() {
+	fincore --noheadings --raw --output PAGES "$1"
+}
+t_dio_no_page_cache() {
+	local img dev before after i rc=1
+	small_fs_up fs4k 64M --sector-size 4096 || return 1
+	img="$SMALL_MNT/pc.qed"
+	if qemu-img create -q -f qed -o cluster_size=65536 "$img" 32M &&
+		dev=$(qed_attach "$img" --direct-io); then
+		rc=0
+		# The first makes the L2 table and reads what it needs.
+		dd if=/dev/urandom of="$dev" bs=4k seek=1 count=1 oflag=direct conv=nocreat \
+			status=none || rc=1
+		before=$(image_pages "$img") || rc=1
+		for ((i = 1; i <= 64; i++)); do
+			dd if=/dev/urandom of="$dev" bs=4k seek=$((i * 16 + 1)) count=1 \
+				oflag=direct conv=nocreat status=none || rc=1
+		done
+		after=$(image_pages "$img") || rc=1
+		if [ $rc = 0 ] && [ $((after - before)) -ge 8 ]; then
+			echo "64 allocating writes added $((after - before)) page-cache pages" \
+			     "($before before, $after after): data went buffered"
+			rc=1
+		fi
+		qed_detach "$dev" || rc=1
+		[ $rc = 0 ] && { qemu_check_clean "$img" || rc=1; }
+	fi
+	small_fs_down
+	return $rc
+}
+if command -v fincore >/dev/null; then
+	check "direct_io_sub_cluster_writes_leave_no_page_cache" t_dio_no_page_cache
+else
+	ktap_test_skip "direct_io_sub_cluster_writes_leave_no_page_cache (fincore is not installed)"
+fi
 ktap_finished

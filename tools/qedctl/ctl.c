@@ -153,7 +153,9 @@ static void usage_attach(FILE *f)
 		   "                         read-only when IMAGE may not be written)\n"
 		   "      --autoclear        detach by itself at the last close\n"
 		   "      --direct-io[=on|off]  O_DIRECT I/O on the image file (default: off)\n"
-		   "  -b, --sector-size N    logical block size: 512 (default), 1024, 2048, 4096\n"
+		   "  -b, --sector-size N    logical block size: 512 (default), 1024, 2048, 4096;\n"
+		   "                         with --direct-io, at least the image file system's\n"
+		   "                         direct I/O size (the default then)\n"
 		   "  -P, --partscan         look for partitions (the default)\n"
 		   "      --no-partscan      do not look for partitions\n"
 		   "      --index N          use /dev/qedN, or fail if it is taken\n"
@@ -599,7 +601,8 @@ int cmd_set(int argc, char **argv)
 	if (ioctl(ctl, QEDBLK_CTL_SET, &s) < 0)
 		die("%s: setting direct I/O %s failed: %s%s", argv[optind], on ? "on" : "off",
 		    strerror(errno), errno == EINVAL && on ?
-		    " (the image's file system does not do O_DIRECT)" :
+		    " (the image's file system does not do O_DIRECT, or not in blocks as"
+		    " small as the device's: see the kernel log)" :
 		    errno == ENOTTY ? " (the module is older than this qedctl)" : "");
 	close(ctl);
 	return 0;

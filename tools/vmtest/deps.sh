@@ -26,6 +26,8 @@ need=(
 	"man man-db"
 	"debootstrap debootstrap"
 	"unshare util-linux"
+	# qed_fio.sh counts the image's page-cache pages
+	"fincore util-linux-extra"
 	"xz xz-utils"
 	"gcc gcc"
 	"make make"

@@ -191,10 +191,14 @@ void qedblk_clean_work(struct work_struct *work)
 /*
  * Copy guest range [pos, pos + len) from the backing chain to file offset
  * @off of the image: the part of a new cluster the guest did not write.
+ * With @direct, written with O_DIRECT from the copy buffer: a kmalloc() of
+ * a power of two is aligned to its size, so to a page here.  A bvec, not a
+ * kvec: 6.1's direct I/O cannot take the pages of a kvec.
  */
-static int qedblk_backing_fill(struct qedblk_device *qed, u64 off, u64 pos, u64 len)
+static int qedblk_backing_fill(struct qedblk_device *qed, u64 off, u64 pos, u64 len, bool direct)
 {
 	struct iov_iter iter;
+	struct bio_vec bv;
 	struct kvec kv;
 	void *buf;
 	u64 n;
@@ -211,7 +215,9 @@ static int qedblk_backing_fill(struct qedblk_device *qed, u64 off, u64 pos, u64 
 		ret = qedblk_chain_read(qed->top.backing, pos, &iter);
 		if (ret)
 			break;
-		ret = qedblk_file_write(qed->top.file, off, buf, n);
+		bvec_set_page(&bv, virt_to_page(buf), n, offset_in_page(buf));
+		iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, n);
+		ret = qedblk_file_write_iter(qed->top.file, off, &iter, direct);
 		if (ret)
 			break;
 		off += n;
@@ -223,11 +229,12 @@ static int qedblk_backing_fill(struct qedblk_device *qed, u64 off, u64 pos, u64 
 }
 
 /* Fill what the guest did not write of a new cluster: backing data or zeros. */
-static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u64 pos, u64 len)
+static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u64 pos, u64 len,
+		       bool direct)
 {
 	if (from_backing)
-		return qedblk_backing_fill(qed, off, pos, len);
-	return qedblk_file_zero_new(&qed->top, off, len);
+		return qedblk_backing_fill(qed, off, pos, len, direct);
+	return qedblk_file_zero_new(&qed->top, off, len, direct);
 }
 
 /*
@@ -272,12 +279,22 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	 */
 	ordered = backed || qed->no_prealloc;
 	/*
-	 * With --direct-io, a cluster's worth of data or more goes to the
-	 * file directly; less goes through the page cache, whose writeback
-	 * turns many small writes into preallocated space into few extent
-	 * conversions by the host file system (Documentation/benchmarks.md).
+	 * With --direct-io every write of a data cluster is direct, the fills
+	 * too: a buffered write would leave a page of the cluster in the page
+	 * cache for a later direct write of the same page to write back and
+	 * invalidate (or, failing that, to race with).  The offsets and
+	 * lengths are all multiples of the device's block size, which
+	 * qedblk_decide_dio() made at least the file system's direct I/O
+	 * size.  Metadata (the header, L1 and L2 tables) stays buffered: each
+	 * table fills clusters of its own, taken at the end of the file
+	 * (qedblk_l2_create()), and no cluster ever changes kind: allocation
+	 * only appends, a discarded or zeroed data cluster stays allocated
+	 * (qedblk_zero_run()), nothing frees a table, and only a repair cuts
+	 * the file short or punches leaked clusters, which drops their pages,
+	 * before anything is allocated again.  So direct and buffered I/O
+	 * never meet on one page of the file.
 	 */
-	direct = qedblk_direct(qed) && len >= g->cluster_size;
+	direct = qedblk_direct(qed);
 	if (iter)
 		data = *iter;
 	/*
@@ -290,15 +307,15 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	 */
 	mutex_unlock(&qed->alloc_lock);
 
-	ret = qedblk_fill(qed, backed, new, start, head);
+	ret = qedblk_fill(qed, backed, new, start, head, direct);
 	if (!ret && !iter) {
-		ret = qedblk_file_write_zeroes(qed->top.file, new + head, len);
+		ret = qedblk_file_write_zeroes(qed->top.file, new + head, len, direct);
 	} else if (!ret) {
 		iov_iter_truncate(&data, len);
 		ret = qedblk_file_write_iter(qed->top.file, new + head, &data, direct);
 	}
 	if (!ret)
-		ret = qedblk_fill(qed, backed, new + head + len, pos + len, tail);
+		ret = qedblk_fill(qed, backed, new + head + len, pos + len, tail, direct);
 	if (!ret && ordered)
 		ret = qedblk_file_flush_range(&qed->top, new, end - start);
 
@@ -382,6 +399,7 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	u64 a = round_up(pos, (u64)g->cluster_size);
 	u64 b = round_down(end, (u64)g->cluster_size);
 	bool mark = !discard || qed->top.backing;
+	bool direct = qedblk_direct(qed);	/* as in qedblk_alloc_run() */
 	int ret = 0;
 
 	lockdep_assert_held(&qed->alloc_lock);
@@ -391,16 +409,18 @@ static int qedblk_zero_run(struct qedblk_device *qed, const struct qedblk_map *m
 	}
 	if (m->type == QED_MAP_DATA) {
 		if (a < b && nounmap)
-			ret = qedblk_file_zero_range(file, m->file_off + (a - pos), b - a);
+			ret = qedblk_file_zero_range(file, m->file_off + (a - pos), b - a, direct);
 		else if (a < b)
 			ret = qedblk_file_punch(file, m->file_off + (a - pos), b - a);
 		if (ret == -EOPNOTSUPP)
-			return discard ? 0 : qedblk_file_write_zeroes(file, m->file_off, m->len);
+			return discard ? 0 : qedblk_file_write_zeroes(file, m->file_off, m->len,
+								      direct);
 		if (ret || discard)
 			return ret;
-		ret = qedblk_file_write_zeroes(file, m->file_off, a - pos);
+		ret = qedblk_file_write_zeroes(file, m->file_off, a - pos, direct);
 		if (!ret)
-			ret = qedblk_file_write_zeroes(file, m->file_off + (b - pos), end - b);
+			ret = qedblk_file_write_zeroes(file, m->file_off + (b - pos), end - b,
+						       direct);
 		return ret;
 	}
 	if (!discard)

@@ -26,6 +26,7 @@ struct qedblk_queue_params {
 	unsigned int max_write_zeroes_sectors;
 	unsigned int max_discard_sectors;
 	unsigned int discard_granularity;
+	unsigned int dma_alignment;
 	bool write_cache;
 };
 
@@ -41,6 +42,7 @@ static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
 		.max_write_zeroes_sectors = p->max_write_zeroes_sectors,
 		.max_hw_discard_sectors	= p->max_discard_sectors,
 		.discard_granularity	= p->discard_granularity,
+		.dma_alignment		= p->dma_alignment,
 	};
 	struct gendisk *disk;
 
@@ -70,6 +72,7 @@ static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_max_write_zeroes_sectors(disk->queue, p->max_write_zeroes_sectors);
 	blk_queue_max_discard_sectors(disk->queue, p->max_discard_sectors);
 	disk->queue->limits.discard_granularity = p->discard_granularity;
+	blk_queue_dma_alignment(disk->queue, p->dma_alignment);
 	blk_queue_write_cache(disk->queue, p->write_cache, false);
 	return disk;
 }

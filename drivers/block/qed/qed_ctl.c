@@ -53,10 +53,12 @@ static long qedblk_ctl_attach(union qedblk_ctl_arg *arg)
 	if ((a->flags & ~QEDBLK_ATTACH_FLAGS_ALL) ||
 	    !qedblk_all_zero(a->reserved, sizeof(a->reserved)))
 		return -EINVAL;
-	/* As loop_validate_block_size(), but no larger than losetup offers. */
-	if (!a->block_size)
-		a->block_size = SECTOR_SIZE;
-	if (blk_validate_block_size(a->block_size) || a->block_size > SZ_4K)
+	/*
+	 * As loop_validate_block_size(), but no larger than losetup offers.
+	 * 0 is left for the attach to choose (qedblk_decide_dio()).
+	 */
+	if (a->block_size &&
+	    (blk_validate_block_size(a->block_size) || a->block_size > SZ_4K))
 		return -EINVAL;
 	if (a->nr_backing > QEDBLK_MAX_CHAIN)
 		return -ELOOP;

@@ -164,6 +164,43 @@ static int qedblk_alloc_workqueues(struct qedblk_device *qed)
 	return 0;
 }
 
+/*
+ * The smallest direct I/O the image's file system takes, and the alignment
+ * (a mask) it wants of the memory, as loop_query_min_dio_size():
+ * STATX_DIOALIGN, or the limits of the file system's device.
+ */
+static u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align)
+{
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct kstat st;
+
+	if (!vfs_getattr(&file->f_path, &st, STATX_DIOALIGN, AT_STATX_SYNC_AS_STAT) &&
+	    (st.result_mask & STATX_DIOALIGN) && st.dio_offset_align && st.dio_mem_align) {
+		*mem_align = min_t(u32, st.dio_mem_align - 1, PAGE_SIZE - 1);
+		return st.dio_offset_align;
+	}
+	if (sb->s_bdev) {
+		*mem_align = bdev_dma_alignment(sb->s_bdev);
+		return bdev_logical_block_size(sb->s_bdev);
+	}
+	*mem_align = SECTOR_SIZE - 1;
+	return SECTOR_SIZE;
+}
+
+/*
+ * Direct I/O hands the guest's pages to the file system as they are: the
+ * queue asks for the memory alignment the file system wants, as
+ * loop_set_dma_limit() does.
+ */
+static unsigned int qedblk_dma_alignment(struct qedblk_device *qed)
+{
+	unsigned int mem_align = SECTOR_SIZE - 1;
+
+	if (qed->flags & QEDBLK_ATTACH_DIRECT_IO)
+		qedblk_min_dio_size(qed->top.file, &mem_align);
+	return max_t(unsigned int, mem_align, SECTOR_SIZE - 1);
+}
+
 static int qedblk_add_disk(struct qedblk_device *qed)
 {
 	const struct qedblk_queue_params params = {
@@ -174,6 +211,7 @@ static int qedblk_add_disk(struct qedblk_device *qed)
 		.max_write_zeroes_sectors = UINT_MAX >> SECTOR_SHIFT,
 		.max_discard_sectors	= UINT_MAX >> SECTOR_SHIFT,
 		.discard_granularity	= qed->top.geom.cluster_size,
+		.dma_alignment		= qedblk_dma_alignment(qed),
 		/*
 		 * Flushes mean something only where writes are taken and
 		 * the file can be synced, as loop_update_dio() decides.
@@ -269,7 +307,7 @@ static void qedblk_release_image(struct qedblk_device *qed)
 }
 
 /* The file userspace passed: what it may do decides what we may. */
-static int qedblk_validate_user_file(struct file *file, struct qedblk_attach *a, bool rw)
+static int qedblk_validate_user_file(struct file *file, bool rw)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
@@ -280,16 +318,13 @@ static int qedblk_validate_user_file(struct file *file, struct qedblk_attach *a,
 	if (!(file->f_mode & FMODE_READ) ||
 	    (rw && (!(file->f_mode & FMODE_WRITE) || !file->f_op->write_iter)))
 		return -EBADF;
-	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT))
-		return -EINVAL;
 	return 0;
 }
 
 /*
  * Our own file of the image (qedblk_file_reopen()), once the one userspace
  * passed allows what is asked for and no device on its way out holds the
- * image any more.  Direct I/O is checked again on our file, which may not
- * do what the passed one does.
+ * image any more.  Whether it can do direct I/O is for qedblk_decide_dio().
  */
 static struct file *qedblk_open_image_file(struct qedblk_attach *a, bool rw)
 {
@@ -299,17 +334,11 @@ static struct file *qedblk_open_image_file(struct qedblk_attach *a, bool rw)
 	user = fget(a->fd);
 	if (!user)
 		return ERR_PTR(-EBADF);
-	ret = qedblk_validate_user_file(user, a, rw);
+	ret = qedblk_validate_user_file(user, rw);
 	if (!ret)
 		ret = qedblk_wait_rundown(file_inode(user));
 	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, rw, a->path);
 	fput(user);
-	if (IS_ERR(file))
-		return file;
-	if ((a->flags & QEDBLK_ATTACH_DIRECT_IO) && !(file->f_mode & FMODE_CAN_ODIRECT)) {
-		fput(file);
-		return ERR_PTR(-EINVAL);
-	}
 	return file;
 }
 
@@ -335,7 +364,7 @@ static struct qedblk_device *qedblk_alloc_device(struct qedblk_attach *a, struct
 	}
 	qedblk_image_init(&qed->top, qed, file, 0);
 	qed->flags = a->flags & ~QEDBLK_ATTACH_WANT_INDEX;
-	qed->block_size = a->block_size;
+	qed->block_size = a->block_size ? a->block_size : SECTOR_SIZE;
 	strscpy(qed->path, a->path, sizeof(qed->path));
 	mutex_init(&qed->alloc_lock);
 	mutex_init(&qed->lock);
@@ -367,22 +396,58 @@ static void qedblk_stat_image(struct qedblk_device *qed)
 	qed->image_ino = st.ino;
 }
 
-/*
- * The smallest direct I/O the image's file system takes, as
- * loop_query_min_dio_size(): STATX_DIOALIGN, or the logical block size of
- * the file system's device.
- */
-static u32 qedblk_min_dio_size(struct file *file)
+/* Can the image file do O_DIRECT at all?  Says why not. */
+static bool qedblk_file_can_dio(struct qedblk_device *qed)
 {
-	struct super_block *sb = file_inode(file)->i_sb;
-	struct kstat st;
+	struct file *file = qed->top.file;
 
-	if (!vfs_getattr(&file->f_path, &st, STATX_DIOALIGN, AT_STATX_SYNC_AS_STAT) &&
-	    (st.result_mask & STATX_DIOALIGN) && st.dio_offset_align)
-		return st.dio_offset_align;
-	if (sb->s_bdev)
-		return bdev_logical_block_size(sb->s_bdev);
-	return SECTOR_SIZE;
+	if (file->f_mode & FMODE_CAN_ODIRECT)
+		return true;
+	qedblk_err(&qed->top, "direct I/O: the image's file system (%s) does not do O_DIRECT",
+		   file_inode(file)->i_sb->s_type->name);
+	return false;
+}
+
+/*
+ * Direct I/O is decided once, at attach, as loop_configure() decides it
+ * (lo_can_use_dio(), loop_default_blocksize()): no request ever falls
+ * back to the page cache, so direct and buffered writes never meet on a
+ * page of guest data (qedblk_alloc_run()).  The device's blocks must be
+ * as large as the file system's smallest direct I/O: raised to it when
+ * the caller gave no block size, refused when it gave a smaller one.
+ * Unlike loop, which quietly goes buffered, a refusal says why: the
+ * caller asked for direct I/O and would not get it.
+ */
+static int qedblk_decide_dio(struct qedblk_device *qed, u32 asked_block_size)
+{
+	struct file *file = qed->top.file;
+	unsigned int mem_align;
+	u32 min;
+
+	if (!(qed->flags & QEDBLK_ATTACH_DIRECT_IO))
+		return 0;
+	if (!qedblk_file_can_dio(qed))
+		return -EINVAL;
+	min = qedblk_min_dio_size(file, &mem_align);
+	if (qed->block_size >= min)
+		return 0;
+	if (asked_block_size) {
+		qedblk_err(&qed->top, "direct I/O on this file system needs blocks of at least %u bytes; attach with -b %u or without --direct-io",
+			   min, min);
+		return -EINVAL;
+	}
+	if (min > SZ_4K || min > PAGE_SIZE || blk_validate_block_size(min)) {
+		qedblk_err(&qed->top, "direct I/O on this file system needs blocks of %u bytes, more than a qed device can have; attach without --direct-io",
+			   min);
+		return -EINVAL;
+	}
+	if (qed->top.geom.image_size & (min - 1)) {
+		qedblk_err(&qed->top, "direct I/O on this file system needs blocks of %u bytes, and the image size %llu is not a multiple of it; attach without --direct-io",
+			   min, qed->top.geom.image_size);
+		return -EINVAL;
+	}
+	qed->block_size = min;
+	return 0;
 }
 
 /**
@@ -438,6 +503,10 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 	ret = qedblk_claim(qed, a);
 	if (ret)
 		goto out_free;
+	/* After the claim, so that a refusal names the device. */
+	ret = qedblk_decide_dio(qed, a->block_size);
+	if (ret)
+		goto out_unclaim;
 	ret = qedblk_prepare_image(qed, rw);
 	if (ret)
 		goto out_unclaim;
@@ -692,7 +761,8 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 		mutex_lock(&qed->alloc_lock);
 		memset((u8 *)img->l1 + from, 0, min(old_bytes, to) - from);
 		mutex_unlock(&qed->alloc_lock);
-		ret = qedblk_file_write_zeroes(img->file, g.l1_table_offset + from, to - from);
+		ret = qedblk_file_write_zeroes(img->file, g.l1_table_offset + from, to - from,
+					       false);
 		if (!ret)
 			ret = qedblk_file_flush_range(img, g.l1_table_offset + from, to - from);
 		if (ret) {
@@ -774,10 +844,35 @@ out_put:
 	return ret;
 }
 
+static bool qedblk_may_switch_dio_on(struct qedblk_device *qed)
+{
+	unsigned int mem_align;
+	u32 min;
+
+	if (!qedblk_file_can_dio(qed))
+		return false;
+	min = qedblk_min_dio_size(qed->top.file, &mem_align);
+	if (qed->block_size < min) {
+		qedblk_err(&qed->top, "direct I/O on this file system needs blocks of at least %u bytes; the device's are %u (attach with -b %u --direct-io)",
+			   min, qed->block_size, min);
+		return false;
+	}
+	if (mem_align > queue_dma_alignment(qed->disk->queue)) {
+		qedblk_err(&qed->top, "direct I/O on this file system needs memory aligned to %u bytes, more than the device asks for (attach with --direct-io)",
+			   mem_align + 1);
+		return false;
+	}
+	return true;
+}
+
 /*
- * Switch direct I/O on the image file, as loop_set_dio().  Refused, as
- * lo_can_use_dio() refuses it, where the device's blocks are smaller than
- * the file system's direct I/O: every request would go buffered anyway.
+ * Switch direct I/O on the image file, as loop_set_dio().  Refused where
+ * the device's blocks are smaller than the file system's direct I/O, as
+ * lo_can_use_dio() refuses it: the block size is fixed once attached, and
+ * no request falls back to the page cache (qedblk_decide_dio()).  Refused
+ * too where the file system wants its memory more aligned than the queue
+ * was set up to ask for (loop_set_dma_limit() changes the limit; a qed
+ * device decides it at attach).
  * Dirty page cache is written back first, so that little is left for the
  * direct writes to wait on (the VFS writes back and invalidates what they
  * overlap), and the queue is frozen so that no request sees the flag
@@ -791,8 +886,7 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 	lockdep_assert_held(&qed->lock);
 	if (on == qedblk_direct(qed))
 		return 0;
-	if (on && (!(qed->top.file->f_mode & FMODE_CAN_ODIRECT) ||
-		   qed->block_size < qedblk_min_dio_size(qed->top.file)))
+	if (on && !qedblk_may_switch_dio_on(qed))
 		return -EINVAL;
 	if (on && !(qed->flags & QEDBLK_ATTACH_READ_ONLY))
 		ret = qedblk_file_flush(&qed->top);

@@ -97,17 +97,17 @@ int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
  * @file: the file
  * @off: where to write
  * @iter: the data, its whole count; advanced over what was written
- * @direct: ask for O_DIRECT
+ * @direct: write with O_DIRECT
  *
- * The host file system may refuse O_DIRECT for alignment (-EINVAL, before
- * writing anything): then the write goes through the page cache, as loop
- * does.
+ * No fallback to the page cache: direct I/O was decided at attach, with
+ * blocks the file system takes (qedblk_decide_dio()), so an -EINVAL is a
+ * real error, and a buffered write would put guest data in the page cache
+ * under the direct writes of the same pages.
  *
  * Return: 0, the write's error, or -EIO where the write makes no progress.
  */
 int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
 {
-	struct iov_iter saved = *iter;
 	struct kiocb kiocb;
 	ssize_t ret;
 
@@ -119,17 +119,11 @@ int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bo
 		file_start_write(file);
 		ret = file->f_op->write_iter(&kiocb, iter);
 		file_end_write(file);
-		if (ret == -EINVAL && direct) {
-			*iter = saved;
-			direct = false;
-			continue;
-		}
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
 			return -EIO;
 		off += ret;
-		saved = *iter;
 	}
 	return 0;
 }
@@ -139,12 +133,14 @@ int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bo
  * @file: the file
  * @off: where to start
  * @len: bytes to zero
+ * @direct: write with O_DIRECT: @off and @len are multiples of the
+ *	device's block size, and the zero page is page aligned
  *
  * For ranges that may hold stale bytes of the file.
  *
  * Return: 0 or the write's error.
  */
-int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
+int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len, bool direct)
 {
 	struct bio_vec bv[16];
 	struct iov_iter iter;
@@ -156,7 +152,7 @@ int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
 	while (len) {
 		chunk = min_t(u64, len, ARRAY_SIZE(bv) * PAGE_SIZE);
 		iov_iter_bvec(&iter, ITER_SOURCE, bv, ARRAY_SIZE(bv), chunk);
-		ret = qedblk_file_write_iter(file, off, &iter, false);
+		ret = qedblk_file_write_iter(file, off, &iter, direct);
 		if (ret)
 			return ret;
 		off += chunk;
@@ -170,14 +166,21 @@ int qedblk_file_write_zeroes(struct file *file, u64 off, u64 len)
  * @img: the attached image
  * @off: start of the space, claimed for clusters or an L2 table
  * @len: its length
+ * @direct: guest data clusters with direct I/O on: written with O_DIRECT
  *
  * What lies past fresh_from was never written since attach: a hole or
  * preallocated space, zeros already, and only the file's size may need
  * extending over it.  Below it, stale bytes must be overwritten.
  *
+ * The size is extended by writing the last block of zeros, the device's
+ * block with @direct, as the file system's direct I/O takes it
+ * (qedblk_decide_dio()): the same kind of write as the cluster's data, so
+ * no page of it enters the page cache, and unlike an fallocate() it works
+ * on every file system that can write.
+ *
  * Return: 0 or the write's error.
  */
-int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len)
+int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len, bool direct)
 {
 	u64 isize = i_size_read(file_inode(img->file));
 	u64 tail;
@@ -187,10 +190,10 @@ int qedblk_file_zero_new(struct qedblk_image *img, u64 off, u64 len)
 	if (off >= img->fresh_from) {
 		if (off + len <= isize)
 			return 0;
-		tail = min_t(u64, len, 512);
-		return qedblk_file_write_zeroes(img->file, off + len - tail, tail);
+		tail = min_t(u64, len, direct ? img->qed->block_size : SECTOR_SIZE);
+		return qedblk_file_write_zeroes(img->file, off + len - tail, tail, direct);
 	}
-	return qedblk_file_write_zeroes(img->file, off, len);
+	return qedblk_file_write_zeroes(img->file, off, len, direct);
 }
 
 /**
@@ -231,18 +234,19 @@ void qedblk_note_error(struct qedblk_device *qed, int err)
  * @file: the file
  * @off: start of the range
  * @len: its length
+ * @direct: write the zeros with O_DIRECT, if they are written
  *
  * For REQ_NOUNMAP, as lo_fallocate() does with FALLOC_FL_ZERO_RANGE;
  * written as zeros where the file system cannot.
  *
  * Return: 0 or an error.
  */
-int qedblk_file_zero_range(struct file *file, u64 off, u64 len)
+int qedblk_file_zero_range(struct file *file, u64 off, u64 len, bool direct)
 {
 	int ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off, len);
 
 	if (ret == -EOPNOTSUPP)
-		ret = qedblk_file_write_zeroes(file, off, len);
+		ret = qedblk_file_write_zeroes(file, off, len, direct);
 	return ret;
 }
 

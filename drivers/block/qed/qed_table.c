@@ -128,7 +128,7 @@ static struct qedblk_l2_chunk *qedblk_l2_create(struct qedblk_image *img, u64 l1
 
 	lockdep_assert_held(&img->qed->alloc_lock);
 	WRITE_ONCE(img->file_end, table + g->table_bytes);
-	ret = qedblk_file_zero_new(img, table, g->table_bytes);
+	ret = qedblk_file_zero_new(img, table, g->table_bytes, false);
 	if (ret)
 		return ERR_PTR(ret);
 	/* The table must be durable before an L1 entry can point at it. */

@@ -58,9 +58,10 @@
  * @fd:		open file descriptor of the image; writable unless READ_ONLY
  * @index:	in: the wanted N with QEDBLK_ATTACH_WANT_INDEX; out: N
  * @nr_backing:	number of descriptors in @backing_fds (0 without backing)
- * @block_size:	logical block size of the device: 512 (or 0), 1024, 2048
- *		or 4096, as losetup --sector-size; the image size must be a
- *		multiple of it
+ * @block_size:	logical block size of the device: 512, 1024, 2048 or
+ *		4096, as losetup --sector-size; the image size must be a
+ *		multiple of it.  0: 512, or with DIRECT_IO the file system's
+ *		direct I/O size (a smaller one with DIRECT_IO is refused)
  * @backing_fds: user pointer to __s32[@nr_backing], the backing chain,
  *		nearest first, opened read-only by the caller
  * @path:	the image path as the caller named it, NUL-terminated; only
