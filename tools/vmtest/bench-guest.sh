@@ -35,6 +35,10 @@ if [ "${BENCH_PREFILL:-0}" = 1 ]; then
 fi
 dd if=/dev/urandom of=data.raw bs=1M count="$mb" status=none
 qemu-img convert -O qed data.raw data.qed
+# Every setup starts from the same state: the data on disk, none of it in
+# the page cache, which the writes above filled.
+sync
+echo 3 >/proc/sys/vm/drop_caches
 
 # job name -> fio arguments
 jobs=(

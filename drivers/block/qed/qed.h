@@ -431,6 +431,7 @@ int qedblk_file_flush(struct qedblk_image *img);
 int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len);
 struct file *qedblk_file_reopen(struct file *file, bool write, const char *path);
 void qedblk_note_error(struct qedblk_device *qed, int err);
+int qedblk_file_drop_cache(struct qedblk_image *img);
 int qedblk_guest_flush(struct qedblk_device *qed);
 
 /* qed_lock.c: QEMU's image locks */

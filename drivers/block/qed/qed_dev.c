@@ -508,6 +508,8 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 	if (ret)
 		goto out_unclaim;
 	ret = qedblk_prepare_image(qed, rw);
+	if (!ret && qedblk_direct(qed))
+		ret = qedblk_file_drop_cache(&qed->top);
 	if (ret)
 		goto out_unclaim;
 	ret = qedblk_alloc_workqueues(qed);
@@ -873,10 +875,10 @@ static bool qedblk_may_switch_dio_on(struct qedblk_device *qed)
  * too where the file system wants its memory more aligned than the queue
  * was set up to ask for (loop_set_dma_limit() changes the limit; a qed
  * device decides it at attach).
- * Dirty page cache is written back first, so that little is left for the
- * direct writes to wait on (the VFS writes back and invalidates what they
- * overlap), and the queue is frozen so that no request sees the flag
- * change halfway.
+ * Dirty page cache is written back first, as loop_set_dio() does, and
+ * the queue is frozen so that no request sees the flag change halfway;
+ * what the last buffered requests left in the page cache goes once they
+ * are drained (qedblk_file_drop_cache()).
  */
 static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 {
@@ -894,11 +896,13 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 		return ret;
 	memflags = qedblk_freeze_queue(qed->disk->queue);
 	if (on)
+		ret = qedblk_file_drop_cache(&qed->top);
+	if (on && !ret)
 		WRITE_ONCE(qed->flags, qed->flags | QEDBLK_ATTACH_DIRECT_IO);
-	else
+	else if (!on)
 		WRITE_ONCE(qed->flags, qed->flags & ~QEDBLK_ATTACH_DIRECT_IO);
 	qedblk_unfreeze_queue(qed->disk->queue, memflags);
-	return 0;
+	return ret;
 }
 
 /**

@@ -9,6 +9,7 @@
 #include <linux/uio.h>
 #include <linux/bvec.h>
 #include <linux/falloc.h>
+#include <linux/pagemap.h>
 
 #include "qed.h"
 
@@ -287,6 +288,32 @@ int qedblk_file_flush_range(struct qedblk_image *img, u64 off, u64 len)
 	if (ret)
 		qedblk_note_error(img->qed, ret);
 	return ret;
+}
+
+/**
+ * qedblk_file_drop_cache() - leave none of the image's data in the page cache
+ * @img: the attached image, about to be used with direct I/O
+ *
+ * What a buffered writer (QEMU, qemu-img, a buffered attach) left there:
+ * dirty pages would be written back under the first direct I/O to each
+ * range, and direct writes with IOCB_NOWAIT refuse any page at all in
+ * their range (kiocb_invalidate_pages()), so each would go to a worker.
+ * Only clean pages nobody maps are dropped; the tables' pages come back
+ * as they are read.
+ *
+ * Return: 0, or the error of writing back.
+ */
+int qedblk_file_drop_cache(struct qedblk_image *img)
+{
+	struct address_space *mapping = img->file->f_mapping;
+	int ret = filemap_write_and_wait(mapping);
+
+	if (ret) {
+		qedblk_note_error(img->qed, ret);
+		return ret;
+	}
+	invalidate_mapping_pages(mapping, 0, -1);
+	return 0;
 }
 
 /**
