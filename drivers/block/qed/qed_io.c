@@ -86,6 +86,22 @@ static void qedblk_cmd_slice(struct qedblk_cmd *cmd, u64 off, u64 len,
 }
 
 /*
+ * kiocb_start_write() for qedblk_queue_rq(): the submitter may hold the
+ * freeze protection of a file system of the same type, on /dev/qedN, and
+ * must not wait for a frozen host file system either.
+ */
+static bool qedblk_start_write_nowait(struct kiocb *iocb)
+{
+	struct super_block *sb = file_inode(iocb->ki_filp)->i_sb;
+
+	if (!sb_start_write_trylock(sb))
+		return false;
+	/* Released in another context: kiocb_end_write(), as aio's. */
+	__sb_writers_release(sb, SB_FREEZE_WRITE);
+	return true;
+}
+
+/*
  * Send one piece to the image file; completes it unless the file system
  * queued it.  @nowait: the caller is qedblk_queue_rq(), which must not
  * wait for the host.
@@ -116,13 +132,16 @@ static void qedblk_seg_issue(struct qedblk_seg *seg, bool nowait)
 	} else if (WARN_ON_ONCE(!(file->f_mode & FMODE_WRITE))) {
 		/* qedblk_queue_rq() refuses writes to a read-only device. */
 		ret = -EBADF;
+	} else if (nowait && !qedblk_start_write_nowait(&seg->iocb)) {
+		ret = -EAGAIN;
 	} else {
 		/*
 		 * Freeze protection for the host file system, held until
 		 * the write completes, as lo_rw_aio() and aio take it.
 		 */
+		if (!nowait)
+			kiocb_start_write(&seg->iocb);
 		seg->iocb.ki_flags |= IOCB_WRITE;
-		kiocb_start_write(&seg->iocb);
 		ret = file->f_op->write_iter(&seg->iocb, &iter);
 	}
 	if (ret != -EIOCBQUEUED)
