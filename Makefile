@@ -24,7 +24,7 @@
 #                      with fault injection (builds it once, ~20-40 min)
 # make demo            the main job (create, attach, mkfs, mount, write,
 #                      detach, qemu-img check) in a VM
-# make bench           fio on qed, loop and qemu-nbd side by side in one VM
+# make bench           fio on qed, loop, qemu-nbd and the bare file, one VM
 #                      (BENCH_RUNTIME, BENCH_REPEAT, BENCH_SIZE, BENCH_KERNEL)
 # make fuzz FUZZ_SECONDS=N   libFuzzer on the shared format code, N s a target
 # make crashtest CYCLES=N    power cuts: N kill-and-verify cycles in VMs

@@ -485,6 +485,8 @@ static void qedblk_complete_rq(struct request *rq)
 {
 	struct qedblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
+	if (cmd->submitted)
+		atomic_dec(&cmd->qed->submitted);
 	if (req_op(rq) == REQ_OP_READ)
 		qedblk_cmd_flush_dcache(cmd);
 	qedblk_cmd_free_bvec(cmd);
@@ -504,9 +506,20 @@ static void qedblk_complete_rq(struct request *rq)
  * I/O stays with the workers, as in loop: a page-cache copy is the CPU
  * time the submitter would pay.
  */
-static bool qedblk_submit_here(const struct qedblk_device *qed)
+static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd)
 {
-	return qedblk_direct(qed) && (qed->top.file->f_mode & FMODE_NOWAIT);
+	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT))
+		return false;
+	/*
+	 * With more in flight, the submitter's CPU is the bottleneck: a
+	 * worker on another CPU issues the rest, as loop's would.
+	 */
+	if (atomic_inc_return(&qed->submitted) > QED_SUBMIT_DEPTH) {
+		atomic_dec(&qed->submitted);
+		return false;
+	}
+	cmd->submitted = true;
+	return true;
 }
 
 static void qedblk_cmd_submit(struct qedblk_cmd *cmd, struct request *rq)
@@ -551,10 +564,11 @@ static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	 * differs between the kernels we support.
 	 */
 	cmd->qed = qed;
+	cmd->submitted = false;
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
-		if (qedblk_submit_here(qed)) {
+		if (qedblk_submit_here(qed, cmd)) {
 			qedblk_cmd_submit(cmd, rq);
 			break;
 		}
