@@ -32,7 +32,8 @@ t_huge_sparse() {
 		{ qed_detach "$d"; echo "wrong size"; return 1; }
 	# The partition scan has read the device: no table exists, so no
 	# table page may have been loaded.
-	[ "$(stat_of "$d" misses)" = 0 ] && [ "$(stat_of "$d" pages)" = 0 ] ||
+	[ "$(stat_of "$d" misses)" = 0 ] && [ "$(stat_of "$d" pages)" = 0 ] &&
+		[ "$(stat_of "$d" bytes)" = 0 ] ||
 		{ qed_detach "$d"; echo "tables were loaded"; return 1; }
 	read_at "$d" $((63 * 1024 * 1024)) || { qed_detach "$d"; return 1; }
 	qed_detach "$d" || return 1
@@ -71,15 +72,22 @@ t_counts() {
 check cache_counts_one_miss_per_table_page t_counts
 
 t_bounded() {
-	local d ev
+	local d ev pages bytes
 	echo 4 >"$param" || return 1
 	d=$(qed_attach "$img") || return 1
 	dd if="$d" of=/dev/null bs=4096 skip=0 iflag=direct status=none
 	echo "pages $(stat_of "$d" pages) of $(stat_of "$d" max_pages)," \
 		"misses $(stat_of "$d" misses), evictions $(stat_of "$d" evictions)"
 	ev=$(stat_of "$d" evictions)
-	[ "$(stat_of "$d" max_pages)" = 4 ] && [ "$(stat_of "$d" pages)" -le 4 ] &&
+	pages=$(stat_of "$d" pages)
+	bytes=$(stat_of "$d" bytes)
+	echo "footprint $bytes bytes"
+	[ "$(stat_of "$d" max_pages)" = 4 ] && [ "$pages" -le 4 ] &&
 		[ "$ev" -ge 28 ] || { qed_detach "$d"; return 1; }
+	# The footprint is the pages' memory, and a little more for each.
+	[ "$pages" -ge 1 ] && [ "$bytes" -ge $((pages * 4096)) ] &&
+		[ "$bytes" -le $((pages * 4096 + pages * 512)) ] ||
+		{ qed_detach "$d"; echo "footprint does not match $pages pages"; return 1; }
 	qed_detach "$d"
 }
 check cache_stays_within_l2_cache_pages t_bounded

@@ -181,6 +181,9 @@ QED_CACHE_ATTR(max_pages, c->max);
 QED_CACHE_ATTR(hits, atomic64_read(&c->hits));
 QED_CACHE_ATTR(misses, atomic64_read(&c->misses));
 QED_CACHE_ATTR(evictions, atomic64_read(&c->evictions));
+/* What the cache holds in memory now: its footprint, as slab counts it. */
+QED_CACHE_ATTR(bytes, (u64)READ_ONCE(c->count) *
+	       (sizeof(struct qedblk_l2_chunk) + QED_CHUNK_BYTES));
 
 static struct attribute *qedblk_attrs[] = {
 	&dev_attr_backing_file.attr,
@@ -200,6 +203,7 @@ static struct attribute *qedblk_attrs[] = {
 	&dev_attr_cache_hits.attr,
 	&dev_attr_cache_misses.attr,
 	&dev_attr_cache_evictions.attr,
+	&dev_attr_cache_bytes.attr,
 	NULL,
 };
 
