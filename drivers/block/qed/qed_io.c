@@ -506,9 +506,25 @@ static void qedblk_complete_rq(struct request *rq)
  * I/O stays with the workers, as in loop: a page-cache copy is the CPU
  * time the submitter would pay.
  */
+/*
+ * Not from inside a file system's transaction: a journal handle in
+ * current->journal_info (jbd2's, xfs's) or a NOFS scope.  The host file
+ * system would take that handle for its own, even on a read, to update
+ * the atime, and jbd2__journal_start() BUG()s on another journal's
+ * handle: ext4 on /dev/qedN reads an inode bitmap inside its handle.  Nor
+ * from a bio-based driver's submit_bio, whose bios wait on
+ * current->bio_list until it returns, for the host to wait on.
+ */
+static bool qedblk_submitter_may_issue(void)
+{
+	return !current->journal_info && !current->bio_list &&
+	       !(current->flags & PF_MEMALLOC_NOFS);
+}
+
 static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd)
 {
-	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT))
+	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT) ||
+	    !qedblk_submitter_may_issue())
 		return false;
 	/*
 	 * With more in flight, the submitter's CPU is the bottleneck: a
