@@ -494,19 +494,6 @@ static void qedblk_complete_rq(struct request *rq)
 }
 
 /*
- * With direct I/O, a read or write of data clusters whose L2 entries are
- * cached goes to the host from here: no worker to wake, no second context
- * switch, which is half the latency of a 4 KiB request under TCG
- * (Documentation/benchmarks.md).  The hardware queues are
- * BLK_MQ_F_BLOCKING, so this may sleep; but it must not wait for the host
- * file system, whose locks the submitter may be below (a file system on
- * /dev/qedN over one of the same type): kiocbs go with IOCB_NOWAIT, and
- * anything that would wait (a table load, the backing chain, allocation,
- * a kiocb the host refused with -EAGAIN) goes on in a worker.  Buffered
- * I/O stays with the workers, as in loop: a page-cache copy is the CPU
- * time the submitter would pay.
- */
-/*
  * Not from inside a file system's transaction: a journal handle in
  * current->journal_info (jbd2's, xfs's) or a NOFS scope.  The host file
  * system would take that handle for its own, even on a read, to update
@@ -521,6 +508,19 @@ static bool qedblk_submitter_may_issue(void)
 	       !(current->flags & PF_MEMALLOC_NOFS);
 }
 
+/*
+ * With direct I/O, a read or write of data clusters whose L2 entries are
+ * cached goes to the host from here: no worker to wake, no second context
+ * switch, much of a 4 KiB request's latency under TCG
+ * (Documentation/benchmarks.md).  The hardware queues are
+ * BLK_MQ_F_BLOCKING, so this may sleep; but it must not wait for the host
+ * file system, whose locks the submitter may be below (a file system on
+ * /dev/qedN over one of the same type): kiocbs go with IOCB_NOWAIT, and
+ * anything that would wait (a table load, the backing chain, allocation,
+ * a kiocb the host refused with -EAGAIN) goes on in a worker.  Buffered
+ * I/O stays with the workers, as in loop: a page-cache copy is the CPU
+ * time the submitter would pay.
+ */
 static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd)
 {
 	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT) ||
