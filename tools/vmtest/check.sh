@@ -79,6 +79,8 @@ fi
 total_pass=$unit_pass
 total_fail=$unit_fail
 total_skip=0
+# Every failure's line, printed again last: CI shows only the tail.
+failures=""
 table=$(printf '%-8s %8s %8s %8s\n' "kernel" "passed" "failed" "skipped")
 table+=$'\n'$(printf '%-8s %8d %8d %8d' "host" "$unit_pass" "$unit_fail" 0)
 
@@ -100,6 +102,9 @@ for k in "${kernels[@]}"; do
 	read -r _ p f s <<<"$(echo "$res" | tail -n 1)"
 	if [ "$f" -gt 0 ]; then
 		echo "$res" | grep '^FAIL' | sed "s/^/    [$k] /"
+		failures+=$(echo "$res" | grep '^FAIL' | sed "s/^/[$k] /")$'\n'
+		# The lines around the first failing subtest, for the same reason.
+		failures+=$(grep -n -B 6 -m 1 '^# not ok [0-9]' "$out/console.log" | tail -n 7 | cut -c 1-160 | sed "s/^/[$k]   | /")$'\n'
 		echo "    last console lines:"
 		grep -v '^$' "$out/console.log" | tail -n 25 | sed 's/^/      | /'
 	fi
@@ -138,6 +143,7 @@ elif QED_VM_TIMEOUT=600 BENCH_SMOKE=1 BENCH_JOBS="randread-4k-qd1 seqwrite-1m al
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "bench" 1 0 0)
 else
 	tail -n 5 "$build/bench-smoke.log" | sed 's/^/    /'
+	failures+="[bench] smoke run failed: $build/bench-smoke.log"$'\n'
 	total_fail=$((total_fail + 1))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "bench" 0 1 0)
 fi
@@ -150,6 +156,7 @@ if [ -z "${QED_NO_EXTRAS:-}" ]; then
 	read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")
 	cp=${cp:-0}
 	cf=${cf:-1}
+	[ "$cf" -gt 0 ] && failures+=$(grep -E "^    crash: not ok" "$build/crash.log" | sed 's/^ */[crash] /')$'\n'"[crash] $build/crash.log"$'\n'
 	total_pass=$((total_pass + cp))
 	total_fail=$((total_fail + cf))
 	table+=$'\n'$(printf '%-8s %8d %8d %8d' "crash" "$cp" "$cf" 0)
@@ -165,6 +172,7 @@ if [ -n "${dkms_job:-}" ]; then
 		read -r p f < <(awk '/^# Totals:/ { for (i = 1; i <= NF; i++) { split($i, kv, ":"); if (kv[1] == "pass") p = kv[2]; if (kv[1] == "fail") f = kv[2] } } END { print p + 0, (NR && p != "" ? f + 0 : 1) }' "$build/dkms-$k.log")
 		echo "    $k: $p passed, $f failed"
 		[ "$f" -gt 0 ] && grep '^not ok' "$build/dkms-$k.log" | sed 's/^/      /'
+		[ "$f" -gt 0 ] && failures+=$(grep '^not ok' "$build/dkms-$k.log" | sed "s/^/[dkms $k] /")$'\n'
 		dp=$((dp + p))
 		df=$((df + f))
 	done
@@ -188,6 +196,7 @@ if [ -n "${system_prep:-}" ]; then
 		[ "$(grep -c '^ok 1 selftests: qed: system_boot\|^not ok 1 selftests: qed: system_boot' \
 			"$build/system/console.log")" = 2 ] || sf=$((sf + 1))
 		[ "$sf" -gt 0 ] && { echo "$res" | grep '^FAIL' | sed 's/^/    [system] /'
+			failures+=$(echo "$res" | grep '^FAIL' | sed 's/^/[system] /')$'\n'"[system] $build/system/console.log"$'\n'
 			grep -v '^$' "$build/system/console.log" | tail -n 40 | sed 's/^/      | /'; }
 	else
 		tail -n 20 "$build/system/prepare.log" | sed 's/^/    /'
@@ -207,6 +216,12 @@ if [ -n "$slow" ]; then
 	echo
 	echo "slowest selftests (seconds, kernel, test):"
 	echo "$slow" | awk '{ printf "  %6d  %-6s %s\n", $1, $2, $3 }'
+fi
+
+if [ -n "$failures" ]; then
+	echo
+	echo "failures:"
+	printf '%s' "$failures" | grep -v '^$' | sed 's/^/  /'
 fi
 
 echo
