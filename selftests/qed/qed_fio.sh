@@ -6,7 +6,7 @@
 require fio qemu-img losetup mkfs.ext4 cmp blockdev dmesg
 
 ktap_print_header
-ktap_set_plan 8
+ktap_set_plan 9
 
 img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
@@ -174,6 +174,34 @@ t_dio_attach_drops_cache() {
 	rm -f "$img"
 	return $rc
 }
+# At queue depth 1 (dd with O_DIRECT: one request at a time, submitted
+# without a plug from inside submit_bio()), reads and in-place writes of
+# allocated clusters are issued by queue_rq itself, not by a worker:
+# qed/queue_rq_walks counts them.  Until 0.13.0 blk-mq's own bio list sent
+# every such request to a worker.  The data is checked both ways.
+t_dio_qd1_in_queue_rq() {
+	local img="$SCRATCH/qd1-$$.qed" dev w0 w1 rc=0
+	head -c $((4 << 20)) /dev/urandom >"$WORK/qd1.a"
+	head -c $((4 << 20)) /dev/urandom >"$WORK/qd1.b"
+	qemu-img create -q -f qed "$img" 16M &&
+		qemu-io -f qed -c "write -P 0x11 0 4M" "$img" >/dev/null || return 1
+	dev=$(qed_attach "$img" --direct-io) || return 1
+	w0=$(cat "/sys/block/${dev#/dev/}/qed/queue_rq_walks") || rc=1
+	dd if="$WORK/qd1.a" of="$dev" bs=4k oflag=direct conv=notrunc status=none || rc=1
+	cmp <(dd if="$dev" bs=4k count=1024 iflag=direct status=none) "$WORK/qd1.a" || rc=1
+	dd if="$WORK/qd1.b" of="$dev" bs=16k oflag=direct conv=notrunc status=none || rc=1
+	w1=$(cat "/sys/block/${dev#/dev/}/qed/queue_rq_walks") || rc=1
+	echo "queue_rq walked $((w1 - w0)) of 2304 requests"
+	# 1024 writes, 1024 reads, 256 writes: nearly all of them.
+	[ $((w1 - w0)) -ge 2000 ] || rc=1
+	qed_detach "$dev" || rc=1
+	qemu-img convert -O raw "$img" "$WORK/qd1.raw" &&
+		cmp -n $((4 << 20)) "$WORK/qd1.raw" "$WORK/qd1.b" || rc=1
+	rm -f "$img" "$WORK"/qd1.*
+	return $rc
+}
+check "direct_io_depth_one_issues_in_queue_rq" t_dio_qd1_in_queue_rq
+
 if command -v fincore >/dev/null; then
 	check "direct_io_sub_cluster_writes_leave_no_page_cache" t_dio_no_page_cache
 	check "direct_io_attach_drops_page_cache" t_dio_attach_drops_cache

@@ -287,6 +287,8 @@ struct qedblk_device {
 	struct qedblk_queue *queues;	/* one per hardware queue */
 	/* Requests qedblk_queue_rq() walked itself, in flight: atomic. */
 	atomic_t submitted;
+	/* Reads and writes it walked itself since attach, for sysfs. */
+	atomic64_t submitted_total;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */

@@ -498,14 +498,21 @@ static void qedblk_complete_rq(struct request *rq)
  * current->journal_info (jbd2's, xfs's) or a NOFS scope.  The host file
  * system would take that handle for its own, even on a read, to update
  * the atime, and jbd2__journal_start() BUG()s on another journal's
- * handle: ext4 on /dev/qedN reads an inode bitmap inside its handle.  Nor
- * from a bio-based driver's submit_bio, whose bios wait on
- * current->bio_list until it returns, for the host to wait on.
+ * handle: ext4 on /dev/qedN reads an inode bitmap inside its handle.
+ *
+ * Nor with bios waiting on current->bio_list: a bio-based driver above
+ * us (dm, md) put them there to go out once the submit_bio it is in
+ * returns, and the host file system might wait for one of them.  md's
+ * wait_barrier() makes the same test.  An empty list is blk-mq's own, for
+ * the bio it is submitting to us: nothing waits on it, and
+ * qedblk_cmd_submit() sets it aside while it issues.
  */
 static bool qedblk_submitter_may_issue(void)
 {
-	return !current->journal_info && !current->bio_list &&
-	       !(current->flags & PF_MEMALLOC_NOFS);
+	struct bio_list *bl = current->bio_list;
+
+	return !current->journal_info && !(current->flags & PF_MEMALLOC_NOFS) &&
+	       (!bl || (bio_list_empty(&bl[0]) && bio_list_empty(&bl[1])));
 }
 
 /*
@@ -535,6 +542,7 @@ static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd
 		return false;
 	}
 	cmd->submitted = true;
+	atomic64_inc(&qed->submitted_total);
 	return true;
 }
 
@@ -543,11 +551,17 @@ static void qedblk_cmd_submit(struct qedblk_cmd *cmd, struct request *rq)
 	/*
 	 * The submitter may be flushing its plug into us: the host's bios
 	 * must not join that plug, whose flush is underway.  A plug of our
-	 * own batches the request's kiocbs.
+	 * own batches the request's kiocbs.  Called from submit_bio(), we
+	 * find blk-mq's (empty) bio list: on it, the host's bios would wait
+	 * until we return, and the host file system may wait for a bio it
+	 * submits, an extent block it reads, even with IOCB_NOWAIT; without
+	 * it they join our plug, which a sleep would flush.
 	 */
 	struct blk_plug *outer = current->plug, plug;
+	struct bio_list *bio_list = current->bio_list;
 	unsigned int noio = memalloc_noio_save();
 
+	current->bio_list = NULL;
 	current->plug = NULL;
 	blk_start_plug(&plug);
 	qedblk_cmd_init(cmd, QED_CMD_SUBMITTING);
@@ -555,6 +569,7 @@ static void qedblk_cmd_submit(struct qedblk_cmd *cmd, struct request *rq)
 	qedblk_cmd_put(cmd);
 	blk_finish_plug(&plug);
 	current->plug = outer;
+	current->bio_list = bio_list;
 	memalloc_noio_restore(noio);
 }
 
