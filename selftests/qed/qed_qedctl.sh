@@ -64,20 +64,26 @@ t_sysfs_flags() {
 	"$QEDCTL" set --direct-io=off "$dev" || rc=1
 	sysfs_is "$dev" dio 0 || rc=1
 	# The first allocating write sets NEED_CHECK on disk.
-	dd if=/dev/urandom of="$dev" bs=64k count=1 seek=100 oflag=direct status=none || rc=1
-	sysfs_is "$dev" dirty 1 || rc=1
+	within_clean_window "$dev" 100 1 sysfs_is "$dev" dirty 1 || rc=1
 	qed_detach "$dev"
 	return $rc
 }
 check sysfs_flags_one_value_a_file t_sysfs_flags
 
 # NEED_CHECK is on disk while allocation is recent, and gone after detach.
+# dirty_in_info_and_list DEV IMG: info on the image and list on the
+# device both see it.
+dirty_in_info_and_list() {
+	local out
+	image_dirty "$2" || { echo "not dirty while allocating"; return 1; }
+	out=$("$QEDCTL" list -n --raw -O RO,DIRTY "$1")
+	[ "$out" = "0 1" ] || { echo "list: RO DIRTY '$out'"; return 1; }
+}
 t_dirty() {
 	local dev out rc=0
 	dev=$(qed_attach "$img") || return 1
-	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none || return 1
-	"$QEDCTL" info "$img" | grep -q '^dirty: yes' || { echo "not dirty while allocating"; qed_detach "$dev"; return 1; }
-	[ "$("$QEDCTL" list -n --raw -O RO,DIRTY "$dev")" = "0 1" ] || { qed_detach "$dev"; return 1; }
+	within_clean_window "$dev" 0 4 dirty_in_info_and_list "$dev" "$img" ||
+		{ qed_detach "$dev"; return 1; }
 	# The device holds QEMU's locks: a repair is refused, naming it.
 	out=$("$QEDCTL" check -r "$img" 2>&1) && { echo "repaired an attached image"; rc=1; }
 	echo "$out" | grep -q "Failed to get \"write\" lock" &&
