@@ -77,6 +77,37 @@ sysfs_is() {
 	[ "$v" = "$3" ] || { echo "$1 qed/$2: '$v', expected '$3'"; return 1; }
 }
 
+# within_clean_window DEV FIRST COUNT CHECK...: write COUNT 64 KiB
+# clusters of DEV from cluster FIRST, never written before, then run CHECK,
+# which looks for the NEED_CHECK that allocating sets.  The driver clears
+# it once allocation has been idle 5 s (QED_CLEAN_DELAY), so a CHECK that
+# fails 4 s or more after its write began may have come too late rather
+# than found the driver wrong: that is said, and the write and CHECK are
+# done again on the next COUNT clusters, three times at most.  A write
+# that fails, or a CHECK that fails sooner, fails.  (bash 5's
+# EPOCHREALTIME, in microseconds once its decimal point is gone.)
+within_clean_window() {
+	local dev=$1 first=$2 count=$3 try t0 ms
+	shift 3
+	for try in 1 2 3; do
+		t0=${EPOCHREALTIME//[!0-9]/}
+		dd if=/dev/urandom of="$dev" bs=64k count="$count" \
+			seek=$((first + (try - 1) * count)) oflag=direct status=none || return 1
+		"$@" && return 0
+		ms=$(( (${EPOCHREALTIME//[!0-9]/} - t0) / 1000 ))
+		[ "$ms" -ge 4000 ] || return 1
+		echo "attempt $try: $* failed ${ms} ms after the write began," \
+			"when NEED_CHECK may rightly be clear: inconclusive"
+	done
+	echo "no attempt fast enough to tell"
+	return 1
+}
+
+# image_dirty IMG: qedctl info says NEED_CHECK is set in IMG's header.
+image_dirty() {
+	"$QEDCTL" info "$1" | grep -q '^dirty: yes'
+}
+
 # The image's guest content, by QEMU.
 qemu_raw_sum() {
 	local raw="$WORK/convert.raw"

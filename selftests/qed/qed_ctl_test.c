@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -95,6 +96,31 @@ static int get_info(int ctl, uint32_t index, struct qedblk_info *info)
 	info->size = sizeof(*info);
 	info->index = index;
 	return ioctl(ctl, QEDBLK_CTL_INFO, info) < 0 ? -errno : 0;
+}
+
+/*
+ * A device detached at its last close goes soon after it; a slow or loaded
+ * machine gets this long.
+ */
+#define GONE_SECS	60
+
+/* get_info() on @index until it fails or GONE_SECS have passed: its last result. */
+static int wait_gone(int ctl, uint32_t index)
+{
+	struct qedblk_info info;
+	struct timespec now, end;
+	int ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += GONE_SECS;
+	while ((ret = get_info(ctl, index, &info)) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > end.tv_sec ||
+		    (now.tv_sec == end.tv_sec && now.tv_nsec >= end.tv_nsec))
+			break;
+		usleep(100000);
+	}
+	return ret;
 }
 
 FIXTURE(ctl) {
@@ -514,12 +540,13 @@ TEST_F(ctl, read_only_fd)
 	EXPECT_EQ(0, detach(self->ctl, idx, 0));
 }
 
-TEST_F(ctl, busy_and_autoclear)
+/* Two waits of up to GONE_SECS: more than the harness's default 30 s. */
+TEST_F_TIMEOUT(ctl, busy_and_autoclear, 2 * GONE_SECS + 30)
 {
 	struct qedblk_info info;
 	uint32_t idx;
 	char dev[64];
-	int dfd, i;
+	int dfd;
 
 	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &idx));
 	snprintf(dev, sizeof(dev), "/dev/qed%u", idx);
@@ -531,9 +558,7 @@ TEST_F(ctl, busy_and_autoclear)
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_AUTOCLEAR);
 	close(dfd);
-	for (i = 0; i < 50 && get_info(self->ctl, idx, &info) == 0; i++)
-		usleep(100000);
-	EXPECT_EQ(-ENXIO, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(-ENXIO, wait_gone(self->ctl, idx));
 
 	/*
 	 * The same with autoclear asked for at attach: the device stays until
@@ -547,9 +572,7 @@ TEST_F(ctl, busy_and_autoclear)
 	ASSERT_LE(0, dfd) TH_LOG("open %s: %s", dev, strerror(errno));
 	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
 	close(dfd);
-	for (i = 0; i < 50 && get_info(self->ctl, idx, &info) == 0; i++)
-		usleep(100000);
-	EXPECT_EQ(-ENXIO, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(-ENXIO, wait_gone(self->ctl, idx));
 }
 
 TEST_F(ctl, wanted_index)

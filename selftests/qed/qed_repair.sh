@@ -197,8 +197,7 @@ t_clean_bit_after_detach() {
 	local img="$WORK/cleanbit.qed" dev
 	qemu-img create -q -f qed "$img" 16M || return 1
 	dev=$(qed_attach "$img") || return 1
-	dd if=/dev/urandom of="$dev" bs=64k count=4 oflag=direct status=none
-	"$QEDCTL" info "$img" | grep -q "^dirty: yes" || { qed_detach "$dev"; echo "not set"; return 1; }
+	within_clean_window "$dev" 0 4 image_dirty "$img" || { qed_detach "$dev"; echo "not set"; return 1; }
 	qed_detach "$dev" || return 1
 	"$QEDCTL" info "$img" | grep -q "^dirty: no"
 }
