@@ -6,7 +6,7 @@
 require fio qemu-img losetup mkfs.ext4 cmp blockdev dmesg
 
 ktap_print_header
-ktap_set_plan 9
+ktap_set_plan 10
 
 img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
@@ -177,7 +177,7 @@ t_dio_attach_drops_cache() {
 # At queue depth 1 (dd with O_DIRECT: one request at a time, submitted
 # without a plug from inside submit_bio()), reads and in-place writes of
 # allocated clusters are issued by queue_rq itself, not by a worker:
-# qed/queue_rq_walks counts them.  Until 0.13.0 blk-mq's own bio list sent
+# qed/inline_requests counts them.  Until 0.13.0 blk-mq's own bio list sent
 # every such request to a worker.  The data is checked both ways.
 t_dio_qd1_in_queue_rq() {
 	local img="$SCRATCH/qd1-$$.qed" dev w0 w1 rc=0
@@ -186,11 +186,11 @@ t_dio_qd1_in_queue_rq() {
 	qemu-img create -q -f qed "$img" 16M &&
 		qemu-io -f qed -c "write -P 0x11 0 4M" "$img" >/dev/null || return 1
 	dev=$(qed_attach "$img" --direct-io) || return 1
-	w0=$(cat "/sys/block/${dev#/dev/}/qed/queue_rq_walks") || rc=1
+	w0=$(cat "/sys/block/${dev#/dev/}/qed/inline_requests") || rc=1
 	dd if="$WORK/qd1.a" of="$dev" bs=4k oflag=direct conv=notrunc status=none || rc=1
 	cmp <(dd if="$dev" bs=4k count=1024 iflag=direct status=none) "$WORK/qd1.a" || rc=1
 	dd if="$WORK/qd1.b" of="$dev" bs=16k oflag=direct conv=notrunc status=none || rc=1
-	w1=$(cat "/sys/block/${dev#/dev/}/qed/queue_rq_walks") || rc=1
+	w1=$(cat "/sys/block/${dev#/dev/}/qed/inline_requests") || rc=1
 	echo "queue_rq walked $((w1 - w0)) of 2304 requests"
 	# 1024 writes, 1024 reads, 256 writes: nearly all of them.
 	[ $((w1 - w0)) -ge 2000 ] || rc=1
@@ -201,6 +201,26 @@ t_dio_qd1_in_queue_rq() {
 	return $rc
 }
 check "direct_io_depth_one_issues_in_queue_rq" t_dio_qd1_in_queue_rq
+
+# A writer under a file size limit (ulimit -f) writes to /dev/qedN as to
+# any disk: the limit is not applied to the image file, whose data
+# clusters lie past it, when queue_rq issues in the writer's context.
+t_dio_fsize_limit() {
+	local img="$SCRATCH/fsz-$$.qed" dev rc=0
+	head -c $((1 << 20)) /dev/urandom >"$WORK/fsz.a"
+	qemu-img create -q -f qed "$img" 16M &&
+		qemu-io -f qed -c "write -P 0x11 8M 1M" "$img" >/dev/null || return 1
+	dev=$(qed_attach "$img" --direct-io) || return 1
+	# 64 KiB: the image's header cluster; its tables and data lie past it.
+	(ulimit -f 64 && dd if="$WORK/fsz.a" of="$dev" bs=4k seek=2048 oflag=direct \
+		conv=notrunc status=none) || { echo "a write under ulimit -f 64 failed"; rc=1; }
+	cmp <(dd if="$dev" bs=4k skip=2048 count=256 iflag=direct status=none) "$WORK/fsz.a" ||
+		rc=1
+	qed_detach "$dev" || rc=1
+	rm -f "$img" "$WORK/fsz.a"
+	return $rc
+}
+check "direct_io_write_under_file_size_limit" t_dio_fsize_limit
 
 if command -v fincore >/dev/null; then
 	check "direct_io_sub_cluster_writes_leave_no_page_cache" t_dio_no_page_cache

@@ -288,7 +288,7 @@ struct qedblk_device {
 	/* Requests qedblk_queue_rq() walked itself, in flight: atomic. */
 	atomic_t submitted;
 	/* Reads and writes it walked itself since attach, for sysfs. */
-	atomic64_t submitted_total;
+	atomic64_t inline_requests;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */

@@ -30,6 +30,7 @@
 #include <linux/uio.h>
 #include <linux/slab.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/blk-cgroup.h>
 #include <linux/kthread.h>
 
@@ -494,25 +495,41 @@ static void qedblk_complete_rq(struct request *rq)
 }
 
 /*
- * Not from inside a file system's transaction: a journal handle in
- * current->journal_info (jbd2's, xfs's) or a NOFS scope.  The host file
- * system would take that handle for its own, even on a read, to update
- * the atime, and jbd2__journal_start() BUG()s on another journal's
- * handle: ext4 on /dev/qedN reads an inode bitmap inside its handle.
+ * Whether the submitter's context may issue to the host file system, as
+ * qedblk_cmd_submit() does.  Not:
  *
- * Nor with bios waiting on current->bio_list: a bio-based driver above
- * us (dm, md) put them there to go out once the submit_bio it is in
- * returns, and the host file system might wait for one of them.  md's
- * wait_barrier() makes the same test.  An empty list is blk-mq's own, for
- * the bio it is submitting to us: nothing waits on it, and
- * qedblk_cmd_submit() sets it aside while it issues.
+ * - inside a file system's transaction: a journal handle in
+ *   current->journal_info (jbd2's, xfs's) or a NOFS scope.  The host
+ *   file system would take that handle for its own, even on a read, to
+ *   update the atime, and jbd2__journal_start() BUG()s on another
+ *   journal's handle: ext4 on /dev/qedN reads an inode bitmap inside its
+ *   handle;
+ * - with bios held back by this task: on current->bio_list (a bio-based
+ *   driver above us put them there to go out once the submit_bio it is
+ *   in returns; md's wait_barrier() makes the same test), or in the
+ *   callbacks of the submitter's plug (md's raid1 keeps writes there,
+ *   counted against a barrier), which the plug flush that called us need
+ *   not have run.  The host file system might wait for one of them.  An
+ *   empty list defers nothing: qedblk_cmd_submit() sets it aside;
+ * - inside another device's issue, ours or a file-backed driver's (a
+ *   noio scope): each level would add a file system's and a block
+ *   layer's stack to the same stack;
+ * - for a write, under a file size limit (RLIMIT_FSIZE): the host's
+ *   generic_write_check_limits() would apply the submitter's to the
+ *   image file, where the workers have none.
  */
-static bool qedblk_submitter_may_issue(void)
+static bool qedblk_submitter_may_issue(bool write)
 {
 	struct bio_list *bl = current->bio_list;
 
-	return !current->journal_info && !(current->flags & PF_MEMALLOC_NOFS) &&
-	       (!bl || (bio_list_empty(&bl[0]) && bio_list_empty(&bl[1])));
+	if (current->journal_info ||
+	    (current->flags & (PF_MEMALLOC_NOFS | PF_MEMALLOC_NOIO)))
+		return false;
+	if (bl && (!bio_list_empty(&bl[0]) || !bio_list_empty(&bl[1])))
+		return false;
+	if (current->plug && !list_empty(&current->plug->cb_list))
+		return false;
+	return !write || rlimit(RLIMIT_FSIZE) == RLIM_INFINITY;
 }
 
 /*
@@ -531,7 +548,7 @@ static bool qedblk_submitter_may_issue(void)
 static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd)
 {
 	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT) ||
-	    !qedblk_submitter_may_issue())
+	    !qedblk_submitter_may_issue(req_op(blk_mq_rq_from_pdu(cmd)) == REQ_OP_WRITE))
 		return false;
 	/*
 	 * With more in flight, the submitter's CPU is the bottleneck: a
@@ -542,7 +559,7 @@ static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd
 		return false;
 	}
 	cmd->submitted = true;
-	atomic64_inc(&qed->submitted_total);
+	atomic64_inc(&qed->inline_requests);
 	return true;
 }
 
@@ -551,11 +568,13 @@ static void qedblk_cmd_submit(struct qedblk_cmd *cmd, struct request *rq)
 	/*
 	 * The submitter may be flushing its plug into us: the host's bios
 	 * must not join that plug, whose flush is underway.  A plug of our
-	 * own batches the request's kiocbs.  Called from submit_bio(), we
-	 * find blk-mq's (empty) bio list: on it, the host's bios would wait
+	 * own batches the request's kiocbs.  Called from inside
+	 * submit_bio() (directly, or from the plug that __submit_bio()
+	 * flushes on 6.10 and later), we find its bio list, empty
+	 * (qedblk_submitter_may_issue()): on it the host's bios would wait
 	 * until we return, and the host file system may wait for a bio it
-	 * submits, an extent block it reads, even with IOCB_NOWAIT; without
-	 * it they join our plug, which a sleep would flush.
+	 * submits, an extent block it reads, even with IOCB_NOWAIT.  Without
+	 * it they join our plug, which a sleep flushes.
 	 */
 	struct blk_plug *outer = current->plug, plug;
 	struct bio_list *bio_list = current->bio_list;

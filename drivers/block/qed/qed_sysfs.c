@@ -186,16 +186,16 @@ QED_CACHE_ATTR(bytes, (u64)READ_ONCE(c->count) *
 	       (sizeof(struct qedblk_l2_chunk) + QED_CHUNK_BYTES));
 
 /*
- * Reads and writes that qedblk_queue_rq() walked itself, with no worker's
- * wakeup (direct I/O only): whether the submitter's context issues.
+ * Reads and writes that qedblk_queue_rq() started in the submitter's
+ * context (direct I/O only), rather than hand to a worker.
  */
-static ssize_t queue_rq_walks_show(struct device *dev, struct device_attribute *attr,
-				   char *buf)
+static ssize_t inline_requests_show(struct device *dev, struct device_attribute *attr,
+				    char *buf)
 {
-	return sysfs_emit(buf, "%lld\n",
-			  (long long)atomic64_read(&dev_to_qed(dev)->submitted_total));
+	return sysfs_emit(buf, "%llu\n",
+			  (unsigned long long)atomic64_read(&dev_to_qed(dev)->inline_requests));
 }
-static DEVICE_ATTR_RO(queue_rq_walks);
+static DEVICE_ATTR_RO(inline_requests);
 
 static struct attribute *qedblk_attrs[] = {
 	&dev_attr_backing_file.attr,
@@ -216,7 +216,7 @@ static struct attribute *qedblk_attrs[] = {
 	&dev_attr_cache_misses.attr,
 	&dev_attr_cache_evictions.attr,
 	&dev_attr_cache_bytes.attr,
-	&dev_attr_queue_rq_walks.attr,
+	&dev_attr_inline_requests.attr,
 	NULL,
 };
 
