@@ -4,7 +4,7 @@
 # unmount, detach, attach again, verify every file, fsck, and let QEMU
 # check the image.  The image itself lives on ext4 and on xfs.
 . "$(dirname "$0")/lib.sh"
-require qemu-img sha256sum mkfs.ext4 mkfs.xfs e2fsck xfs_repair
+require qemu-img sha256sum mkfs.ext4 mkfs.xfs e2fsck xfs_repair fio
 
 # fs where-the-image-lives cluster [attach flag]
 # A file system over one of its own kind, with direct I/O, is where
@@ -17,7 +17,7 @@ cases=(
 	"xfs $SCRATCH 1M"
 )
 ktap_print_header
-ktap_set_plan ${#cases[@]}
+ktap_set_plan $((${#cases[@]} + 1))
 
 MNT="$WORK/mnt"
 mkdir -p "$MNT"
@@ -79,4 +79,44 @@ for c in "${cases[@]}"; do
 	"$QEDCTL" detach --all 2>/dev/null
 	rm -f "$img"
 done
+
+# qed on a file on ext4 on qed, both with direct I/O.  The upper device's
+# queue_rq issues to ext4, whose bios reach the lower device's queue_rq
+# from inside that issue (a noio scope); the lower one hands them to its
+# worker rather than stack a second issue on the same stack.  fio writes
+# and verifies at depths 1 and 16, first allocating, then over what it
+# wrote (issued by the upper queue_rq itself); QEMU checks both images.
+stack_fio() {
+	local out
+	out=$(fio --name=stack --filename="$1" --ioengine=libaio --direct=1 --rw=randwrite \
+		--bs=4k-64k --iodepth="$2" --size=32M --offset="$3" --verify=crc32c \
+		--verify_fatal=1 --do_verify=1 --randrepeat=0 --minimal 2>&1) && return 0
+	echo "$out" | grep -m 5 -E 'verify|error|err='
+	return 1
+}
+t_stacked() {
+	local lower="$SCRATCH/stack-$$.qed" upper="$MNT/upper.qed" lo up qd w rc=0
+	qemu-img create -q -f qed "$lower" 512M || return 1
+	lo=$(qed_attach "$lower" --direct-io) || return 1
+	mkfs.ext4 -q -F "$lo" && mount "$lo" "$MNT" || { qed_detach "$lo"; return 1; }
+	if qemu-img create -q -f qed "$upper" 256M && up=$(qed_attach "$upper" --direct-io); then
+		for qd in 1 16; do
+			stack_fio "$up" "$qd" $((qd * 2))M || rc=1
+			stack_fio "$up" "$qd" $((qd * 2))M || rc=1
+		done
+		w=$(cat "/sys/block/${up#/dev/}/qed/inline_requests") || rc=1
+		echo "upper device: ${w:-?} requests issued by its queue_rq"
+		[ "${w:-0}" -gt 0 ] || rc=1
+		qed_detach "$up" || rc=1
+		qemu_check_clean "$upper" || rc=1
+	else
+		rc=1
+	fi
+	umount "$MNT" || rc=1
+	qed_detach "$lo" || rc=1
+	qemu_check_clean "$lower" || rc=1
+	rm -f "$lower"
+	return $rc
+}
+check "qed_on_ext4_on_qed_direct_io" t_stacked
 ktap_finished
