@@ -103,6 +103,19 @@ within_clean_window() {
 	return 1
 }
 
+# fio_verify FILE FIO-ARGS...: fio writes FILE with O_DIRECT as the
+# arguments say and reads it back against crc32c checksums; on a failure,
+# the first lines of fio's that say why.
+fio_verify() {
+	local file=$1 out
+	shift
+	out=$(fio --name=qedverify --filename="$file" --ioengine=libaio --direct=1 "$@" \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --randrepeat=0 --minimal 2>&1) &&
+		return 0
+	echo "$out" | grep -m 5 -E 'verify|error|err='
+	return 1
+}
+
 # image_dirty IMG: qedctl info says NEED_CHECK is set in IMG's header.
 image_dirty() {
 	"$QEDCTL" info "$1" | grep -q '^dirty: yes'

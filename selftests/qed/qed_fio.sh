@@ -12,13 +12,8 @@ img="$WORK/fio.qed"
 qemu-img create -q -f qed "$img" 256M
 
 run_fio() {
-	local out
-	out=$(fio --name=qedverify --filename="$1" --ioengine=libaio --direct=1 \
-		--rw="$2" --bs=4k-64k --iodepth=8 --numjobs=4 --size=32M \
-		--offset_increment=48M --verify=crc32c --verify_fatal=1 \
-		--do_verify=1 --randrepeat=0 --group_reporting --minimal 2>&1) && return 0
-	echo "$out" | grep -m 5 -E 'verify|error|err='
-	return 1
+	fio_verify "$1" --rw="$2" --bs=4k-64k --iodepth=8 --numjobs=4 --size=32M \
+		--offset_increment=48M --group_reporting
 }
 t_alloc() {
 	local dev
@@ -174,8 +169,8 @@ t_dio_attach_drops_cache() {
 	rm -f "$img"
 	return $rc
 }
-# At queue depth 1 (dd with O_DIRECT: one request at a time, submitted
-# without a plug from inside submit_bio()), reads and in-place writes of
+# At queue depth 1 (dd with O_DIRECT: one request at a time, issued
+# from inside submit_bio(), under its empty bio list), reads and in-place writes of
 # allocated clusters are issued by queue_rq itself, not by a worker:
 # qed/inline_requests counts them.  Until 0.13.0 blk-mq's own bio list sent
 # every such request to a worker.  The data is checked both ways.

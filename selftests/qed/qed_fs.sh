@@ -87,12 +87,7 @@ done
 # and verifies at depths 1 and 16, first allocating, then over what it
 # wrote (issued by the upper queue_rq itself); QEMU checks both images.
 stack_fio() {
-	local out
-	out=$(fio --name=stack --filename="$1" --ioengine=libaio --direct=1 --rw=randwrite \
-		--bs=4k-64k --iodepth="$2" --size=32M --offset="$3" --verify=crc32c \
-		--verify_fatal=1 --do_verify=1 --randrepeat=0 --minimal 2>&1) && return 0
-	echo "$out" | grep -m 5 -E 'verify|error|err='
-	return 1
+	fio_verify "$1" --rw=randwrite --bs=4k-64k --iodepth="$2" --size=32M --offset="$3"
 }
 t_stacked() {
 	local lower="$SCRATCH/stack-$$.qed" upper="$MNT/upper.qed" lo up qd w rc=0
