@@ -285,8 +285,8 @@ struct qedblk_device {
 	struct workqueue_struct *wq;
 	struct workqueue_struct *alloc_wq;	/* allocating writes */
 	struct qedblk_queue *queues;	/* one per hardware queue */
-	/* Requests qedblk_queue_rq() walked itself, in flight: atomic. */
-	atomic_t submitted;
+	/* Reads and writes in flight, from queue_rq to completion: atomic. */
+	atomic_t rw_in_flight;
 	/* Reads and writes it walked itself since attach, for sysfs. */
 	atomic64_t inline_requests;
 	struct blk_mq_tag_set tag_set;
@@ -370,7 +370,7 @@ struct qedblk_cmd {
 	struct qedblk_seg seg;		/* the first piece: no allocation */
 	enum qedblk_cmd_phase phase;	/* reads and writes only */
 	bool seg_busy;			/* @seg was taken for a kiocb */
-	bool submitted;			/* counted in qedblk_device.submitted */
+	bool counted;			/* in qedblk_device.rw_in_flight */
 	bool cpu_copied;		/* a read filled by memcpy: qedblk_cmd_flush_dcache() */
 	u64 resume_from;		/* where a worker taking the walk over starts */
 	struct bio_vec *bvec;		/* allocated when inline_bvec is too small */
@@ -393,12 +393,6 @@ struct qedblk_map {
 	u64 len;			/* bytes from pos the mapping holds for */
 	u64 file_off;			/* QED_MAP_DATA: file offset of pos */
 };
-
-/*
- * Direct-I/O requests in flight that qedblk_queue_rq() walks itself; more
- * go to the queue's worker (Documentation/benchmarks.md).
- */
-#define QED_SUBMIT_DEPTH	1
 
 /* Guest data goes to the image file with O_DIRECT (attach --direct-io). */
 static inline bool qedblk_direct(const struct qedblk_device *qed)
