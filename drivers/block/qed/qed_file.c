@@ -93,6 +93,57 @@ int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
 	return 0;
 }
 
+/* A direct write issued asynchronously and waited for: qedblk_file_write_iter(). */
+struct qedblk_file_dio {
+	struct kiocb iocb;
+	struct completion done;
+	long ret;
+};
+
+static void qedblk_file_dio_complete(struct kiocb *iocb, long ret)
+{
+	struct qedblk_file_dio *dio = container_of(iocb, struct qedblk_file_dio, iocb);
+
+	dio->ret = ret;
+	complete(&dio->done);
+}
+
+/*
+ * One ->write_iter() call; returns what it wrote.  A direct write goes as
+ * an asynchronous kiocb and is waited for here: the host file system then
+ * holds the inode lock only while it issues, not until the write is done
+ * (ext4's and xfs's direct writes keep it shared across a synchronous
+ * kiocb's wait), so the buffered L2 table write of another allocation,
+ * which takes it exclusive, does not queue behind every allocating write
+ * in flight, and they behind it.
+ */
+static ssize_t qedblk_file_write_once(struct file *file, u64 off, struct iov_iter *iter,
+				      bool direct)
+{
+	struct qedblk_file_dio dio;
+	size_t count = iov_iter_count(iter);
+	ssize_t ret;
+
+	init_sync_kiocb(&dio.iocb, file);
+	dio.iocb.ki_pos = off;
+	if (direct) {
+		dio.iocb.ki_flags |= IOCB_DIRECT;
+		dio.iocb.ki_complete = qedblk_file_dio_complete;
+		init_completion(&dio.done);
+	}
+	file_start_write(file);
+	ret = file->f_op->write_iter(&dio.iocb, iter);
+	if (ret == -EIOCBQUEUED) {
+		wait_for_completion(&dio.done);
+		ret = dio.ret;
+		/* The iterator went past what a short write wrote. */
+		if (ret >= 0 && (size_t)ret < count - iov_iter_count(iter))
+			iov_iter_revert(iter, count - iov_iter_count(iter) - ret);
+	}
+	file_end_write(file);
+	return ret;
+}
+
 /**
  * qedblk_file_write_iter() - write all of an iterator to a file
  * @file: the file
@@ -109,17 +160,10 @@ int qedblk_file_write(struct file *file, u64 off, const void *buf, size_t len)
  */
 int qedblk_file_write_iter(struct file *file, u64 off, struct iov_iter *iter, bool direct)
 {
-	struct kiocb kiocb;
 	ssize_t ret;
 
 	while (iov_iter_count(iter)) {
-		init_sync_kiocb(&kiocb, file);
-		kiocb.ki_pos = off;
-		if (direct)
-			kiocb.ki_flags |= IOCB_DIRECT;
-		file_start_write(file);
-		ret = file->f_op->write_iter(&kiocb, iter);
-		file_end_write(file);
+		ret = qedblk_file_write_once(file, off, iter, direct);
 		if (ret < 0)
 			return ret;
 		if (ret == 0)
