@@ -285,7 +285,7 @@ struct qedblk_device {
 	struct workqueue_struct *wq;
 	struct workqueue_struct *alloc_wq;	/* allocating writes */
 	struct qedblk_queue *queues;	/* one per hardware queue */
-	/* Reads and writes in flight, from queue_rq to completion: atomic. */
+	/* Direct reads and writes in flight, queue_rq to completion: atomic. */
 	atomic_t rw_in_flight;
 	/* Reads and writes it walked itself since attach, for sysfs. */
 	atomic64_t inline_requests;

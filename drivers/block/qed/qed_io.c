@@ -547,8 +547,9 @@ static bool qedblk_submitter_may_issue(bool write)
  */
 static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd)
 {
-	if (!qedblk_direct(qed) || !(qed->top.file->f_mode & FMODE_NOWAIT) ||
-	    !qedblk_submitter_may_issue(req_op(blk_mq_rq_from_pdu(cmd)) == REQ_OP_WRITE))
+	bool alone;
+
+	if (!qedblk_direct(qed))
 		return false;
 	/*
 	 * Only a request alone in flight: at queue depth 1 nothing runs
@@ -559,8 +560,12 @@ static bool qedblk_submit_here(struct qedblk_device *qed, struct qedblk_cmd *cmd
 	 * walking any request while no other walked one was in flight
 	 * (0.13.0) cost up to a fifth at depths 8 to 32 against handing
 	 * them all to the workers; alone in flight, depth 1 keeps its gain.
+	 * Every direct read and write counts, walked here or not.
 	 */
-	if (atomic_read(&qed->rw_in_flight) != 1)
+	alone = atomic_inc_return(&qed->rw_in_flight) == 1;
+	cmd->counted = true;
+	if (!alone || !(qed->top.file->f_mode & FMODE_NOWAIT) ||
+	    !qedblk_submitter_may_issue(req_op(blk_mq_rq_from_pdu(cmd)) == REQ_OP_WRITE))
 		return false;
 	atomic64_inc(&qed->inline_requests);
 	return true;
@@ -621,8 +626,6 @@ static blk_status_t qedblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	switch (req_op(rq)) {
 	case REQ_OP_READ:
 	case REQ_OP_WRITE:
-		atomic_inc(&qed->rw_in_flight);
-		cmd->counted = true;
 		if (qedblk_submit_here(qed, cmd)) {
 			qedblk_cmd_submit(cmd, rq);
 			break;
