@@ -649,6 +649,7 @@ static const struct {
 	{ QEDBLK_CTL_RESIZE, QEDBLK_RESIZE_SIZE_VER0, "RESIZE" },
 	{ QEDBLK_CTL_SET, QEDBLK_SET_SIZE_VER0, "SET" },
 	{ QEDBLK_CTL_GET_FEATURES, QEDBLK_FEATURES_SIZE_VER0, "GET_FEATURES" },
+	{ QEDBLK_CTL_SNAPSHOT, QEDBLK_SNAPSHOT_SIZE_VER0, "SNAPSHOT" },
 };
 
 static size_t page_size(void)
@@ -873,6 +874,109 @@ TEST_F(ctl, abi_short_size_refused)
 					     struct qedblk_info), buf));
 	EXPECT_EQ(ENOTTY, errno);
 	free(buf);
+}
+
+/*
+ * An overlay for a snapshot of the fixture's image: @size bytes of guest,
+ * a backing file named in the header unless @no_backing, and with
+ * @allocated an L2 table in L1 entry 0.  The kernel never reads the name:
+ * qedctl resolves it, and the request carries the file it names.
+ */
+static void mkoverlay(const char *path, uint64_t size, bool no_backing, bool allocated)
+{
+	struct qedblk_geom g;
+	uint64_t l2, end;
+	int fd;
+
+	if (qedblk_geom_init(&g, 65536, 4, size))
+		abort();
+	end = good_file_size(&g);
+	if (!no_backing) {
+		g.features |= QED_F_BACKING_FILE;
+		g.backing_name_offset = QED_HEADER_BYTES;
+		g.backing_name_size = 8;
+	}
+	mkimage(path, &g, end + (allocated ? g.table_bytes : 0));
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		abort();
+	if (!no_backing && pwrite(fd, "base.qed", 8, QED_HEADER_BYTES) != 8)
+		abort();
+	l2 = htole64(end);
+	if (allocated && pwrite(fd, &l2, 8, (off_t)g.l1_table_offset) != 8)
+		abort();
+	close(fd);
+}
+
+/* QEDBLK_CTL_SNAPSHOT of @index to @ovl over @backing: 0 or -errno. */
+static int snapshot(int ctl, uint32_t index, const char *ovl, const char *backing,
+		    uint32_t reserved0)
+{
+	struct qedblk_snapshot s = { .size = sizeof(s), .index = index, .reserved0 = reserved0 };
+	int ret;
+
+	s.fd = open(ovl, O_RDWR | O_CLOEXEC);
+	s.backing_fd = open(backing, O_RDONLY | O_CLOEXEC);
+	if (s.fd < 0 || s.backing_fd < 0)
+		abort();
+	snprintf(s.path, sizeof(s.path), "%s", ovl);
+	ret = ioctl(ctl, QEDBLK_CTL_SNAPSHOT, &s) < 0 ? -errno : 0;
+	close(s.fd);
+	close(s.backing_fd);
+	return ret;
+}
+
+/*
+ * What a live snapshot refuses, each with the device left on its image:
+ * then one that is taken, after which the old image is backing file 1.
+ */
+TEST_F(ctl, snapshot_refusals)
+{
+	struct qedblk_info info;
+	char ovl[220], other[220];
+	uint32_t idx, ro;
+
+	snprintf(ovl, sizeof(ovl), "%s.ovl", self->img);
+	snprintf(other, sizeof(other), "%s.other", self->img);
+	mkimage(other, &self->g, good_file_size(&self->g));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, 0, &idx));
+
+	mkoverlay(ovl, IMG_SIZE, false, false);
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, self->img, 1));
+	EXPECT_EQ(-ENXIO, snapshot(self->ctl, idx + 1, ovl, self->img, 0));
+	/* Its header names a backing file, but the request's is another. */
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, other, 0));
+	/* The device's own image as the overlay. */
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, self->img, self->img, 0));
+	mkoverlay(ovl, IMG_SIZE, true, false);
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, self->img, 0));
+	mkoverlay(ovl, 2 * IMG_SIZE, false, false);
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, self->img, 0));
+	mkoverlay(ovl, IMG_SIZE, false, true);
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, self->img, 0));
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(0, info.nr_backing);
+	EXPECT_STREQ(self->img, info.path);
+
+	/* A read-only device has nothing to snapshot away from. */
+	ASSERT_EQ(0, try_attach(self->ctl, other, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &ro));
+	mkoverlay(ovl, IMG_SIZE, false, false);
+	EXPECT_EQ(-EROFS, snapshot(self->ctl, ro, ovl, other, 0));
+	EXPECT_EQ(0, detach(self->ctl, ro, 0));
+
+	EXPECT_EQ(0, snapshot(self->ctl, idx, ovl, self->img, 0));
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
+	EXPECT_EQ(1, info.nr_backing);
+	EXPECT_STREQ(ovl, info.path);
+	/* The overlay is the device's image now: not its own overlay. */
+	EXPECT_EQ(-EINVAL, snapshot(self->ctl, idx, ovl, ovl, 0));
+	/* The old image is only read: a read-only attach of it is allowed. */
+	EXPECT_EQ(0, try_attach(self->ctl, self->img, O_RDONLY, QEDBLK_ATTACH_READ_ONLY, &ro));
+	EXPECT_EQ(0, detach(self->ctl, ro, 0));
+	EXPECT_EQ(-EBUSY, try_attach(self->ctl, self->img, O_RDWR, 0, NULL));
+	EXPECT_EQ(0, detach(self->ctl, idx, 0));
+	unlink(ovl);
+	unlink(other);
 }
 
 /* Everything this header defines, the module says it has. */

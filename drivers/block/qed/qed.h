@@ -16,6 +16,8 @@
  *           qedblk_l2cache.lock   spinlock
  *           ops_lock              spinlock
  *           flush_lock            spinlock
+ *           qedblk_ctl_mutex      qedblk_claim_switch(), in a snapshot
+ *             files_lock          spinlock
  *     qedblk_ctl_mutex            qedblk_unclaim(), last in a detach
  *   qedblk_queue.lock             spinlock
  *
@@ -93,9 +95,18 @@
  *   to zero (atomic_dec_and_test(), fully ordered) completes the request
  *   and sees every error set with cmpxchg().
  *
+ * - The files of the chain, and the device's @path, @image_dev and
+ *   @image_ino, change only in a live snapshot (qed_snapshot.c), under
+ *   qedblk_device.lock and alloc_lock with the queue frozen: the I/O path
+ *   and messages read them unlocked, as no request runs and no other
+ *   control command meanwhile.  The index reads the files under
+ *   qedblk_ctl_mutex, sysfs reads files and names under files_lock (a
+ *   leaf spinlock, as loop's lo_lock for loop_change_fd()), and the
+ *   switch holds both (qedblk_claim_switch()).
+ *
  * Everything else is fixed from attach until the files are released, and
- * read by anyone: the files of the chain, the geometry but for the above,
- * the device's @block_size, @path, @was_dirty, reserves and workqueues.
+ * read by anyone: the geometry but for the above, the device's
+ * @block_size, @was_dirty, reserves and workqueues.
  */
 #ifndef QED_H
 #define QED_H
@@ -226,6 +237,11 @@ struct qedblk_device {
 	struct qedblk_image top;		/* the image attached */
 	struct qedblk_image *chain;	/* nr_backing files below it, nearest first */
 	unsigned int nr_backing;
+	/*
+	 * For sysfs: top.file, top.backing, @chain, @nr_backing, @path,
+	 * @image_dev and @image_ino change under it ("Locking" above).
+	 */
+	spinlock_t files_lock;
 
 	/*
 	 * alloc_lock serialises everything that changes metadata: cluster
@@ -416,12 +432,21 @@ int qedblk_resize(u32 index, u64 new_size);
 int qedblk_set_flags(u32 index, u32 mask, u32 flags);
 int qedblk_list(u32 *indices, u32 room, u32 *count);
 void qedblk_dev_exit(void);
+int qedblk_get_locked(u32 index, struct qedblk_device **qedp);
+void qedblk_unlock_put(struct qedblk_device *qed);
+int qedblk_validate_user_file(struct file *file, bool rw);
+u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align);
+
+/* qed_snapshot.c */
+int qedblk_snapshot(struct qedblk_snapshot *a);
 
 /* qed_claim.c: the device index, and each device's claim on its files */
 extern struct idr qedblk_index_idr;
 int qedblk_wait_rundown(const struct inode *inode);
 int qedblk_claim(struct qedblk_device *qed, struct qedblk_attach *a);
 void qedblk_unclaim(struct qedblk_device *qed);
+int qedblk_claim_switch(struct qedblk_device *qed, struct file *top,
+			struct qedblk_image *chain, unsigned int nr);
 
 /* qed_file.c: synchronous I/O on the image file */
 int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len);
@@ -442,6 +467,7 @@ int qedblk_guest_flush(struct qedblk_device *qed);
 /* qed_lock.c: QEMU's image locks */
 int qedblk_lock_image(struct qedblk_image *img, bool write);
 void qedblk_unlock_image(struct qedblk_image *img);
+int qedblk_lock_handover(struct qedblk_image *ro, struct qedblk_image *rw);
 
 /* qed_log.c */
 /*

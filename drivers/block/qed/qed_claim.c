@@ -211,3 +211,49 @@ void qedblk_unclaim(struct qedblk_device *qed)
 	mutex_unlock(&qedblk_ctl_mutex);
 	complete_all(&qed->unclaimed);
 }
+
+/**
+ * qedblk_claim_switch() - move a device's claim to the files of a snapshot
+ * @qed: the device, its queue frozen and alloc_lock held (qed_snapshot.c)
+ * @top: the new image's file, which takes the place of qed->top.file
+ * @chain: the new backing chain, @nr files, which takes that of qed->chain
+ *	and becomes qed->top.backing
+ * @nr: how many
+ *
+ * The index reads a device's files under qedblk_ctl_mutex: they change
+ * under it too, once no other device uses @top.  The mapping of the old
+ * image gets its gfp mask back, the new one loses __GFP_IO and __GFP_FS
+ * (qedblk_strip_gfp()).  The caller keeps the old file and chain.
+ *
+ * Context: process context; takes qedblk_ctl_mutex.
+ * Return: 0, or -EBUSY, with a message, when another device uses @top;
+ * then nothing changed.
+ */
+int qedblk_claim_switch(struct qedblk_device *qed, struct file *top,
+			struct qedblk_image *chain, unsigned int nr)
+{
+	struct qedblk_device *o;
+	int id;
+
+	lockdep_assert_held(&qed->alloc_lock);
+	mutex_lock(&qedblk_ctl_mutex);
+	idr_for_each_entry(&qedblk_index_idr, o, id) {
+		if (o != qed && qedblk_uses_inode(o, file_inode(top), false)) {
+			mutex_unlock(&qedblk_ctl_mutex);
+			pr_err("qed%d: snapshot: %pD is in use by qed%d\n", qed->index, top,
+			       o->index);
+			return -EBUSY;
+		}
+	}
+	if (!qedblk_mapping_sharer(qed))
+		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
+	spin_lock(&qed->files_lock);
+	qed->top.file = top;
+	qed->top.backing = &chain[0];
+	qed->chain = chain;
+	qed->nr_backing = nr;
+	spin_unlock(&qed->files_lock);
+	qedblk_strip_gfp(qed);
+	mutex_unlock(&qedblk_ctl_mutex);
+	return 0;
+}

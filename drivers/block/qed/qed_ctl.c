@@ -31,6 +31,7 @@ union qedblk_ctl_arg {
 	struct qedblk_resize resize;
 	struct qedblk_set set;
 	struct qedblk_features features;
+	struct qedblk_snapshot snapshot;
 };
 
 /* The uapi header's names for the on-disk bits are the format's own. */
@@ -137,6 +138,18 @@ static long qedblk_ctl_set(union qedblk_ctl_arg *arg)
 	return qedblk_set_flags(s->index, s->mask, s->flags);
 }
 
+static long qedblk_ctl_snapshot(union qedblk_ctl_arg *arg)
+{
+	struct qedblk_snapshot *s = &arg->snapshot;
+
+	if ((s->flags & ~QEDBLK_SNAPSHOT_FLAGS_ALL) || s->reserved0 ||
+	    !qedblk_all_zero(s->reserved, sizeof(s->reserved)))
+		return -EINVAL;
+	if (!memchr(s->path, '\0', sizeof(s->path)))
+		return -ENAMETOOLONG;
+	return qedblk_snapshot(s);
+}
+
 static long qedblk_ctl_get_features(union qedblk_ctl_arg *arg);
 
 struct qedblk_ctl_cmd {
@@ -165,6 +178,7 @@ static_assert(sizeof(struct qedblk_info) >= QEDBLK_INFO_SIZE_VER0);
 static_assert(sizeof(struct qedblk_list) >= QEDBLK_LIST_SIZE_VER0);
 static_assert(sizeof(struct qedblk_resize) >= QEDBLK_RESIZE_SIZE_VER0);
 static_assert(sizeof(struct qedblk_set) >= QEDBLK_SET_SIZE_VER0);
+static_assert(sizeof(struct qedblk_snapshot) >= QEDBLK_SNAPSHOT_SIZE_VER0);
 
 static const struct qedblk_ctl_cmd qedblk_ctl_cmds[] = {
 	QEDBLK_CTL_CMD(QEDBLK_CTL_ATTACH, qedblk_ctl_attach, struct qedblk_attach,
@@ -181,6 +195,8 @@ static const struct qedblk_ctl_cmd qedblk_ctl_cmds[] = {
 		       QEDBLK_SET_SIZE_VER0, false),
 	QEDBLK_CTL_CMD(QEDBLK_CTL_GET_FEATURES, qedblk_ctl_get_features,
 		       struct qedblk_features, QEDBLK_FEATURES_SIZE_VER0, true),
+	QEDBLK_CTL_CMD(QEDBLK_CTL_SNAPSHOT, qedblk_ctl_snapshot, struct qedblk_snapshot,
+		       QEDBLK_SNAPSHOT_SIZE_VER0, false),
 };
 
 /* The bitmap of struct qedblk_features.ioctls has room for 64. */

@@ -169,7 +169,7 @@ static int qedblk_alloc_workqueues(struct qedblk_device *qed)
  * (a mask) it wants of the memory, as loop_query_min_dio_size():
  * STATX_DIOALIGN, or the limits of the file system's device.
  */
-static u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align)
+u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align)
 {
 	struct super_block *sb = file_inode(file)->i_sb;
 	struct kstat st;
@@ -307,7 +307,7 @@ static void qedblk_release_image(struct qedblk_device *qed)
 }
 
 /* The file userspace passed: what it may do decides what we may. */
-static int qedblk_validate_user_file(struct file *file, bool rw)
+int qedblk_validate_user_file(struct file *file, bool rw)
 {
 	umode_t mode = file_inode(file)->i_mode;
 
@@ -372,6 +372,7 @@ static struct qedblk_device *qedblk_alloc_device(struct qedblk_attach *a, struct
 	INIT_LIST_HEAD(&qed->ops);
 	init_waitqueue_head(&qed->ops_wait);
 	spin_lock_init(&qed->flush_lock);
+	spin_lock_init(&qed->files_lock);
 	qed->flush_since = errseq_sample(&file->f_mapping->wb_err);
 	INIT_DELAYED_WORK(&qed->clean_work, qedblk_clean_work);
 	INIT_WORK(&qed->detach_work, qedblk_detach_workfn);
@@ -556,6 +557,45 @@ static void qedblk_put(struct qedblk_device *qed)
 	put_device(disk_to_dev(qed->disk));
 }
 
+/**
+ * qedblk_get_locked() - a BOUND device, locked, for a command that changes it
+ * @index: N
+ * @qedp: set to the device on success
+ *
+ * Resize, flag changes and snapshots hold the device's lock across their
+ * I/O; a detach that got there first leaves them ENXIO.
+ * qedblk_unlock_put() undoes it.
+ *
+ * Context: process context, no lock of the driver held; sleeps.
+ * Return: 0; -ENXIO when no attached device has @index; -EINTR on a fatal
+ * signal.
+ */
+int qedblk_get_locked(u32 index, struct qedblk_device **qedp)
+{
+	struct qedblk_device *qed = qedblk_get(index);
+	int ret;
+
+	if (!qed)
+		return -ENXIO;
+	ret = mutex_lock_killable(&qed->lock);
+	if (!ret && qed->state != QED_BOUND) {
+		mutex_unlock(&qed->lock);
+		ret = -ENXIO;
+	}
+	if (ret) {
+		qedblk_put(qed);
+		return ret;
+	}
+	*qedp = qed;
+	return 0;
+}
+
+void qedblk_unlock_put(struct qedblk_device *qed)
+{
+	mutex_unlock(&qed->lock);
+	qedblk_put(qed);
+}
+
 /*
  * Move a BOUND device that nobody has open to RUNDOWN (returns 0), or,
  * with @deferred, mark an open one to detach at its last close (returns
@@ -722,12 +762,13 @@ int qedblk_get_info(struct qedblk_info *info)
 		info->dev_flags |= QEDBLK_INFO_NO_PARTSCAN;
 	if (qed->need_check_on_disk)
 		info->dev_flags |= QEDBLK_INFO_DIRTY;
-	mutex_unlock(&qed->alloc_lock);
-	info->block_size = qed->block_size;
+	/* A snapshot changes these too (qed_snapshot.c). */
 	info->image_dev = qed->image_dev;
 	info->image_ino = qed->image_ino;
 	info->nr_backing = qed->nr_backing;
 	strscpy(info->path, qed->path, sizeof(info->path));
+	mutex_unlock(&qed->alloc_lock);
+	info->block_size = qed->block_size;
 	qedblk_put(qed);
 	return 0;
 }
@@ -820,19 +861,14 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
  */
 int qedblk_resize(u32 index, u64 new_size)
 {
-	struct qedblk_device *qed = qedblk_get(index);
 	const struct qedblk_geom *g;
-	int ret;
+	struct qedblk_device *qed;
+	int ret = qedblk_get_locked(index, &qed);
 
-	if (!qed)
-		return -ENXIO;
-	ret = mutex_lock_killable(&qed->lock);
 	if (ret)
-		goto out_put;
+		return ret;
 	g = &qed->top.geom;
-	if (qed->state != QED_BOUND)
-		ret = -ENXIO;
-	else if (qed->flags & QEDBLK_ATTACH_READ_ONLY)
+	if (qed->flags & QEDBLK_ATTACH_READ_ONLY)
 		ret = -EROFS;
 	else if ((new_size & (qed->block_size - 1)) || new_size < g->image_size)
 		ret = -EINVAL;
@@ -840,9 +876,7 @@ int qedblk_resize(u32 index, u64 new_size)
 		ret = -EFBIG;
 	else if (new_size != g->image_size)
 		ret = qedblk_grow(qed, new_size);
-	mutex_unlock(&qed->lock);
-out_put:
-	qedblk_put(qed);
+	qedblk_unlock_put(qed);
 	return ret;
 }
 
@@ -922,21 +956,14 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
  */
 int qedblk_set_flags(u32 index, u32 mask, u32 flags)
 {
-	struct qedblk_device *qed = qedblk_get(index);
-	int ret;
+	struct qedblk_device *qed;
+	int ret = qedblk_get_locked(index, &qed);
 
-	if (!qed)
-		return -ENXIO;
-	ret = mutex_lock_killable(&qed->lock);
 	if (ret)
-		goto out_put;
-	if (qed->state != QED_BOUND)
-		ret = -ENXIO;
-	else if (mask & QEDBLK_ATTACH_DIRECT_IO)
+		return ret;
+	if (mask & QEDBLK_ATTACH_DIRECT_IO)
 		ret = qedblk_set_direct_io(qed, flags & QEDBLK_ATTACH_DIRECT_IO);
-	mutex_unlock(&qed->lock);
-out_put:
-	qedblk_put(qed);
+	qedblk_unlock_put(qed);
 	return ret;
 }
 

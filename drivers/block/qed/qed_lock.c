@@ -79,6 +79,32 @@ static int qedblk_lock_check(struct qedblk_image *img, unsigned long perms, loff
 	return 0;
 }
 
+/* The shared locks of a writer or a reader on @file: what it holds and denies. */
+static int qedblk_lock_take(struct file *file, bool write)
+{
+	unsigned long perm, unshared;
+	int ret;
+
+	qedblk_lock_perms(write, &perm, &unshared);
+	ret = qedblk_lock_bytes(file, perm, QED_LOCK_PERM);
+	if (!ret)
+		ret = qedblk_lock_bytes(file, unshared, QED_LOCK_SHARED);
+	return ret;
+}
+
+/* Nobody may deny what we hold, nor hold what we deny. */
+static int qedblk_lock_verify(struct qedblk_image *img, bool write)
+{
+	unsigned long perm, unshared;
+	int ret;
+
+	qedblk_lock_perms(write, &perm, &unshared);
+	ret = qedblk_lock_check(img, perm, QED_LOCK_SHARED, "");
+	if (!ret)
+		ret = qedblk_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
+	return ret;
+}
+
 /**
  * qedblk_lock_image() - take QEMU's image locks on an image's file
  * @img: the image, its file open and not yet read
@@ -99,18 +125,10 @@ static int qedblk_lock_check(struct qedblk_image *img, unsigned long perms, loff
  */
 int qedblk_lock_image(struct qedblk_image *img, bool write)
 {
-	unsigned long perm, unshared;
-	int ret;
+	int ret = qedblk_lock_take(img->file, write);
 
-	qedblk_lock_perms(write, &perm, &unshared);
-	ret = qedblk_lock_bytes(img->file, perm, QED_LOCK_PERM);
 	if (!ret)
-		ret = qedblk_lock_bytes(img->file, unshared, QED_LOCK_SHARED);
-	/* Nobody may deny what we hold, nor hold what we deny. */
-	if (!ret)
-		ret = qedblk_lock_check(img, perm, QED_LOCK_SHARED, "");
-	if (!ret)
-		ret = qedblk_lock_check(img, unshared, QED_LOCK_PERM, "shared ");
+		ret = qedblk_lock_verify(img, write);
 	if (ret == -ENOLCK || ret == -EOPNOTSUPP) {
 		qedblk_err(img, "the file system has no byte-range locks; QEMU will not see that the image is in use");
 		return 0;
@@ -134,4 +152,39 @@ void qedblk_unlock_image(struct qedblk_image *img)
 {
 	if (img->file)
 		locks_remove_posix(img->file, img->file);
+}
+
+/**
+ * qedblk_lock_handover() - pass an image's locks to a reader's file of it
+ * @ro: the image, through a new read-only file, not yet locked
+ * @rw: the writer's file of the same image, locked by qedblk_lock_image()
+ *
+ * For a live snapshot: from now on the image is only read.  QEMU drops
+ * the write permission of a node that becomes a backing file in place;
+ * our locks belong to open files, so @ro takes a reader's locks before
+ * @rw drops its own, and only then looks for conflicts: at no instant is
+ * write unshared by neither file, so no writer can slip in between.
+ *
+ * Context: process context; may sleep (the file system's lock calls).
+ * Return: 0; or -EBUSY or the file system's error, with a message, and
+ * @rw's locks taken back (if that fails too, the message says so).
+ */
+int qedblk_lock_handover(struct qedblk_image *ro, struct qedblk_image *rw)
+{
+	int ret = qedblk_lock_take(ro->file, false);
+
+	if (ret == -ENOLCK || ret == -EOPNOTSUPP)
+		return 0;	/* qedblk_lock_image() said so at attach */
+	if (!ret) {
+		locks_remove_posix(rw->file, rw->file);
+		ret = qedblk_lock_verify(ro, false);
+	}
+	if (!ret)
+		return 0;
+	if (ret != -EBUSY)
+		qedblk_err(rw, "handing QEMU's image locks to a reader failed: %d", ret);
+	qedblk_unlock_image(ro);
+	if (qedblk_lock_image(rw, true))
+		qedblk_err(rw, "taking QEMU's image locks back failed: QEMU will not see that the image is in use");
+	return ret;
 }

@@ -2,7 +2,8 @@
 /*
  * /sys/block/qedN/qed/: one value per file, as loop's /sys/block/loopN/loop/
  * (Documentation/qed.rst, "sysfs").  Every value is read without the
- * device's locks, so that reading it never waits on a stuck image file.
+ * device's sleeping locks, so that reading it never waits on a stuck image
+ * file; the files and names a snapshot changes under files_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -33,7 +34,10 @@ static int qedblk_image_path(const struct qedblk_image *img, char *buf, int size
 	return 0;
 }
 
-static ssize_t qedblk_show_path(const struct qedblk_image *img, char *buf)
+/* @img, found under files_lock by @pick, as its path. */
+static ssize_t qedblk_show_path(struct qedblk_device *qed,
+				const struct qedblk_image *(*pick)(const struct qedblk_device *),
+				char *buf)
 {
 	const char *path;
 	char *tmp;
@@ -42,11 +46,23 @@ static ssize_t qedblk_show_path(const struct qedblk_image *img, char *buf)
 	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!tmp)
 		return -ENOMEM;
-	ret = qedblk_image_path(img, tmp, PATH_MAX, &path);
+	spin_lock(&qed->files_lock);
+	ret = qedblk_image_path(pick(qed), tmp, PATH_MAX, &path);
 	if (!ret)
 		ret = sysfs_emit(buf, "%s\n", path);
+	spin_unlock(&qed->files_lock);
 	kfree(tmp);
 	return ret;
+}
+
+static const struct qedblk_image *qedblk_pick_top(const struct qedblk_device *qed)
+{
+	return &qed->top;
+}
+
+static const struct qedblk_image *qedblk_pick_base(const struct qedblk_device *qed)
+{
+	return qed->top.backing;
 }
 
 /*
@@ -56,7 +72,7 @@ static ssize_t qedblk_show_path(const struct qedblk_image *img, char *buf)
 static ssize_t backing_file_show(struct device *dev, struct device_attribute *attr,
 				 char *buf)
 {
-	return qedblk_show_path(&dev_to_qed(dev)->top, buf);
+	return qedblk_show_path(dev_to_qed(dev), qedblk_pick_top, buf);
 }
 static DEVICE_ATTR_RO(backing_file);
 
@@ -68,9 +84,15 @@ static ssize_t backing_dev_show(struct device *dev, struct device_attribute *att
 				char *buf)
 {
 	struct qedblk_device *qed = dev_to_qed(dev);
-	dev_t d = huge_decode_dev(qed->image_dev);
+	u64 ino, encoded;
+	dev_t d;
 
-	if (!qed->image_ino)
+	spin_lock(&qed->files_lock);
+	ino = qed->image_ino;
+	encoded = qed->image_dev;
+	spin_unlock(&qed->files_lock);
+	d = huge_decode_dev(encoded);
+	if (!ino)
 		return sysfs_emit(buf, "\n");
 	return sysfs_emit(buf, "%u:%u\n", MAJOR(d), MINOR(d));
 }
@@ -80,10 +102,14 @@ static ssize_t backing_inode_show(struct device *dev, struct device_attribute *a
 				  char *buf)
 {
 	struct qedblk_device *qed = dev_to_qed(dev);
+	u64 ino;
 
-	if (!qed->image_ino)
+	spin_lock(&qed->files_lock);
+	ino = qed->image_ino;
+	spin_unlock(&qed->files_lock);
+	if (!ino)
 		return sysfs_emit(buf, "\n");
-	return sysfs_emit(buf, "%llu\n", qed->image_ino);
+	return sysfs_emit(buf, "%llu\n", ino);
 }
 static DEVICE_ATTR_RO(backing_inode);
 
@@ -91,7 +117,7 @@ static DEVICE_ATTR_RO(backing_inode);
 static ssize_t base_file_show(struct device *dev, struct device_attribute *attr,
 			      char *buf)
 {
-	return qedblk_show_path(dev_to_qed(dev)->top.backing, buf);
+	return qedblk_show_path(dev_to_qed(dev), qedblk_pick_base, buf);
 }
 static DEVICE_ATTR_RO(base_file);
 
@@ -108,6 +134,7 @@ static ssize_t base_chain_show(struct device *dev, struct device_attribute *attr
 	tmp = kmalloc(PATH_MAX, GFP_KERNEL);
 	if (!tmp)
 		return -ENOMEM;
+	spin_lock(&qed->files_lock);
 	for (img = qed->top.backing; img; img = img->backing) {
 		ret = qedblk_image_path(img, tmp, PATH_MAX, &path);
 		if (ret)
@@ -115,6 +142,7 @@ static ssize_t base_chain_show(struct device *dev, struct device_attribute *attr
 		len += sysfs_emit_at(buf, len, "%s %s\n",
 				     img->format == QED_FMT_QED ? "qed" : "raw", path);
 	}
+	spin_unlock(&qed->files_lock);
 	kfree(tmp);
 	return ret ? ret : len;
 }

@@ -6,6 +6,6 @@
 #ifndef QED_VERSION_H
 #define QED_VERSION_H
 
-#define QED_VERSION "0.14.0"
+#define QED_VERSION "0.15.0"
 
 #endif

@@ -238,9 +238,41 @@ struct qedblk_features {
 	__u64 reserved[8];
 };
 
+/* struct qedblk_snapshot.flags: none yet */
+#define QEDBLK_SNAPSHOT_FLAGS_ALL	0U
+
+/**
+ * struct qedblk_snapshot - switch an attached device to a new overlay, live
+ * @size:	sizeof(struct qedblk_snapshot)
+ * @index:	N
+ * @flags:	QEDBLK_SNAPSHOT_*, none yet: must be zero
+ * @fd:		the overlay, open read-write: an empty QED image of the
+ *		device's size whose header names a QED backing file
+ * @backing_fd:	that backing file, resolved and opened read-only by the
+ *		caller; it must be the device's image
+ * @path:	the overlay's path as the caller named it, NUL-terminated;
+ *		only shown back by QEDBLK_CTL_INFO and sysfs, never opened
+ * @reserved:	must be zero
+ *
+ * The queue is frozen and drained and the image flushed and marked clean;
+ * then the overlay becomes the device's image and the old image its
+ * backing file 0, opened read-only from then on with a reader's locks.
+ */
+struct qedblk_snapshot {
+	__u32 size;
+	__u32 index;
+	__u32 flags;
+	__s32 fd;
+	__s32 backing_fd;
+	__u32 reserved0;
+	char path[QEDBLK_NAME_SIZE];
+	__u64 reserved[8];
+};
+
 /*
  * Each struct's first version, the smallest size taken: as in 0.9.0, the
- * first release, but qedblk_features, new after 0.10.0.
+ * first release, but qedblk_features, new after 0.10.0, and
+ * qedblk_snapshot, new after 0.14.0.
  */
 #define QEDBLK_ATTACH_SIZE_VER0		352
 #define QEDBLK_DETACH_SIZE_VER0		32
@@ -249,6 +281,7 @@ struct qedblk_features {
 #define QEDBLK_RESIZE_SIZE_VER0		48
 #define QEDBLK_SET_SIZE_VER0		48
 #define QEDBLK_FEATURES_SIZE_VER0	120
+#define QEDBLK_SNAPSHOT_SIZE_VER0	344
 
 /*
  * 0xED is free in Documentation/userspace-api/ioctl/ioctl-number.rst (as
@@ -262,5 +295,6 @@ struct qedblk_features {
 #define QEDBLK_CTL_RESIZE		_IOW(QEDBLK_CTL_MAGIC, 0x04, struct qedblk_resize)
 #define QEDBLK_CTL_SET		_IOW(QEDBLK_CTL_MAGIC, 0x05, struct qedblk_set)
 #define QEDBLK_CTL_GET_FEATURES	_IOWR(QEDBLK_CTL_MAGIC, 0x06, struct qedblk_features)
+#define QEDBLK_CTL_SNAPSHOT		_IOW(QEDBLK_CTL_MAGIC, 0x07, struct qedblk_snapshot)
 
 #endif /* _UAPI_LINUX_QEDBLK_H */
