@@ -65,7 +65,7 @@ static uint64_t backing_size(const char *image, const char *name, const char *fm
  * Write a new image for @g in a temporary file next to @path (newfile.c).
  * Without @force an existing @path is kept (link() fails with EEXIST).
  */
-static int create_file(const char *path, bool force, const struct qedblk_geom *g,
+int create_image_file(const char *path, bool force, const struct qedblk_geom *g,
 		       const char *backing)
 {
 	struct newfile nf;
@@ -324,7 +324,7 @@ int cmd_create(int argc, char **argv)
 		g.backing_name_size = (uint32_t)strlen(backing);
 	}
 
-	ret = create_file(argv[optind], force, &g, backing);
+	ret = create_image_file(argv[optind], force, &g, backing);
 	if (ret)
 		die("%s: %s", argv[optind], strerror(-ret));
 	return 0;

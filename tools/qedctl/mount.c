@@ -202,7 +202,7 @@ int cmd_mount(int argc, char **argv)
 }
 
 /* The qed device under the mount of @devno (a partition's disk): 0, or -1. */
-static int qed_index_of(dev_t devno, uint32_t *index)
+int qed_index_of(dev_t devno, uint32_t *index)
 {
 	char sys[64], link[PATH_MAX], *end;
 	const char *p;

@@ -10,7 +10,7 @@
 # The command and option lists follow tools/qedctl/*.c; the host test
 # tools/unit/qedctl_completion.sh fails when they drift apart.
 
-_qedctl_commands='attach detach list resize set mount umount qedtab
+_qedctl_commands='attach detach list resize set snapshot mount umount qedtab
 	generate-units info create check map compare convert rebase commit help
 	version'
 
@@ -104,6 +104,7 @@ _qedctl_options()
 		-n --noheadings --raw -J --json --bytes -h --help' ;;
 	resize) echo '--shrink -h --help' ;;
 	set) echo '--direct-io --direct-io= -h --help' ;;
+	snapshot) echo '-n --no-freeze -q --quiet -h --help' ;;
 	info) echo '--json --output= -U --force-share -h --help' ;;
 	create) echo '-s --size -c --cluster-size -t --table-size -b --backing
 		-F --backing-format -o --options -f --force -h --help' ;;
@@ -295,6 +296,13 @@ _qedctl_complete()
 		fi ;;
 	list | set)
 		_qedctl_add_lines < <(_qedctl_devices) ;;
+	snapshot)
+		# DEVICE, then the OVERLAY to create.
+		if ((nargs == 0)); then
+			_qedctl_add_lines < <(_qedctl_devices)
+		elif ((nargs == 1)); then
+			_qedctl_files
+		fi ;;
 	resize)
 		((nargs == 0)) || return
 		_qedctl_add_lines < <(_qedctl_devices)

@@ -19,6 +19,8 @@ static const struct {
 	{ "list",   cmd_list,   "list attached devices" },
 	{ "resize", cmd_resize, "grow an attached image or an image file" },
 	{ "set",    cmd_set,    "change an attached device (--direct-io=on|off)" },
+	{ "snapshot", cmd_snapshot,
+	  "take a live snapshot: new writes go to OVERLAY, DEV's image becomes its backing file" },
 	{ "mount",  cmd_mount,  "attach IMAGE and mount it on DIR, as mount -o loop" },
 	{ "umount", cmd_umount, "unmount a qed device's file system and detach the device" },
 	{ "qedtab", cmd_qedtab, "check " QEDTAB_PATH " (the images attached at boot)" },

@@ -101,6 +101,12 @@ void usage_create_opts(void);
 void create_geom(const struct create_args *a, uint64_t size, struct qedblk_geom *g);
 /* The header, backing name and an empty L1 table of a new image into @fd. */
 int create_write_header(int fd, const struct qedblk_geom *g, const char *backing);
+/*
+ * A complete new image at @path (written aside, synced, then linked in
+ * place): 0, or a negative errno, -EEXIST without @force when @path exists.
+ */
+int create_image_file(const char *path, bool force, const struct qedblk_geom *g,
+		      const char *backing);
 
 /* newfile.c: a new file written aside and moved into place when complete */
 struct newfile {
@@ -326,6 +332,11 @@ int cmd_generate_units(int argc, char **argv);
 /* mount.c: mount -o loop for images */
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+/* N of the /dev/qedN under block device @devno (it or a partition): 0, or -1. */
+int qed_index_of(dev_t devno, uint32_t *index);
+
+/* snapshot.c: live external snapshots of an attached device */
+int cmd_snapshot(int argc, char **argv);
 
 /* losetup.c: losetup's options at the top level */
 int losetup_main(int argc, char **argv);
