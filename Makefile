@@ -28,7 +28,7 @@
 #                      (BENCH_RUNTIME, BENCH_REPEAT, BENCH_SIZE, BENCH_KERNEL)
 # make fuzz FUZZ_SECONDS=N   libFuzzer on the shared format code, N s a target
 # make crashtest CYCLES=N    power cuts: N kill-and-verify cycles in VMs
-#                      (CRASH_KERNEL, CRASH_WORKLOADS="empty full overlay ext4")
+#                      (CRASH_KERNEL, CRASH_WORKLOADS="empty full overlay ext4 snapshot")
 #
 # CFLAGS, CPPFLAGS and LDFLAGS from the command line or the environment are
 # used for qedctl (the project's warning flags are added to them).

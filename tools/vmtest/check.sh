@@ -150,8 +150,8 @@ fi
 
 # Power cuts: a short run here, a long one with make crashtest.
 if [ -z "${QED_NO_EXTRAS:-}" ]; then
-	step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-4} cycles)"
-	"$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-4}" >"$build/crash.log" 2>&1
+	step "power cuts (kernel ${kernels[0]}, ${QED_CRASH_CYCLES:-5} cycles)"
+	"$(dirname "$0")/crashtest.sh" "${kernels[0]}" "${QED_CRASH_CYCLES:-5}" >"$build/crash.log" 2>&1
 	grep -E "^crashtest: |^    crash: not ok" "$build/crash.log" | sed 's/^/    /'
 	read -r cp cf < <(awk '/^crashtest: [0-9]+ passed, [0-9]+ failed/ { print $2, $4 }' "$build/crash.log")
 	cp=${cp:-0}

@@ -13,6 +13,9 @@ fs=/mnt/ext4
 img=$fs/crash.qed
 q=/mnt/q
 log=/dev/vdb
+# Live snapshots the snapshot workload takes, one a second: fewer than
+# the 16 backing files a device may have.
+SNAPSHOTS=15
 mkdir -p "$fs" "$q"
 
 result() {
@@ -34,7 +37,7 @@ write_phase() {
 	local dev initial=zero i
 	mkfs.ext4 -q -F /dev/vda && mount /dev/vda "$fs" || return 1
 	case "$workload" in
-	empty | ext4)
+	empty | ext4 | snapshot)
 		qedctl create -s 256M "$img" || return 1
 		;;
 	full)
@@ -66,14 +69,59 @@ write_phase() {
 			i=$((i + 1))
 		done
 	fi
+	if [ "$workload" = snapshot ]; then
+		# Live snapshots under the writer, until the cut: at any instant
+		# the chain on disk must hold every flushed write.
+		qed_crash write "$dev" "$log" "$seed" &
+		for i in $(seq 1 "$SNAPSHOTS"); do
+			sleep 1
+			qedctl snapshot --no-freeze -q "$dev" "$fs/snap$i.qed" ||
+				echo "crash: error: snapshot $i failed"
+		done
+		wait
+		return 1
+	fi
 	exec qed_crash write "$dev" "$log" "$seed"
 }
 
+# The top of the chain the snapshot workload left: the last overlay
+# qedctl created, which the device may or may not have switched to.
+snapshot_top() {
+	local i
+	for i in $(seq "$SNAPSHOTS" -1 1); do
+		[ -e "$fs/snap$i.qed" ] && { echo "$fs/snap$i.qed"; return; }
+	done
+	echo "$img"
+}
+
+# Every image below the top is clean: each was marked clean and flushed
+# before the device left it.
+snapshot_chain_clean() {
+	local f rc bad=0
+	for f in "$img" "$fs"/snap*.qed; do
+		[ "$f" = "$1" ] && continue
+		qemu-img check -q "$f"
+		rc=$?
+		if { [ $rc -ne 0 ] && [ $rc -ne 3 ]; } || ! qedctl info "$f" | grep -q '^dirty: no'; then
+			echo "# $f is not clean"
+			bad=1
+		fi
+	done
+	return $bad
+}
+
 verify_phase() {
-	local dev initial rc i n=0 bad=0
+	local dev initial rc i top n=0 bad=0
 	mount /dev/vda "$fs"
 	result $? host_file_system_mounts || return 1
 	initial=$(cat "$fs/initial")
+	if [ "$workload" = snapshot ]; then
+		top=$(snapshot_top)
+		echo "# the chain's top: $top"
+		snapshot_chain_clean "$top"
+		result $? snapshot_images_below_the_top_clean_after_cut
+		img=$top
+	fi
 	qemu-img check "$img"
 	rc=$?
 	[ $rc -eq 0 ] || [ $rc -eq 3 ]

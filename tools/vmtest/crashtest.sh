@@ -9,14 +9,14 @@
 # writes read back exactly, others as old or new data, qemu-img finds no
 # corruption, ext4 on the device replays its journal and fscks clean.
 #
-#   crashtest.sh KERNEL [CYCLES]      (CRASH_WORKLOADS="empty full overlay ext4")
+#   crashtest.sh KERNEL [CYCLES]      (CRASH_WORKLOADS="empty full overlay ext4 snapshot")
 # Ends with "crashtest: N passed, N failed"; exit status 1 on any failure.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 k=${1:-6.12}
 cycles=${2:-4}
-read -r -a workloads <<<"${CRASH_WORKLOADS:-empty full overlay ext4}"
+read -r -a workloads <<<"${CRASH_WORKLOADS:-empty full overlay ext4 snapshot}"
 out="$QED_TOP/build/crash/$k"
 mkdir -p "$out"
 pass=0
