@@ -979,6 +979,20 @@ TEST_F(ctl, snapshot_refusals)
 	unlink(other);
 }
 
+/* Copy-on-read writes the image: refused on a read-only device. */
+TEST_F(ctl, copy_on_read_not_read_only)
+{
+	struct qedblk_info info;
+	uint32_t idx;
+
+	EXPECT_EQ(-EINVAL, try_attach(self->ctl, self->img, O_RDONLY,
+				      QEDBLK_ATTACH_READ_ONLY | QEDBLK_ATTACH_COPY_ON_READ, NULL));
+	ASSERT_EQ(0, try_attach(self->ctl, self->img, O_RDWR, QEDBLK_ATTACH_COPY_ON_READ, &idx));
+	ASSERT_EQ(0, get_info(self->ctl, idx, &info));
+	EXPECT_TRUE(info.dev_flags & QEDBLK_INFO_COPY_ON_READ);
+	EXPECT_EQ(0, detach(self->ctl, idx, 0));
+}
+
 /* Everything this header defines, the module says it has. */
 TEST_F(ctl, get_features)
 {
@@ -997,6 +1011,8 @@ TEST_F(ctl, get_features)
 	EXPECT_EQ(QEDBLK_INFO_FLAGS_ALL, f.info_flags & QEDBLK_INFO_FLAGS_ALL);
 	EXPECT_EQ(image_features, f.image_features & image_features);
 	EXPECT_LE(QEDBLK_MAX_CHAIN, f.max_chain);
+	EXPECT_EQ(QEDBLK_SNAPSHOT_FLAGS_ALL, f.snapshot_flags & QEDBLK_SNAPSHOT_FLAGS_ALL);
+	EXPECT_EQ(0, f.reserved0);
 	for (i = 0; i < ARRAY_SIZE(requests); i++)
 		EXPECT_TRUE(f.ioctls & (1ull << _IOC_NR(requests[i].cmd)))
 			TH_LOG("request 0x%02x missing from the bitmap",
@@ -1019,7 +1035,7 @@ TEST_F(ctl, get_features)
 	/* The request reads nothing but size, and takes nothing else. */
 	memset(&f, 0, sizeof(f));
 	f.size = sizeof(f);
-	f.reserved[7] = 1;
+	f.reserved[6] = 1;
 	EXPECT_EQ(-1, ioctl(self->ctl, QEDBLK_CTL_GET_FEATURES, &f));
 	EXPECT_EQ(EINVAL, errno);
 	memset(&f, 0, sizeof(f));

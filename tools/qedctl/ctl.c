@@ -98,6 +98,7 @@ static const char *attach_flag_missing(int ctl, uint32_t flags)
 		{ QEDBLK_ATTACH_WANT_INDEX, "--index" },
 		{ QEDBLK_ATTACH_DIRECT_IO, "--direct-io" },
 		{ QEDBLK_ATTACH_NO_PARTSCAN, "--no-partscan" },
+		{ QEDBLK_ATTACH_COPY_ON_READ, "--copy-on-read" },
 	};
 	struct qedblk_features f;
 	size_t i;
@@ -158,6 +159,8 @@ static void usage_attach(FILE *f)
 		   "                         direct I/O size (the default then)\n"
 		   "  -P, --partscan         look for partitions (the default)\n"
 		   "      --no-partscan      do not look for partitions\n"
+		   "      --copy-on-read     copy what is read from the backing chain into\n"
+		   "                         IMAGE, as QEMU's copy-on-read=on\n"
 		   "      --index N          use /dev/qedN, or fail if it is taken\n"
 		   "      --show             print the device (the default; for losetup users)\n"
 		   "  -v, --verbose          print the backing chain resolved\n"
@@ -205,7 +208,9 @@ int attach_image(const char *path, struct qedblk_attach *a, bool verbose, bool r
 	a->size = sizeof(*a);
 	/* Direct I/O is the kernel's choice per kiocb: open buffered. */
 	fd = open_regular(path, (a->flags & QEDBLK_ATTACH_READ_ONLY) ? O_RDONLY : O_RDWR, &fwhy);
-	if (fd < 0 && !rw_or_fail && !(a->flags & QEDBLK_ATTACH_READ_ONLY) &&
+	/* Not with copy-on-read, which writes the image. */
+	if (fd < 0 && !rw_or_fail &&
+	    !(a->flags & (QEDBLK_ATTACH_READ_ONLY | QEDBLK_ATTACH_COPY_ON_READ)) &&
 	    (errno == EROFS || errno == EACCES)) {
 		/* As losetup does: a file we may not write is attached read-only. */
 		fd = open_regular(path, O_RDONLY, &fwhy);
@@ -301,6 +306,7 @@ int cmd_attach(int argc, char **argv)
 		{ "sector-size", required_argument, NULL, 'b' },
 		{ "partscan", no_argument, NULL, 'P' },
 		{ "no-partscan", no_argument, NULL, 'N' },
+		{ "copy-on-read", no_argument, NULL, 'C' },
 		{ "show", no_argument, NULL, 's' },
 		{ "find", no_argument, NULL, 'f' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -344,6 +350,9 @@ int cmd_attach(int argc, char **argv)
 			break;
 		case 'N':
 			a.flags |= QEDBLK_ATTACH_NO_PARTSCAN;
+			break;
+		case 'C':
+			a.flags |= QEDBLK_ATTACH_COPY_ON_READ;
 			break;
 		case 's':
 		case 'f':
@@ -391,6 +400,8 @@ int cmd_attach(int argc, char **argv)
 		return all ? qedtab_attach_all(qedtab, verbose, quiet) :
 			     qedtab_attach_entry(qedtab, argv[optind], verbose, quiet);
 	}
+	if ((a.flags & QEDBLK_ATTACH_COPY_ON_READ) && (a.flags & QEDBLK_ATTACH_READ_ONLY))
+		die("--copy-on-read writes the image: not with --read-only");
 	if (optind != argc - 1) {
 		fprintf(stderr, QEDCTL_NAME ": attach: %s\n",
 			optind == argc ? "missing IMAGE" : "one IMAGE at a time");

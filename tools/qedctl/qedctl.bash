@@ -95,7 +95,7 @@ _qedctl_options()
 {
 	case $1 in
 	attach) echo '-r --read-only --autoclear --direct-io --direct-io=
-		-b --sector-size -P --partscan --no-partscan --index --show -f
+		-b --sector-size -P --partscan --no-partscan --copy-on-read --index --show -f
 		--find -v --verbose -q --quiet --all --qedtab-entry --qedtab
 		-h --help' ;;
 	detach) echo '-a --all --detach-all -l --lazy --qedtab-entry -h

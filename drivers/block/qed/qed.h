@@ -11,14 +11,16 @@
  *   qedblk_device.lock            detach, resize, QEDBLK_CTL_SET
  *     disk->open_mutex            qedblk_start_rundown(), del_gendisk()
  *     queue freeze                qedblk_grow(), qedblk_set_direct_io()
+ *     queue drain                 qedblk_snap_drain(), in a snapshot
  *       claim on clusters         qedblk_op_begin(): allocating requests
  *         alloc_lock              metadata changes
  *           qedblk_l2cache.lock   spinlock
  *           ops_lock              spinlock
  *           flush_lock            spinlock
- *           qedblk_ctl_mutex      qedblk_claim_switch(), in a snapshot
- *             files_lock          spinlock
- *     qedblk_ctl_mutex            qedblk_unclaim(), last in a detach
+ *           files_lock            spinlock
+ *     qedblk_ctl_mutex            qedblk_unclaim(), last in a detach;
+ *                                 around a snapshot's drain
+ *       files_lock                spinlock
  *   qedblk_queue.lock             spinlock
  *
  * qedblk_ctl_mutex (qed_main.c) guards the device index (qed_claim.c), the
@@ -40,7 +42,10 @@
  *
  * A queue freeze waits until every request has completed, so it is never
  * started with anything held that a request may wait for: alloc_lock, a
- * claim on clusters.
+ * claim on clusters.  So does a drain (qedblk_snap_drain()), which
+ * quiesces the queue and waits for the requests started: unlike a
+ * freeze, lockdep sees no lock in it, and the host file system can be
+ * written back in it.
  *
  * A claim on clusters (struct qedblk_op, qed_alloc.c) is a sleeping lock
  * on the whole clusters under an allocating request's guest range.  It is
@@ -88,8 +93,8 @@
  * - Values that order nothing, read with READ_ONCE() against WRITE_ONCE():
  *   the device's @state, @flags and @need_check_on_disk, an L2 cache's
  *   @count (sysfs).  The cache's statistics are atomics;
- *   qedblk_l2_cache_chunks, a writable module parameter, is read once at
- *   attach.
+ *   qedblk_l2_cache_chunks, a writable module parameter, is read once
+ *   per image: at attach, at a snapshot for the new chain.
  *
  * - A request's segments: @pending counts them, and the one that takes it
  *   to zero (atomic_dec_and_test(), fully ordered) completes the request
@@ -97,12 +102,13 @@
  *
  * - The files of the chain, and the device's @path, @image_dev and
  *   @image_ino, change only in a live snapshot (qed_snapshot.c), under
- *   qedblk_device.lock and alloc_lock with the queue frozen: the I/O path
+ *   qedblk_device.lock and alloc_lock with the queue drained: the I/O path
  *   and messages read them unlocked, as no request runs and no other
- *   control command meanwhile.  The index reads the files under
- *   qedblk_ctl_mutex, sysfs reads files and names under files_lock (a
- *   leaf spinlock, as loop's lo_lock for loop_change_fd()), and the
- *   switch holds both (qedblk_claim_switch()).
+ *   control command meanwhile.  The index (under qedblk_ctl_mutex) and
+ *   sysfs read the files and names under files_lock, a leaf spinlock,
+ *   as loop's lo_lock for loop_change_fd(); the switch holds it.  So is
+ *   the whole geometry replaced then, the L2 cache set up anew (its
+ *   statistics from zero, its bound qedblk_l2_cache_chunks as then).
  *
  * Everything else is fixed from attach until the files are released, and
  * read by anyone: the geometry but for the above, the device's
@@ -139,6 +145,8 @@
 /* The L2 cache's unit, a chunk: 4 KiB of one table's entries. */
 #define QED_CHUNK_BYTES		4096u
 #define QED_CHUNK_ENTRIES	(QED_CHUNK_BYTES / 8)
+/* NEED_CHECK is cleared once allocation has been idle this long. */
+#define QED_CLEAN_DELAY		(5 * HZ)
 
 extern unsigned int qedblk_l2_cache_chunks;
 
@@ -191,7 +199,8 @@ struct qedblk_image {
 	/* QED images only: */
 	/*
 	 * features under alloc_lock; image_size and what derives from it
-	 * also with the queue frozen; the rest fixed.
+	 * also with the queue frozen; the rest fixed, but for the attached
+	 * image's, all of which a snapshot replaces with the queue drained.
 	 */
 	struct qedblk_geom geom;
 	/*
@@ -225,7 +234,7 @@ struct qedblk_device {
 	/*
 	 * QEDBLK_ATTACH_*.  Changed under @lock with WRITE_ONCE(), AUTOCLEAR
 	 * also under the disk's open_mutex, where qedblk_release() reads it;
-	 * READ_ONLY and NO_PARTSCAN never change.  Read with READ_ONCE()
+	 * READ_ONLY, NO_PARTSCAN and COPY_ON_READ never change.  Read with READ_ONCE()
 	 * where @lock is not held.
 	 */
 	u32 flags;
@@ -238,10 +247,13 @@ struct qedblk_device {
 	struct qedblk_image *chain;	/* nr_backing files below it, nearest first */
 	unsigned int nr_backing;
 	/*
-	 * For sysfs: top.file, top.backing, @chain, @nr_backing, @path,
-	 * @image_dev and @image_ino change under it ("Locking" above).
+	 * For sysfs and the index: top.file, top.backing, @chain,
+	 * @nr_backing, @path, @image_dev, @image_ino and @snap_file change
+	 * under it ("Locking" above).
 	 */
 	spinlock_t files_lock;
+	/* The overlay of a snapshot under way, claimed (qedblk_claim_overlay()). */
+	struct file *snap_file;
 
 	/*
 	 * alloc_lock serialises everything that changes metadata: cluster
@@ -305,6 +317,8 @@ struct qedblk_device {
 	atomic_t rw_in_flight;
 	/* Reads and writes it walked itself since attach, for sysfs. */
 	atomic64_t inline_requests;
+	/* Clusters copy-on-read put in the image since attach, for sysfs. */
+	atomic64_t copied_clusters;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 	struct work_struct detach_work;	/* autoclear detach at last close */
@@ -445,8 +459,9 @@ extern struct idr qedblk_index_idr;
 int qedblk_wait_rundown(const struct inode *inode);
 int qedblk_claim(struct qedblk_device *qed, struct qedblk_attach *a);
 void qedblk_unclaim(struct qedblk_device *qed);
-int qedblk_claim_switch(struct qedblk_device *qed, struct file *top,
-			struct qedblk_image *chain, unsigned int nr);
+int qedblk_claim_overlay(struct qedblk_device *qed, struct file *file, gfp_t *old_gfp);
+void qedblk_unclaim_overlay(struct qedblk_device *qed, bool taken, struct file *old,
+			    gfp_t old_gfp);
 
 /* qed_file.c: synchronous I/O on the image file */
 int qedblk_file_read(struct file *file, u64 off, void *buf, size_t len);
@@ -535,6 +550,7 @@ void qedblk_l2cache_put(struct qedblk_l2_chunk *chunk);
 
 /* qed_alloc.c */
 int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter);
+int qedblk_alloc_copy(struct qedblk_device *qed, u64 pos, u64 len);
 int qedblk_alloc_zeroes(struct qedblk_device *qed, u64 pos, u64 len, bool discard, bool nounmap);
 void qedblk_clean_work(struct work_struct *work);
 int qedblk_mark_clean(struct qedblk_device *qed);

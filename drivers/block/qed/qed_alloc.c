@@ -26,9 +26,6 @@
 
 #include "qed.h"
 
-/* NEED_CHECK is cleared once allocation has been idle this long. */
-#define QED_CLEAN_DELAY		(5 * HZ)
-
 /*
  * The file is preallocated ahead of the clusters in use by as much as is
  * in use, between these bounds: every step costs a flush, so a file that
@@ -237,24 +234,32 @@ static int qedblk_fill(struct qedblk_device *qed, bool from_backing, u64 off, u6
 	return qedblk_file_zero_new(&qed->top, off, len, direct);
 }
 
+/* What qedblk_alloc_run() writes of the run itself. */
+enum qedblk_run_data {
+	QED_RUN_ITER,		/* the guest's data */
+	QED_RUN_ZEROES,		/* zeros */
+	QED_RUN_COPY,		/* nothing: the whole clusters are what they were */
+};
+
 /*
- * Allocate the clusters under [pos, pos + len) and write @len bytes of
- * @iter there.  The range is one run from qedblk_map_range(): one kind
- * (@type), within one page of L2 entries; a NULL @iter writes zeros.
- * The rest of each new cluster is what the guest saw there before:
- * backing data for unallocated clusters, zeros for zero clusters.  The
- * caller has a claim on the clusters (qedblk_op_begin()) and alloc_lock,
- * which is dropped while the data is written.
+ * Allocate the clusters under [pos, pos + len) and write the run there:
+ * @len bytes of @iter, zeros, or with QED_RUN_COPY (copy-on-read) nothing.
+ * The range is one run from qedblk_map_range(): one kind (@type), within
+ * one page of L2 entries.  The rest of each new cluster is what the guest
+ * saw there before: backing data for unallocated clusters, zeros for zero
+ * clusters.  The caller has a claim on the clusters (qedblk_op_begin())
+ * and alloc_lock, which is dropped while the data is written.
  */
 static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type, u64 pos,
-			    u64 len, struct iov_iter *iter)
+			    u64 len, enum qedblk_run_data what, struct iov_iter *iter)
 {
 	const struct qedblk_geom *g = &qed->top.geom;
 	u64 start = qedblk_cluster_start(g, pos);
 	u64 end = round_up(pos + len, (u64)g->cluster_size);
 	u32 nr = (u32)((end - start) >> g->cluster_shift);
 	u64 new = qed->top.file_end;
-	u64 head = pos - start, tail = (end - start) - head - len;
+	u64 head = what == QED_RUN_COPY ? end - start : pos - start;
+	u64 tail = (end - start) - head - (what == QED_RUN_COPY ? 0 : len);
 	bool backed = type == QED_MAP_UNALLOC && qed->top.backing;
 	struct iov_iter data;
 	bool ordered, direct;
@@ -295,7 +300,7 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	 * never meet on one page of the file.
 	 */
 	direct = qedblk_direct(qed);
-	if (iter)
+	if (what == QED_RUN_ITER)
 		data = *iter;
 	/*
 	 * The data needs no lock.  Our claim keeps every other allocating
@@ -308,14 +313,14 @@ static int qedblk_alloc_run(struct qedblk_device *qed, enum qedblk_map_type type
 	mutex_unlock(&qed->alloc_lock);
 
 	ret = qedblk_fill(qed, backed, new, start, head, direct);
-	if (!ret && !iter) {
+	if (!ret && what == QED_RUN_ZEROES) {
 		ret = qedblk_file_write_zeroes(qed->top.file, new + head, len, direct);
-	} else if (!ret) {
+	} else if (!ret && what == QED_RUN_ITER) {
 		iov_iter_truncate(&data, len);
 		ret = qedblk_file_write_iter(qed->top.file, new + head, &data, direct);
 	}
 	if (!ret)
-		ret = qedblk_fill(qed, backed, new + head + len, pos + len, tail, direct);
+		ret = qedblk_fill(qed, backed, end - tail - start + new, end - tail, tail, direct);
 	if (!ret && ordered)
 		ret = qedblk_file_flush_range(&qed->top, new, end - start);
 
@@ -356,12 +361,57 @@ int qedblk_alloc_write(struct qedblk_device *qed, u64 pos, struct iov_iter *iter
 			ret = qedblk_file_write_iter(qed->top.file, m.file_off, &part,
 						     qedblk_direct(qed));
 		} else {
-			ret = qedblk_alloc_run(qed, m.type, pos, m.len, iter);
+			ret = qedblk_alloc_run(qed, m.type, pos, m.len, QED_RUN_ITER, iter);
 		}
 		if (ret)
 			break;
 		iov_iter_advance(iter, m.len);
 		pos += m.len;
+	}
+	if (qed->need_check_on_disk)
+		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
+	mutex_unlock(&qed->alloc_lock);
+	qedblk_op_end(qed, &op);
+	return ret;
+}
+
+/**
+ * qedblk_alloc_copy() - copy-on-read: copy backing data into the image
+ * @qed: the device, attached with QEDBLK_ATTACH_COPY_ON_READ
+ * @pos: guest offset of a read that found [pos, pos + len) unallocated
+ * @len: its length
+ *
+ * The whole clusters under the range that are still unallocated are
+ * allocated and filled from the backing chain, as QEMU's copy-on-read
+ * does, so that the next read of them stays in the image.  Under a claim
+ * on the clusters, with the lookup done again: a guest write that
+ * allocated one since the read found it unallocated owns it, and the
+ * copy leaves it alone.
+ *
+ * Return: 0 or the error of translation, a write or a table update.
+ */
+int qedblk_alloc_copy(struct qedblk_device *qed, u64 pos, u64 len)
+{
+	const struct qedblk_geom *g = &qed->top.geom;
+	u64 start = qedblk_cluster_start(g, pos);
+	u64 end = round_up(pos + len, (u64)g->cluster_size);
+	struct qedblk_map m;
+	struct qedblk_op op;
+	int ret = 0;
+
+	end = min(end, g->image_size);
+	qedblk_op_begin(qed, &op, start, end - start);
+	mutex_lock(&qed->alloc_lock);
+	for (pos = start; pos < end; pos += m.len) {
+		ret = qedblk_map_range(&qed->top, pos, end - pos, &m);
+		if (ret)
+			break;
+		if (m.type != QED_MAP_UNALLOC)
+			continue;
+		ret = qedblk_alloc_run(qed, m.type, pos, m.len, QED_RUN_COPY, NULL);
+		if (ret)
+			break;
+		atomic64_add(DIV_ROUND_UP(m.len, g->cluster_size), &qed->copied_clusters);
 	}
 	if (qed->need_check_on_disk)
 		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
@@ -377,7 +427,7 @@ static int qedblk_zero_partial(struct qedblk_device *qed, enum qedblk_map_type t
 	/* Zero clusters, and unallocated ones with nothing below, are zeros. */
 	if (!len || type == QED_MAP_ZERO || !qed->top.backing)
 		return 0;
-	return qedblk_alloc_run(qed, type, pos, len, NULL);
+	return qedblk_alloc_run(qed, type, pos, len, QED_RUN_ZEROES, NULL);
 }
 
 /*

@@ -12,6 +12,7 @@
 
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -133,7 +134,8 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
 		return -ELOOP;
 	}
 	if (nr) {
-		qed->chain = kcalloc(nr, sizeof(*qed->chain), GFP_KERNEL);
+		/* Up to 16 structs of some 2 KiB (a snapshot's has one more). */
+		qed->chain = kvcalloc(nr, sizeof(*qed->chain), GFP_KERNEL);
 		if (!qed->chain)
 			return -ENOMEM;
 	}
@@ -182,7 +184,7 @@ void qedblk_chain_close(struct qedblk_device *qed)
 
 	for (i = 0; i < qed->nr_backing; i++)
 		qedblk_image_release(&qed->chain[i]);
-	kfree(qed->chain);
+	kvfree(qed->chain);
 	qed->chain = NULL;
 	qed->nr_backing = 0;
 	qed->top.backing = NULL;

@@ -19,23 +19,30 @@ DEFINE_IDR(qedblk_index_idr);
 
 #define QED_MAX_DEVICES		(BIT(MINORBITS) / QED_MINORS)
 
-/* Is @inode one of @qed's files (@rw_only: its image, attached read-write)? */
-static bool qedblk_uses_inode(const struct qedblk_device *qed, const struct inode *inode,
+/*
+ * Is @inode one of @qed's files (@rw_only: one it writes: its image,
+ * attached read-write, or the overlay of a snapshot under way)?
+ */
+static bool qedblk_uses_inode(struct qedblk_device *qed, const struct inode *inode,
 			      bool rw_only)
 {
+	bool found = false;
 	unsigned int i;
 
-	/* The index holds qed and its files while we look. */
+	/* The index holds qed and its files while we look... */
 	lockdep_assert_held(&qedblk_ctl_mutex);
+	/* ...and a snapshot changes them under files_lock alone. */
+	spin_lock(&qed->files_lock);
 	if (file_inode(qed->top.file) == inode &&
 	    (!rw_only || !(READ_ONCE(qed->flags) & QEDBLK_ATTACH_READ_ONLY)))
-		return true;
-	if (rw_only)
-		return false;
-	for (i = 0; i < qed->nr_backing; i++)
+		found = true;
+	if (qed->snap_file && file_inode(qed->snap_file) == inode)
+		found = true;
+	for (i = 0; !rw_only && i < qed->nr_backing; i++)
 		if (file_inode(qed->chain[i].file) == inode)
-			return true;
-	return false;
+			found = true;
+	spin_unlock(&qed->files_lock);
+	return found;
 }
 
 /**
@@ -106,7 +113,10 @@ busy:
 	return -EBUSY;
 }
 
-/* Another device in the index with the same image file (read-only both). */
+/*
+ * Another device in the index with the same image file (read-only both:
+ * a snapshot, which changes o's image, is of a read-write one).
+ */
 static struct qedblk_device *qedblk_mapping_sharer(const struct qedblk_device *qed)
 {
 	struct qedblk_device *o;
@@ -213,47 +223,72 @@ void qedblk_unclaim(struct qedblk_device *qed)
 }
 
 /**
- * qedblk_claim_switch() - move a device's claim to the files of a snapshot
- * @qed: the device, its queue frozen and alloc_lock held (qed_snapshot.c)
- * @top: the new image's file, which takes the place of qed->top.file
- * @chain: the new backing chain, @nr files, which takes that of qed->chain
- *	and becomes qed->top.backing
- * @nr: how many
+ * qedblk_claim_overlay() - claim the overlay of a snapshot for a device
+ * @qed: the device, its lock held, its queue still running
+ * @file: the overlay's file
+ * @old_gfp: set to the overlay mapping's gfp mask, for qedblk_unclaim_overlay()
  *
- * The index reads a device's files under qedblk_ctl_mutex: they change
- * under it too, once no other device uses @top.  The mapping of the old
- * image gets its gfp mask back, the new one loses __GFP_IO and __GFP_FS
- * (qedblk_strip_gfp()).  The caller keeps the old file and chain.
+ * Before the queue is drained, not in there: qedblk_ctl_mutex is held
+ * across allocations (qedblk_claim()), which may wait for the requests a
+ * drain holds back.  From here on the overlay is the device's
+ * (qedblk_uses_inode()), and its mapping loses __GFP_IO and __GFP_FS
+ * (qedblk_strip_gfp()), as the image's will.
  *
  * Context: process context; takes qedblk_ctl_mutex.
- * Return: 0, or -EBUSY, with a message, when another device uses @top;
- * then nothing changed.
+ * Return: 0, or -EBUSY, with a message, when another device uses @file.
  */
-int qedblk_claim_switch(struct qedblk_device *qed, struct file *top,
-			struct qedblk_image *chain, unsigned int nr)
+int qedblk_claim_overlay(struct qedblk_device *qed, struct file *file, gfp_t *old_gfp)
 {
+	struct address_space *mapping = file->f_mapping;
 	struct qedblk_device *o;
 	int id;
 
-	lockdep_assert_held(&qed->alloc_lock);
+	lockdep_assert_held(&qed->lock);
 	mutex_lock(&qedblk_ctl_mutex);
 	idr_for_each_entry(&qedblk_index_idr, o, id) {
-		if (o != qed && qedblk_uses_inode(o, file_inode(top), false)) {
+		if (o != qed && qedblk_uses_inode(o, file_inode(file), false)) {
 			mutex_unlock(&qedblk_ctl_mutex);
-			pr_err("qed%d: snapshot: %pD is in use by qed%d\n", qed->index, top,
-			       o->index);
+			qedblk_err(&qed->top, "snapshot: the overlay %pD is in use by qed%d",
+				   file, o->index);
 			return -EBUSY;
 		}
 	}
-	if (!qedblk_mapping_sharer(qed))
-		mapping_set_gfp_mask(qed->top.file->f_mapping, qed->old_gfp_mask);
 	spin_lock(&qed->files_lock);
-	qed->top.file = top;
-	qed->top.backing = &chain[0];
-	qed->chain = chain;
-	qed->nr_backing = nr;
+	qed->snap_file = file;
 	spin_unlock(&qed->files_lock);
-	qedblk_strip_gfp(qed);
+	*old_gfp = mapping_gfp_mask(mapping);
+	mapping_set_gfp_mask(mapping, *old_gfp & ~(__GFP_IO | __GFP_FS));
 	mutex_unlock(&qedblk_ctl_mutex);
 	return 0;
+}
+
+/**
+ * qedblk_unclaim_overlay() - the end of a snapshot, taken or not
+ * @qed: the device, its lock held
+ * @taken: the overlay is the device's image now, and @old its backing file
+ * @old: the file that was the image
+ * @old_gfp: what qedblk_claim_overlay() returned
+ *
+ * Taken, the old image's mapping gets its gfp mask back, and the
+ * overlay's is the one the device restores at detach; not taken, the
+ * overlay's gets it back.
+ *
+ * Context: process context; takes qedblk_ctl_mutex.
+ */
+void qedblk_unclaim_overlay(struct qedblk_device *qed, bool taken, struct file *old,
+			    gfp_t old_gfp)
+{
+	lockdep_assert_held(&qed->lock);
+	mutex_lock(&qedblk_ctl_mutex);
+	if (taken) {
+		/* An image written by one device is shared by none. */
+		mapping_set_gfp_mask(old->f_mapping, qed->old_gfp_mask);
+		qed->old_gfp_mask = old_gfp;
+	} else {
+		mapping_set_gfp_mask(qed->snap_file->f_mapping, old_gfp);
+	}
+	spin_lock(&qed->files_lock);
+	qed->snap_file = NULL;
+	spin_unlock(&qed->files_lock);
+	mutex_unlock(&qedblk_ctl_mutex);
 }

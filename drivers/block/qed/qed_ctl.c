@@ -54,6 +54,9 @@ static long qedblk_ctl_attach(union qedblk_ctl_arg *arg)
 	if ((a->flags & ~QEDBLK_ATTACH_FLAGS_ALL) ||
 	    !qedblk_all_zero(a->reserved, sizeof(a->reserved)))
 		return -EINVAL;
+	/* Copying into the image writes it, as QEMU refuses for a read-only node. */
+	if ((a->flags & QEDBLK_ATTACH_COPY_ON_READ) && (a->flags & QEDBLK_ATTACH_READ_ONLY))
+		return -EINVAL;
 	/*
 	 * As loop_validate_block_size(), but no larger than losetup offers.
 	 * 0 is left for the attach to choose (qedblk_decide_dio()).
@@ -224,6 +227,7 @@ static long qedblk_ctl_get_features(union qedblk_ctl_arg *arg)
 	f->image_features = QED_FEATURE_MASK;
 	f->image_compat_features = QED_COMPAT_FEATURE_MASK;
 	f->image_autoclear_features = QED_AUTOCLEAR_FEATURE_MASK;
+	f->snapshot_flags = QEDBLK_SNAPSHOT_FLAGS_ALL;
 	return 0;
 }
 

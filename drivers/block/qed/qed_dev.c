@@ -760,6 +760,8 @@ int qedblk_get_info(struct qedblk_info *info)
 		info->dev_flags |= QEDBLK_INFO_DIRECT_IO;
 	if (flags & QEDBLK_ATTACH_NO_PARTSCAN)
 		info->dev_flags |= QEDBLK_INFO_NO_PARTSCAN;
+	if (flags & QEDBLK_ATTACH_COPY_ON_READ)
+		info->dev_flags |= QEDBLK_INFO_COPY_ON_READ;
 	if (qed->need_check_on_disk)
 		info->dev_flags |= QEDBLK_INFO_DIRTY;
 	/* A snapshot changes these too (qed_snapshot.c). */

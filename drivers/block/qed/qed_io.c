@@ -241,6 +241,22 @@ static bool qedblk_reads_as_zeros(struct qedblk_cmd *cmd, const struct qedblk_ma
 	return m->type == QED_MAP_ZERO || !cmd->qed->top.backing;
 }
 
+/*
+ * Copy-on-read of the unallocated range @m at @pos, in an allocating
+ * worker: true when the clusters are now in the image, to be read from
+ * there.  A copy that fails costs the image nothing and the read nothing:
+ * it is read from the backing chain as without copy-on-read.
+ */
+static bool qedblk_copy_on_read(struct qedblk_device *qed, u64 pos, const struct qedblk_map *m)
+{
+	int ret = qedblk_alloc_copy(qed, pos, m->len);
+
+	if (ret)
+		qedblk_err_ratelimited(&qed->top, "copy-on-read at %llu failed: %d; read from the backing file",
+				       pos, ret);
+	return !ret;
+}
+
 /* The request's data from byte @done on. */
 static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 {
@@ -248,6 +264,8 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 	struct qedblk_device *qed = cmd->qed;
 	u64 pos = (u64)blk_rq_pos(rq) << SECTOR_SHIFT;
 	u64 len = blk_rq_bytes(rq);
+	/* Where a copy-on-read was tried: once, then the range is read. */
+	u64 copied = U64_MAX;
 	struct iov_iter part;
 	struct qedblk_map m;
 	int ret = 0;
@@ -264,6 +282,15 @@ static void qedblk_rw_from(struct qedblk_cmd *cmd, u64 done, bool write)
 		if (m.type == QED_MAP_DATA) {
 			qedblk_submit_seg(cmd, done, m.len, m.file_off);
 		} else if (!write) {
+			if (m.type == QED_MAP_UNALLOC && qed->top.backing && copied != done &&
+			    (READ_ONCE(qed->flags) & QEDBLK_ATTACH_COPY_ON_READ)) {
+				/* Allocation: in an allocating worker, as a write's. */
+				if (qedblk_cmd_hand_off(cmd, done, QED_CMD_ALLOCATING))
+					return;
+				copied = done;
+				if (qedblk_copy_on_read(qed, pos + done, &m))
+					continue;
+			}
 			if (!qedblk_reads_as_zeros(cmd, &m) &&
 			    qedblk_cmd_hand_off(cmd, done, QED_CMD_ISSUING))
 				return;

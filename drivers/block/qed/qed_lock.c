@@ -167,7 +167,8 @@ void qedblk_unlock_image(struct qedblk_image *img)
  *
  * Context: process context; may sleep (the file system's lock calls).
  * Return: 0; or -EBUSY or the file system's error, with a message, and
- * @rw's locks taken back (if that fails too, the message says so).
+ * @rw's locks taken back before @ro's go (if that fails too, the message
+ * says so).
  */
 int qedblk_lock_handover(struct qedblk_image *ro, struct qedblk_image *rw)
 {
@@ -183,8 +184,9 @@ int qedblk_lock_handover(struct qedblk_image *ro, struct qedblk_image *rw)
 		return 0;
 	if (ret != -EBUSY)
 		qedblk_err(rw, "handing QEMU's image locks to a reader failed: %d", ret);
-	qedblk_unlock_image(ro);
-	if (qedblk_lock_image(rw, true))
+	/* Back, in the same order: the writer's locks before the reader's go. */
+	if (qedblk_lock_take(rw->file, true))
 		qedblk_err(rw, "taking QEMU's image locks back failed: QEMU will not see that the image is in use");
+	qedblk_unlock_image(ro);
 	return ret;
 }

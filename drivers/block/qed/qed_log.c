@@ -52,6 +52,8 @@ void qedblk_printk(int level, const struct qedblk_image *img, const char *fmt, .
 	if (img->depth)
 		qedblk_emit(level, img->qed, "backing file %u (%pD): %pV", img->depth,
 			    img->file, &vaf);
+	else if (img != &img->qed->top)	/* a snapshot's overlay, not yet the image */
+		qedblk_emit(level, img->qed, "overlay (%pD): %pV", img->file, &vaf);
 	else
 		qedblk_emit(level, img->qed, "%pV", &vaf);
 	va_end(args);

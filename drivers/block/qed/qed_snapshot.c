@@ -4,9 +4,10 @@
  * overlay qedctl created becomes the device's image, and the image the
  * first file of the overlay's backing chain, between two requests.
  *
- * As loop_change_fd() swaps a loop device's file: with the queue frozen,
- * so that no request sees half a switch, and the old file released once
- * the new one is in place.  Unlike loop_change_fd(), which wants the two
+ * As loop_change_fd() swaps a loop device's file: with no request in the
+ * driver (drained rather than frozen: qedblk_snap_drain()), so that none
+ * sees half a switch, and the old file released once the new one is in
+ * place.  Unlike loop_change_fd(), which wants the two
  * files to hold the same data, the old image is made durable and marked
  * clean first, and from then on only read: it is a point-in-time copy
  * that can be copied, checked or attached read-only elsewhere.
@@ -19,12 +20,14 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "qed.h"
-#include "qed_compat.h"
 
 /* What a snapshot builds before the switch, and drops if it fails. */
 struct qedblk_snap {
@@ -33,6 +36,7 @@ struct qedblk_snap {
 	struct qedblk_image *ovl;	/* loaded; its file, L1 and geometry become the top's */
 	struct qedblk_image *chain;	/* the old image read-only, then the old chain */
 	unsigned int nr;		/* files in @chain set up */
+	gfp_t ovl_gfp;			/* the overlay mapping's mask, claimed */
 };
 
 static __printf(2, 3) void qedblk_snap_err(const struct qedblk_snap *s, const char *fmt, ...)
@@ -60,6 +64,9 @@ static int qedblk_snap_open_overlay(struct qedblk_snap *s, s32 fd)
 	if (!user)
 		return -EBADF;
 	ret = qedblk_validate_user_file(user, true);
+	/* As an attach: not while a device on its way out holds it. */
+	if (!ret)
+		ret = qedblk_wait_rundown(file_inode(user));
 	file = ret ? ERR_PTR(ret) : qedblk_file_reopen(user, true, s->path);
 	fput(user);
 	if (IS_ERR(file))
@@ -114,6 +121,11 @@ static int qedblk_snap_check_overlay(struct qedblk_snap *s, s32 backing_fd)
 				"its backing file is raw");
 		return -EINVAL;
 	}
+	/* An attach would clear them, writing the header: a new overlay has none. */
+	if (g->autoclear_features & ~QED_AUTOCLEAR_FEATURE_MASK) {
+		qedblk_snap_err(s, "its header has autoclear feature bits this driver does not know");
+		return -EINVAL;
+	}
 	if (g->image_size != top->image_size || g->cluster_size != top->cluster_size) {
 		qedblk_snap_err(s, "it has %llu bytes in clusters of %u, the device %llu in clusters of %u",
 				g->image_size, g->cluster_size, top->image_size,
@@ -135,7 +147,8 @@ static int qedblk_snap_check_overlay(struct qedblk_snap *s, s32 backing_fd)
 				s->qed->block_size);
 		return -EINVAL;
 	}
-	return 0;
+	/* As an attach with direct I/O: what qedctl wrote leaves the cache. */
+	return qedblk_file_drop_cache(s->ovl);
 }
 
 /*
@@ -155,7 +168,7 @@ static int qedblk_snap_build_chain(struct qedblk_snap *s)
 				QEDBLK_MAX_CHAIN);
 		return -ELOOP;
 	}
-	s->chain = kcalloc(qed->nr_backing + 1, sizeof(*s->chain), GFP_KERNEL);
+	s->chain = kvcalloc(qed->nr_backing + 1, sizeof(*s->chain), GFP_KERNEL);
 	if (!s->chain)
 		return -ENOMEM;
 	qedblk_image_init(&s->chain[0], qed, NULL, 1);
@@ -175,17 +188,15 @@ static int qedblk_snap_build_chain(struct qedblk_snap *s)
 	return 0;
 }
 
-/* The old image, read-only: after the flush, so its tables are final. */
-static int qedblk_snap_load_old(struct qedblk_snap *s)
+/* The old image's read-only file: opened before the drain, which it may outlast. */
+static int qedblk_snap_open_old(struct qedblk_snap *s)
 {
-	struct qedblk_device *qed = s->qed;
-	struct file *file;
+	struct file *file = qedblk_file_reopen(s->qed->top.file, false, s->qed->path);
 
-	file = qedblk_file_reopen(qed->top.file, false, qed->path);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	s->chain[0].file = file;
-	return qedblk_image_load(&s->chain[0]);
+	return 0;
 }
 
 /*
@@ -216,23 +227,22 @@ static int qedblk_snap_settle(struct qedblk_snap *s)
 	}
 	if (ret)
 		qedblk_snap_err(s, "flushing the image failed: %d", ret);
-	else if (qed->need_check_on_disk)
-		ret = -EIO;	/* mark_clean found allocation under way: cannot be */
+	/* mark_clean() found allocation under way: not with the queue drained. */
+	else if (WARN_ON_ONCE(qed->need_check_on_disk))
+		ret = -EIO;
 	return ret;
 }
 
-/*
- * The rest of the overlay takes the top's place, after its file and the
- * chain (qedblk_claim_switch()).
- */
+/* The overlay takes the top's place, the new chain the old one's. */
 static void qedblk_snap_switch(struct qedblk_snap *s)
 {
 	struct qedblk_device *qed = s->qed;
 	struct qedblk_image *top = &qed->top, *ovl = s->ovl;
+	unsigned int nr = s->nr;
 	struct kstat st;
 
 	lockdep_assert_held(&qed->alloc_lock);
-	/* Nothing reads the top's cache or L1 with the queue frozen. */
+	/* Nothing reads the top's cache or L1 with the queue drained. */
 	qedblk_l2cache_destroy(&top->l2);
 	qedblk_l1_free(top);
 	qedblk_l2cache_setup(&top->l2, READ_ONCE(qedblk_l2_cache_chunks));
@@ -242,18 +252,22 @@ static void qedblk_snap_switch(struct qedblk_snap *s)
 	top->file_end = ovl->file_end;
 	top->fresh_from = ovl->fresh_from;
 	ovl->l1 = NULL;
-	ovl->file = NULL;
-	s->chain = NULL;
-	s->nr = 0;
 
-	if (vfs_getattr(&top->file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
+	if (vfs_getattr(&ovl->file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
 		st.ino = 0;	/* unknown, as at attach (qedblk_stat_image()) */
 	spin_lock(&qed->files_lock);
+	top->file = ovl->file;
+	top->backing = &s->chain[0];
+	qed->chain = s->chain;
+	qed->nr_backing = nr;
 	strscpy(qed->path, s->path, sizeof(qed->path));
 	qed->image_dev = st.ino ? huge_encode_dev(st.dev) : 0;
 	qed->image_ino = st.ino;
 	spin_unlock(&qed->files_lock);
-	qed->need_check_on_disk = false;
+	ovl->file = NULL;
+	s->chain = NULL;
+	s->nr = 0;
+	WRITE_ONCE(qed->need_check_on_disk, false);
 	qed->preallocated = false;
 	qed->no_prealloc = false;
 	/* settle() found no error pending on the old file for the guest. */
@@ -268,7 +282,7 @@ static void qedblk_snap_free(struct qedblk_snap *s)
 
 	for (i = 0; i < s->nr; i++)
 		qedblk_image_release(&s->chain[i]);
-	kfree(s->chain);
+	kvfree(s->chain);
 	if (s->ovl) {
 		/* Now, not at a deferred last fput(): qedctl removes the file. */
 		qedblk_unlock_image(s->ovl);
@@ -284,50 +298,87 @@ static void qedblk_snap_drop_old(struct qedblk_image *chain, unsigned int nr, st
 
 	for (i = 0; i < nr; i++)
 		qedblk_image_release(&chain[i]);
-	kfree(chain);
+	kvfree(chain);
 	fput(top);
 }
 
-/* With qed->lock held and the overlay checked: the frozen part. */
+/*
+ * No request in the driver from here until qedblk_snap_undrain(): the
+ * queue is quiesced, so qedblk_queue_rq() is not called, and the requests
+ * it had started have completed.  Not a freeze, as loop_change_fd() and
+ * qedblk_grow() use: the old image is written back and marked clean in
+ * here, and lockdep puts the host file system's writeback locks in one
+ * class with those of the guest's file system on this device, which
+ * writes back into the freeze (q_usage_counter(io)): a cycle, if only in
+ * lockdep's eyes.  Bios still come in, and wait as requests.
+ */
+static unsigned int qedblk_snap_drain(struct qedblk_device *qed)
+{
+	struct request_queue *q = qed->disk->queue;
+
+	blk_mq_quiesce_queue(q);
+	while (blk_mq_queue_inflight(q))
+		usleep_range(500, 1000);
+	/* As a freeze: reclaim must not wait for the requests held back. */
+	return memalloc_noio_save();
+}
+
+static void qedblk_snap_undrain(struct qedblk_device *qed, unsigned int noio)
+{
+	memalloc_noio_restore(noio);
+	blk_mq_unquiesce_queue(qed->disk->queue);
+}
+
+/*
+ * With qed->lock held and the overlay checked.  What may wait long is
+ * done while requests run: most of the write-back, opening the old image
+ * again, claiming the overlay; the rest with the queue drained.
+ */
 static int qedblk_snap_commit(struct qedblk_snap *s)
 {
 	struct qedblk_device *qed = s->qed;
 	struct qedblk_image *old_chain = qed->chain;
 	unsigned int old_nr = qed->nr_backing;
 	struct file *old_file = qed->top.file;
-	unsigned int memflags;
+	unsigned int noio;
 	int ret;
 
-	memflags = qedblk_freeze_queue(qed->disk->queue);
+	ret = qedblk_file_flush(&qed->top);
+	if (ret) {
+		qedblk_snap_err(s, "flushing the image failed: %d", ret);
+		return ret;
+	}
+	ret = qedblk_snap_open_old(s);
+	if (!ret)
+		ret = qedblk_claim_overlay(qed, s->ovl->file, &s->ovl_gfp);
+	if (ret)
+		return ret;
+
+	noio = qedblk_snap_drain(qed);
 	cancel_delayed_work_sync(&qed->clean_work);
 	mutex_lock(&qed->alloc_lock);
 	ret = qedblk_snap_settle(s);
+	/* After the flush: its tables are final. */
 	if (!ret)
-		ret = qedblk_snap_load_old(s);
+		ret = qedblk_image_load(&s->chain[0]);
 	if (!ret)
 		ret = qedblk_lock_handover(&s->chain[0], &qed->top);
-	if (ret)
-		goto out;
-	ret = qedblk_claim_switch(qed, s->ovl->file, s->chain, old_nr + 1);
-	if (ret) {
-		qedblk_unlock_image(&s->chain[0]);
-		if (qedblk_lock_image(&qed->top, true))
-			qedblk_err(&qed->top, "taking QEMU's image locks back failed");
-		goto out;
-	}
-	qedblk_snap_switch(s);
+	if (!ret)
+		qedblk_snap_switch(s);
+	else if (qed->need_check_on_disk)
+		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
-	qedblk_unfreeze_queue(qed->disk->queue, memflags);
+	qedblk_snap_undrain(qed, noio);
+	qedblk_unclaim_overlay(qed, !ret, old_file, s->ovl_gfp);
+	if (ret)
+		return ret;
+
 	qedblk_info(&qed->top, "snapshot: writes go here now; %pD is backing file 1, read-only",
 		    old_file);
 	/* backing_dev and backing_inode changed: udev's by-qed-inode link follows. */
 	kobject_uevent(&disk_to_dev(qed->disk)->kobj, KOBJ_CHANGE);
 	qedblk_snap_drop_old(old_chain, old_nr, old_file);
 	return 0;
-out:
-	mutex_unlock(&qed->alloc_lock);
-	qedblk_unfreeze_queue(qed->disk->queue, memflags);
-	return ret;
 }
 
 /**
@@ -335,20 +386,23 @@ out:
  * @a: the request, its flags and reserved fields checked by qed_ctl.c
  *
  * The overlay is checked and loaded, and the old chain loaded again one
- * level deeper, while requests still run; then, with the queue frozen,
+ * level deeper, while requests still run; then, with the queue drained,
  * the image is flushed and marked clean, reopened read-only with a
  * reader's locks, and the overlay put in its place.  A failure anywhere
  * leaves the device as it was, on its old image.
  *
  * Context: process context of the caller that passed the descriptors, no
  * lock of the driver held.  Sleeps: takes the device's lock killably,
- * reads and flushes files, freezes the queue.
+ * reads and flushes files, quiesces the queue and waits for its requests.
  * Return: 0; -ENXIO when no attached device has the index; -EROFS for a
  * read-only device; -ELOOP when the chain would be deeper than
  * QEDBLK_MAX_CHAIN; -EBADF for a bad descriptor; -EBUSY when QEMU or
  * another device uses the overlay; -EINVAL, with the reason in the kernel
- * log, for an overlay that does not fit; -EINTR on a fatal signal;
- * -ENOMEM; or the error of reading a file or of the flush, reported.
+ * log, for an overlay that does not fit, or for anything but a regular
+ * file; -EISDIR for a directory; -EPERM for an append-only or immutable
+ * overlay; -ENAMETOOLONG for a path without its NUL (qed_ctl.c); -EINTR
+ * or -ERESTARTSYS on a fatal signal; -ENOMEM; or the error of reading a
+ * file or of the flush, reported.
  */
 int qedblk_snapshot(struct qedblk_snapshot *a)
 {

@@ -177,6 +177,7 @@ QED_FLAG_ATTR(autoclear, QEDBLK_ATTACH_AUTOCLEAR, true);
 QED_FLAG_ATTR(dio, QEDBLK_ATTACH_DIRECT_IO, true);
 QED_FLAG_ATTR(read_only, QEDBLK_ATTACH_READ_ONLY, true);
 QED_FLAG_ATTR(partscan, QEDBLK_ATTACH_NO_PARTSCAN, false);
+QED_FLAG_ATTR(copy_on_read, QEDBLK_ATTACH_COPY_ON_READ, true);
 
 /*
  * NEED_CHECK is set on disk: the image needs a check if the host dies now.
@@ -225,6 +226,14 @@ static ssize_t inline_requests_show(struct device *dev, struct device_attribute 
 }
 static DEVICE_ATTR_RO(inline_requests);
 
+static ssize_t copied_clusters_show(struct device *dev, struct device_attribute *attr,
+				    char *buf)
+{
+	return sysfs_emit(buf, "%llu\n",
+			  (unsigned long long)atomic64_read(&dev_to_qed(dev)->copied_clusters));
+}
+static DEVICE_ATTR_RO(copied_clusters);
+
 static struct attribute *qedblk_attrs[] = {
 	&dev_attr_backing_file.attr,
 	&dev_attr_backing_dev.attr,
@@ -245,6 +254,8 @@ static struct attribute *qedblk_attrs[] = {
 	&dev_attr_cache_evictions.attr,
 	&dev_attr_cache_bytes.attr,
 	&dev_attr_inline_requests.attr,
+	&dev_attr_copy_on_read.attr,
+	&dev_attr_copied_clusters.attr,
 	NULL,
 };
 

@@ -47,9 +47,11 @@
 #define QEDBLK_ATTACH_WANT_INDEX	(1U << 2)	/* use .index, EEXIST if taken */
 #define QEDBLK_ATTACH_DIRECT_IO	(1U << 3)	/* O_DIRECT I/O on the image */
 #define QEDBLK_ATTACH_NO_PARTSCAN	(1U << 4)	/* no partitions, as loop without -P */
+/* Clusters read from the backing chain are copied into the image (not READ_ONLY). */
+#define QEDBLK_ATTACH_COPY_ON_READ	(1U << 5)
 #define QEDBLK_ATTACH_FLAGS_ALL	(QEDBLK_ATTACH_READ_ONLY | QEDBLK_ATTACH_AUTOCLEAR | \
 				 QEDBLK_ATTACH_WANT_INDEX | QEDBLK_ATTACH_DIRECT_IO | \
-				 QEDBLK_ATTACH_NO_PARTSCAN)
+				 QEDBLK_ATTACH_NO_PARTSCAN | QEDBLK_ATTACH_COPY_ON_READ)
 
 /**
  * struct qedblk_attach - attach an image as /dev/qedN
@@ -104,9 +106,10 @@ struct qedblk_detach {
 #define QEDBLK_INFO_DIRECT_IO	(1U << 2)
 #define QEDBLK_INFO_DIRTY		(1U << 3)	/* NEED_CHECK is set on disk */
 #define QEDBLK_INFO_NO_PARTSCAN	(1U << 4)	/* attached with NO_PARTSCAN */
+#define QEDBLK_INFO_COPY_ON_READ	(1U << 5)	/* attached with COPY_ON_READ */
 #define QEDBLK_INFO_FLAGS_ALL	(QEDBLK_INFO_READ_ONLY | QEDBLK_INFO_AUTOCLEAR | \
 				 QEDBLK_INFO_DIRECT_IO | QEDBLK_INFO_DIRTY | \
-				 QEDBLK_INFO_NO_PARTSCAN)
+				 QEDBLK_INFO_NO_PARTSCAN | QEDBLK_INFO_COPY_ON_READ)
 
 /* struct qedblk_info.features: the QED header's feature bits, as on disk */
 #define QEDBLK_F_BACKING_FILE		(1ULL << 0)	/* a backing file is named */
@@ -222,6 +225,9 @@ struct qedblk_set {
  *		knows (others are left as they are)
  * @image_autoclear_features: out: the autoclear feature bits the driver
  *		knows (others are cleared by a read-write attach)
+ * @snapshot_flags: out: the QEDBLK_SNAPSHOT_* flags QEDBLK_CTL_SNAPSHOT
+ *		takes (none yet; 0 also from a module before it)
+ * @reserved0:	out: zero
  * @reserved:	out: zero
  */
 struct qedblk_features {
@@ -235,7 +241,9 @@ struct qedblk_features {
 	__u64 image_features;
 	__u64 image_compat_features;
 	__u64 image_autoclear_features;
-	__u64 reserved[8];
+	__u32 snapshot_flags;
+	__u32 reserved0;
+	__u64 reserved[7];
 };
 
 /* struct qedblk_snapshot.flags: none yet */
@@ -254,9 +262,11 @@ struct qedblk_features {
  *		only shown back by QEDBLK_CTL_INFO and sysfs, never opened
  * @reserved:	must be zero
  *
- * The queue is frozen and drained and the image flushed and marked clean;
+ * The queue is drained and the image flushed and marked clean;
  * then the overlay becomes the device's image and the old image its
- * backing file 0, opened read-only from then on with a reader's locks.
+ * backing file 1, opened read-only from then on with a reader's locks.
+ * The kernel checks that @backing_fd is the device's image, not that the
+ * name in the overlay's header leads to it: that is the caller's part.
  */
 struct qedblk_snapshot {
 	__u32 size;
