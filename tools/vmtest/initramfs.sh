@@ -51,7 +51,7 @@ copy_libs() {
 cp "$(command -v busybox)" "$root/bin/busybox"
 for t in bash mke2fs mkfs.ext4 e2fsck fsck.ext4 fsck mkfs.xfs xfs_repair qemu-img qemu-io \
 	 qemu-nbd fio blockdev losetup blkdiscard fstrim setpriv timeout sha256sum cmp kmod \
-	 stat truncate dd od sync numfmt dmesg yes dmsetup filefrag jq fincore fsfreeze; do
+	 stat truncate dd od sync numfmt dmesg yes dmsetup filefrag jq fincore fsfreeze resize2fs; do
 	copy_bin "$t"
 done
 for t in modprobe insmod rmmod lsmod depmod; do

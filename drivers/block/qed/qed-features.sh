@@ -10,9 +10,6 @@ has blkdev.h 'BLK_FEAT_WRITE_CACHE' -DQED_HAVE_BLK_FEAT
 has blk-mq.h 'define blk_mq_alloc_disk\(set, lim' -DQED_HAVE_ALLOC_DISK_LIM
 # 6.5: ->open() takes the gendisk and ->release() no mode.
 has blkdev.h '\(\*open\)\(struct gendisk' -DQED_HAVE_OPEN_GENDISK
-# 6.14: blk_mq_freeze_queue() returns memflags for the unfreeze.
-has blk-mq.h 'blk_mq_unfreeze_queue\(struct request_queue \*q, unsigned int memflags' \
-	-DQED_HAVE_FREEZE_MEMFLAGS
 # 6.9: struct file_lock keeps its owner, type and flags in file_lock_core.
 has filelock.h 'struct file_lock_core \{' -DQED_HAVE_FILE_LOCK_CORE
 # Before 6.14: a hardware queue merges bios only with BLK_MQ_F_SHOULD_MERGE.

@@ -10,8 +10,7 @@
  *
  *   qedblk_device.lock            detach, resize, QEDBLK_CTL_SET
  *     disk->open_mutex            qedblk_start_rundown(), del_gendisk()
- *     queue freeze                qedblk_grow(), qedblk_set_direct_io()
- *     queue drain                 qedblk_snap_drain(), in a snapshot
+ *     queue drain                 qedblk_drain(): grow, direct I/O, snapshot
  *       claim on clusters         qedblk_op_begin(): allocating requests
  *         alloc_lock              metadata changes
  *           qedblk_l2cache.lock   spinlock
@@ -40,12 +39,11 @@
  * del_gendisk().  A last close hands its autoclear detach to a work item:
  * taking qedblk_device.lock there would invert the order.
  *
- * A queue freeze waits until every request has completed, so it is never
- * started with anything held that a request may wait for: alloc_lock, a
- * claim on clusters.  So does a drain (qedblk_snap_drain()), which
- * quiesces the queue and waits for the requests started: unlike a
- * freeze, lockdep sees no lock in it, and the host file system can be
- * written back in it.
+ * A queue drain (qedblk_drain(), where loop freezes its queue) waits
+ * until every request started has completed, so it is never started with
+ * anything held that a request may wait for: alloc_lock, a claim on
+ * clusters.  Unlike a freeze, lockdep sees no lock in it, and the host
+ * file system can be written back in it.
  *
  * A claim on clusters (struct qedblk_op, qed_alloc.c) is a sleeping lock
  * on the whole clusters under an allocating request's guest range.  It is
@@ -56,7 +54,7 @@
  * table and header writes, file_end, the need-check flag.  It is held
  * across file I/O (table and header writes, flushes, L2 cache loads), so
  * its holders allocate memory only in a noio scope (the workers'
- * PF_MEMALLOC_NOIO, qedblk_clean_work(), a frozen queue): reclaim must
+ * PF_MEMALLOC_NOIO, qedblk_clean_work(), a drained queue): reclaim must
  * never wait for a request that waits for alloc_lock.  qedblk_alloc_run()
  * drops it while the data of new clusters is written: then only the
  * entries of the clusters its caller claimed stay as they were looked up.
@@ -87,7 +85,7 @@
  *   QED_CHUNK_REFERENCED is a hint for eviction and orders nothing.
  *
  * - The L1 array and the image size, with all that derives from it, are
- *   changed only under alloc_lock with the queue frozen (qedblk_grow()):
+ *   changed only under alloc_lock with the queue drained (qedblk_grow()):
  *   the I/O path reads them unlocked, as no request runs meanwhile.
  *
  * - Values that order nothing, read with READ_ONCE() against WRITE_ONCE():
@@ -199,14 +197,14 @@ struct qedblk_image {
 	/* QED images only: */
 	/*
 	 * features under alloc_lock; image_size and what derives from it
-	 * also with the queue frozen; the rest fixed, but for the attached
+	 * also with the queue drained; the rest fixed, but for the attached
 	 * image's, all of which a snapshot replaces with the queue drained.
 	 */
 	struct qedblk_geom geom;
 	/*
 	 * The part of the L1 table that covers image_size, as on disk.  Its
 	 * entries change under alloc_lock and are read with READ_ONCE(); the
-	 * array is replaced, and l1_bytes changed, with the queue frozen too.
+	 * array is replaced, and l1_bytes changed, with the queue drained too.
 	 */
 	__le64 *l1;
 	u32 l1_bytes;
@@ -366,6 +364,15 @@ struct qedblk_seg {
 	size_t len;
 	u64 file_off;			/* where in the image file it goes */
 	struct work_struct retry;	/* IOCB_NOWAIT refused it: qedblk_seg_retry() */
+	/*
+	 * The issuer's and the completion's, as loop_cmd's ref: a file
+	 * system may still touch the kiocb after ->ki_complete() ran, until
+	 * its ->read_iter() or ->write_iter() returns (ext4's direct read
+	 * does file_accessed(iocb->ki_filp) after iomap_dio_rw()), so the
+	 * last of the two frees the piece, completes it or retries it.
+	 */
+	atomic_t ref;
+	bool again;			/* set by the completion: retry, not done */
 };
 
 /*
@@ -448,6 +455,8 @@ int qedblk_list(u32 *indices, u32 room, u32 *count);
 void qedblk_dev_exit(void);
 int qedblk_get_locked(u32 index, struct qedblk_device **qedp);
 void qedblk_unlock_put(struct qedblk_device *qed);
+unsigned int qedblk_drain(struct qedblk_device *qed);
+void qedblk_undrain(struct qedblk_device *qed, unsigned int noio);
 int qedblk_validate_user_file(struct file *file, bool rw);
 u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align);
 

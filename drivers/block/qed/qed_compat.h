@@ -10,7 +10,6 @@
 #include <linux/blkdev.h>
 #include <linux/blk-mq.h>
 #include <linux/fs.h>
-#include <linux/sched/mm.h>
 
 #ifdef QED_HAVE_MQ_SHOULD_MERGE
 #define QEDBLK_MQ_F_MERGE	BLK_MQ_F_SHOULD_MERGE
@@ -75,35 +74,6 @@ static inline struct gendisk *qedblk_alloc_disk(struct blk_mq_tag_set *set,
 	blk_queue_dma_alignment(disk->queue, p->dma_alignment);
 	blk_queue_write_cache(disk->queue, p->write_cache, false);
 	return disk;
-}
-#endif
-
-/*
- * A frozen queue's owner must not recurse into I/O through reclaim: since
- * 6.14 blk_mq_freeze_queue() enters the noio scope and returns the flags
- * to restore; before that we enter it ourselves.
- */
-#ifdef QED_HAVE_FREEZE_MEMFLAGS
-static inline unsigned int qedblk_freeze_queue(struct request_queue *q)
-{
-	return blk_mq_freeze_queue(q);
-}
-
-static inline void qedblk_unfreeze_queue(struct request_queue *q, unsigned int memflags)
-{
-	blk_mq_unfreeze_queue(q, memflags);
-}
-#else
-static inline unsigned int qedblk_freeze_queue(struct request_queue *q)
-{
-	blk_mq_freeze_queue(q);
-	return memalloc_noio_save();
-}
-
-static inline void qedblk_unfreeze_queue(struct request_queue *q, unsigned int memflags)
-{
-	memalloc_noio_restore(memflags);
-	blk_mq_unfreeze_queue(q);
 }
 #endif
 

@@ -8,6 +8,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
+#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/idr.h>
@@ -775,11 +776,54 @@ int qedblk_get_info(struct qedblk_info *info)
 	return 0;
 }
 
+/**
+ * qedblk_drain() - no request in the driver until qedblk_undrain()
+ * @qed: the device, its lock held
+ *
+ * For a change of what requests read without a lock (the L1 array and
+ * geometry, the files of the chain, the direct I/O flag): the queue is
+ * quiesced, so qedblk_queue_rq() is not called, and the requests it
+ * started are waited for; new ones wait in the queue, bios as requests.
+ * Not blk_mq_freeze_queue(), as loop_change_fd() and loop_set_dio() use:
+ * each change here writes the image back in there, and lockdep puts the
+ * host file system's writeback locks in one class with those of a file
+ * system of the same type on this device, which writes back into a freeze
+ * (q_usage_counter(io)): a cycle in lockdep's eyes (debug lane, 6.12).
+ * Neither waits for a lock a request holds: started requests need none
+ * of ours but alloc_lock and claims, which are never held here.
+ *
+ * Context: process context, alloc_lock not held.  Sleeps.
+ * Return: the noio scope to restore, as a freeze's memflags: reclaim must
+ * not wait for the requests held back.
+ */
+unsigned int qedblk_drain(struct qedblk_device *qed)
+{
+	struct request_queue *q = qed->disk->queue;
+
+	lockdep_assert_held(&qed->lock);
+	lockdep_assert_not_held(&qed->alloc_lock);
+	blk_mq_quiesce_queue(q);
+	while (blk_mq_queue_inflight(q))
+		usleep_range(500, 1000);
+	return memalloc_noio_save();
+}
+
+/**
+ * qedblk_undrain() - let requests into the driver again
+ * @qed: the device, drained by qedblk_drain()
+ * @noio: what qedblk_drain() returned
+ */
+void qedblk_undrain(struct qedblk_device *qed, unsigned int noio)
+{
+	memalloc_noio_restore(noio);
+	blk_mq_unquiesce_queue(qed->disk->queue);
+}
+
 /*
  * Grow the image to @new_size.  The L1 entries it gains were never part of
  * the image: whatever the file holds there (a table from before a shrink,
  * a hostile writer's) is zeroed, durably, before the header with the new
- * size can make them reachable.  The queue is frozen so that no request
+ * size can make them reachable.  The queue is drained so that no request
  * holds the old L1 array.
  */
 static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
@@ -788,7 +832,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 	struct qedblk_geom g = img->geom;
 	u32 old_bytes = img->l1_bytes, bytes;
 	u32 from = img->geom.l1_entries_used * 8, to;
-	unsigned int memflags;
+	unsigned int noio;
 	__le64 *l1 = NULL;
 	int ret;
 
@@ -821,7 +865,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 			return -ENOMEM;
 	}
 
-	memflags = qedblk_freeze_queue(qed->disk->queue);
+	noio = qedblk_drain(qed);
 	mutex_lock(&qed->alloc_lock);
 	ret = qedblk_image_update_header(qed, img->geom.features, img->geom.autoclear_features,
 					 new_size, QEDBLK_FLUSH_FILE);
@@ -835,7 +879,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
 	}
 	qedblk_geom_derive(&img->geom);
 	mutex_unlock(&qed->alloc_lock);
-	qedblk_unfreeze_queue(qed->disk->queue, memflags);
+	qedblk_undrain(qed, noio);
 	kvfree(l1);
 	if (!ret)
 		set_capacity_and_notify(qed->disk, new_size >> SECTOR_SHIFT);
@@ -852,7 +896,7 @@ static int qedblk_grow(struct qedblk_device *qed, u64 new_size)
  * (qedblk_grow()), then the capacity change is announced.
  *
  * Context: process context, no lock of the driver held.  Sleeps: takes
- * the device's lock killably, writes and flushes the image, and freezes
+ * the device's lock killably, writes and flushes the image, and drains
  * the queue, so never from the I/O path.
  * Return: 0; -ENXIO when no attached device has @index; -EINTR on a fatal
  * signal; -EROFS for a read-only device; -EINVAL for a size that is not a
@@ -912,13 +956,14 @@ static bool qedblk_may_switch_dio_on(struct qedblk_device *qed)
  * was set up to ask for (loop_set_dma_limit() changes the limit; a qed
  * device decides it at attach).
  * Dirty page cache is written back first, as loop_set_dio() does, and
- * the queue is frozen so that no request sees the flag change halfway;
+ * the queue is drained (qedblk_drain(), where loop freezes) so that no
+ * request sees the flag change halfway;
  * what the last buffered requests left in the page cache goes once they
  * are drained (qedblk_file_drop_cache()).
  */
 static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 {
-	unsigned int memflags;
+	unsigned int noio;
 	int ret = 0;
 
 	lockdep_assert_held(&qed->lock);
@@ -930,14 +975,14 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
 		ret = qedblk_file_flush(&qed->top);
 	if (ret)
 		return ret;
-	memflags = qedblk_freeze_queue(qed->disk->queue);
+	noio = qedblk_drain(qed);
 	if (on)
 		ret = qedblk_file_drop_cache(&qed->top);
 	if (on && !ret)
 		WRITE_ONCE(qed->flags, qed->flags | QEDBLK_ATTACH_DIRECT_IO);
 	else if (!on)
 		WRITE_ONCE(qed->flags, qed->flags & ~QEDBLK_ATTACH_DIRECT_IO);
-	qedblk_unfreeze_queue(qed->disk->queue, memflags);
+	qedblk_undrain(qed, noio);
 	return ret;
 }
 
@@ -949,7 +994,7 @@ static int qedblk_set_direct_io(struct qedblk_device *qed, bool on)
  * @flags: their new values, within @mask
  *
  * Context: process context, no lock of the driver held.  Sleeps: takes
- * the device's lock killably, writes back the page cache and freezes the
+ * the device's lock killably, writes back the page cache and drains the
  * queue, so never from the I/O path.
  * Return: 0; -ENXIO when no attached device has @index; -EINTR on a fatal
  * signal; -EINVAL when direct I/O is asked for and the image's file cannot

@@ -50,6 +50,23 @@ static void qedblk_cmd_fail(struct qedblk_cmd *cmd, int err)
 
 static void qedblk_seg_retry(struct work_struct *work);
 
+/* Once both the issuer and the completion are done with the kiocb. */
+static void qedblk_seg_put(struct qedblk_seg *seg)
+{
+	struct qedblk_cmd *cmd = seg->cmd;
+
+	if (!atomic_dec_and_test(&seg->ref))
+		return;
+	if (seg->again) {
+		INIT_WORK(&seg->retry, qedblk_seg_retry);
+		queue_work(cmd->qed->wq, &seg->retry);
+		return;
+	}
+	if (seg != &cmd->seg)
+		mempool_free(seg, cmd->qed->seg_pool);
+	qedblk_cmd_put(cmd);
+}
+
 static void qedblk_seg_complete(struct kiocb *iocb, long ret)
 {
 	struct qedblk_seg *seg = container_of(iocb, struct qedblk_seg, iocb);
@@ -63,18 +80,13 @@ static void qedblk_seg_complete(struct kiocb *iocb, long ret)
 	 * may wait.  Some of it may have been done; doing it again reads or
 	 * writes the same bytes, and no later request depends on it yet.
 	 */
-	if (ret == -EAGAIN && (iocb->ki_flags & IOCB_NOWAIT)) {
-		INIT_WORK(&seg->retry, qedblk_seg_retry);
-		queue_work(cmd->qed->wq, &seg->retry);
-		return;
-	}
-	if (ret < 0)
+	if (ret == -EAGAIN && (iocb->ki_flags & IOCB_NOWAIT))
+		seg->again = true;
+	else if (ret < 0)
 		qedblk_cmd_fail(cmd, ret);
 	else if (ret != seg->len)
 		qedblk_cmd_fail(cmd, -EIO);	/* the file ended under a cluster */
-	if (seg != &cmd->seg)
-		mempool_free(seg, cmd->qed->seg_pool);
-	qedblk_cmd_put(cmd);
+	qedblk_seg_put(seg);
 }
 
 /* The part [off, off + len) of the request's data. */
@@ -117,6 +129,8 @@ static void qedblk_seg_issue(struct qedblk_seg *seg, bool nowait)
 	ssize_t ret;
 
 	qedblk_cmd_slice(cmd, seg->off, seg->len, &iter);
+	atomic_set(&seg->ref, 2);
+	seg->again = false;
 	seg->iocb.ki_pos = seg->file_off;
 	seg->iocb.ki_filp = file;
 	seg->iocb.ki_ioprio = req_get_ioprio(rq);
@@ -147,6 +161,7 @@ static void qedblk_seg_issue(struct qedblk_seg *seg, bool nowait)
 	}
 	if (ret != -EIOCBQUEUED)
 		qedblk_seg_complete(&seg->iocb, ret);
+	qedblk_seg_put(seg);
 }
 
 /* The first kiocb of a request is the command's own, the others come from seg_pool. */

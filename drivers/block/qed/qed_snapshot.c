@@ -5,7 +5,7 @@
  * first file of the overlay's backing chain, between two requests.
  *
  * As loop_change_fd() swaps a loop device's file: with no request in the
- * driver (drained rather than frozen: qedblk_snap_drain()), so that none
+ * driver (drained rather than frozen: qedblk_drain()), so that none
  * sees half a switch, and the old file released once the new one is in
  * place.  Unlike loop_change_fd(), which wants the two
  * files to hold the same data, the old image is made durable and marked
@@ -20,11 +20,9 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/blk-mq.h>
-#include <linux/delay.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "qed.h"
@@ -303,33 +301,6 @@ static void qedblk_snap_drop_old(struct qedblk_image *chain, unsigned int nr, st
 }
 
 /*
- * No request in the driver from here until qedblk_snap_undrain(): the
- * queue is quiesced, so qedblk_queue_rq() is not called, and the requests
- * it had started have completed.  Not a freeze, as loop_change_fd() and
- * qedblk_grow() use: the old image is written back and marked clean in
- * here, and lockdep puts the host file system's writeback locks in one
- * class with those of the guest's file system on this device, which
- * writes back into the freeze (q_usage_counter(io)): a cycle, if only in
- * lockdep's eyes.  Bios still come in, and wait as requests.
- */
-static unsigned int qedblk_snap_drain(struct qedblk_device *qed)
-{
-	struct request_queue *q = qed->disk->queue;
-
-	blk_mq_quiesce_queue(q);
-	while (blk_mq_queue_inflight(q))
-		usleep_range(500, 1000);
-	/* As a freeze: reclaim must not wait for the requests held back. */
-	return memalloc_noio_save();
-}
-
-static void qedblk_snap_undrain(struct qedblk_device *qed, unsigned int noio)
-{
-	memalloc_noio_restore(noio);
-	blk_mq_unquiesce_queue(qed->disk->queue);
-}
-
-/*
  * With qed->lock held and the overlay checked.  What may wait long is
  * done while requests run: most of the write-back, opening the old image
  * again, claiming the overlay; the rest with the queue drained.
@@ -354,7 +325,7 @@ static int qedblk_snap_commit(struct qedblk_snap *s)
 	if (ret)
 		return ret;
 
-	noio = qedblk_snap_drain(qed);
+	noio = qedblk_drain(qed);
 	cancel_delayed_work_sync(&qed->clean_work);
 	mutex_lock(&qed->alloc_lock);
 	ret = qedblk_snap_settle(s);
@@ -368,7 +339,7 @@ static int qedblk_snap_commit(struct qedblk_snap *s)
 	else if (qed->need_check_on_disk)
 		mod_delayed_work(qed->wq, &qed->clean_work, QED_CLEAN_DELAY);
 	mutex_unlock(&qed->alloc_lock);
-	qedblk_snap_undrain(qed, noio);
+	qedblk_undrain(qed, noio);
 	qedblk_unclaim_overlay(qed, !ret, old_file, s->ovl_gfp);
 	if (ret)
 		return ret;
