@@ -459,7 +459,6 @@ unsigned int qedblk_drain(struct qedblk_device *qed);
 void qedblk_undrain(struct qedblk_device *qed, unsigned int noio);
 int qedblk_validate_user_file(struct file *file, bool rw);
 u32 qedblk_min_dio_size(struct file *file, unsigned int *mem_align);
-void qedblk_stat_file(struct file *file, u64 *dev, u64 *ino);
 
 /* qed_snapshot.c */
 int qedblk_snapshot(struct qedblk_snapshot *a);
@@ -532,7 +531,6 @@ int qedblk_image_clear_need_check(struct qedblk_device *qed);
 /* qed_backing.c */
 int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr);
 void qedblk_chain_close(struct qedblk_device *qed);
-void qedblk_chain_free(struct qedblk_image *chain, unsigned int nr);
 int qedblk_chain_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter);
 
 /* qed_table.c */

@@ -180,24 +180,14 @@ int qedblk_chain_open(struct qedblk_device *qed, const s32 *fds, u32 nr)
  */
 void qedblk_chain_close(struct qedblk_device *qed)
 {
-	qedblk_chain_free(qed->chain, qed->nr_backing);
+	unsigned int i;
+
+	for (i = 0; i < qed->nr_backing; i++)
+		qedblk_image_release(&qed->chain[i]);
+	kvfree(qed->chain);
 	qed->chain = NULL;
 	qed->nr_backing = 0;
 	qed->top.backing = NULL;
-}
-
-/**
- * qedblk_chain_free() - release the files of a chain array and free it
- * @chain: the array, kvcalloc()ed; may be NULL
- * @nr: how many of its files are set up
- */
-void qedblk_chain_free(struct qedblk_image *chain, unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++)
-		qedblk_image_release(&chain[i]);
-	kvfree(chain);
 }
 
 static int qedblk_raw_read(struct qedblk_image *img, u64 pos, struct iov_iter *iter)

@@ -382,22 +382,20 @@ static struct qedblk_device *qedblk_alloc_device(struct qedblk_attach *a, struct
 }
 
 /*
- * An image file's device and inode as stat(2) reports them, for
- * QEDBLK_CTL_INFO: taken at attach and at a snapshot, as the file may be
- * gone by the time INFO races with a detach.  vfs_getattr(), as loop_get_status(): i_sb->s_dev and
+ * The image file's device and inode as stat(2) reports them, for
+ * QEDBLK_CTL_INFO: taken once, as the file may be gone by the time INFO races
+ * with a detach.  vfs_getattr(), as loop_get_status(): i_sb->s_dev and
  * i_ino are not what stat(2) says on btrfs subvolumes, overlayfs or NFS.
  * Left 0 ("unknown") if the file system will not say.
  */
-void qedblk_stat_file(struct file *file, u64 *dev, u64 *ino)
+static void qedblk_stat_image(struct qedblk_device *qed)
 {
 	struct kstat st;
 
-	*dev = 0;
-	*ino = 0;
-	if (vfs_getattr(&file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
+	if (vfs_getattr(&qed->top.file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
 		return;
-	*dev = huge_encode_dev(st.dev);
-	*ino = st.ino;
+	qed->image_dev = huge_encode_dev(st.dev);
+	qed->image_ino = st.ino;
 }
 
 /* Can the image file do O_DIRECT at all?  Says why not. */
@@ -496,7 +494,7 @@ int qedblk_attach(struct qedblk_attach *a, const s32 *backing_fds)
 		fput(file);
 		return -ENOMEM;
 	}
-	qedblk_stat_file(qed->top.file, &qed->image_dev, &qed->image_ino);
+	qedblk_stat_image(qed);
 	/* As QEMU: the locks before the first read, so nothing read is stale. */
 	ret = qedblk_lock_image(&qed->top, rw);
 	if (ret)

@@ -35,7 +35,6 @@ struct qedblk_snap {
 	struct qedblk_image *chain;	/* the old image read-only, then the old chain */
 	unsigned int nr;		/* files in @chain set up */
 	gfp_t ovl_gfp;			/* the overlay mapping's mask, claimed */
-	u64 ovl_dev, ovl_ino;		/* as stat(2) names the overlay, for INFO */
 };
 
 static __printf(2, 3) void qedblk_snap_err(const struct qedblk_snap *s, const char *fmt, ...)
@@ -152,7 +151,7 @@ static int qedblk_snap_check_overlay(struct qedblk_snap *s, s32 backing_fd)
 
 /*
  * The new chain: the old image first (its file comes with
- * qedblk_snap_open_old()), then the files of the old chain, each with a
+ * qedblk_snap_load_old()), then the files of the old chain, each with a
  * reference of its own, one level deeper: loaded again, as their structs
  * move.  Their locks belong to the files and stay.
  */
@@ -238,6 +237,7 @@ static void qedblk_snap_switch(struct qedblk_snap *s)
 	struct qedblk_device *qed = s->qed;
 	struct qedblk_image *top = &qed->top, *ovl = s->ovl;
 	unsigned int nr = s->nr;
+	struct kstat st;
 
 	lockdep_assert_held(&qed->alloc_lock);
 	/* Nothing reads the top's cache or L1 with the queue drained. */
@@ -251,14 +251,16 @@ static void qedblk_snap_switch(struct qedblk_snap *s)
 	top->fresh_from = ovl->fresh_from;
 	ovl->l1 = NULL;
 
+	if (vfs_getattr(&ovl->file->f_path, &st, STATX_INO, AT_STATX_SYNC_AS_STAT))
+		st.ino = 0;	/* unknown, as at attach (qedblk_stat_image()) */
 	spin_lock(&qed->files_lock);
 	top->file = ovl->file;
 	top->backing = &s->chain[0];
 	qed->chain = s->chain;
 	qed->nr_backing = nr;
 	strscpy(qed->path, s->path, sizeof(qed->path));
-	qed->image_dev = s->ovl_dev;
-	qed->image_ino = s->ovl_ino;
+	qed->image_dev = st.ino ? huge_encode_dev(st.dev) : 0;
+	qed->image_ino = st.ino;
 	spin_unlock(&qed->files_lock);
 	ovl->file = NULL;
 	s->chain = NULL;
@@ -274,7 +276,11 @@ static void qedblk_snap_switch(struct qedblk_snap *s)
 
 static void qedblk_snap_free(struct qedblk_snap *s)
 {
-	qedblk_chain_free(s->chain, s->nr);
+	unsigned int i;
+
+	for (i = 0; i < s->nr; i++)
+		qedblk_image_release(&s->chain[i]);
+	kvfree(s->chain);
 	if (s->ovl) {
 		/* Now, not at a deferred last fput(): qedctl removes the file. */
 		qedblk_unlock_image(s->ovl);
@@ -286,7 +292,11 @@ static void qedblk_snap_free(struct qedblk_snap *s)
 /* The old chain, whose files the new one holds references of its own to. */
 static void qedblk_snap_drop_old(struct qedblk_image *chain, unsigned int nr, struct file *top)
 {
-	qedblk_chain_free(chain, nr);
+	unsigned int i;
+
+	for (i = 0; i < nr; i++)
+		qedblk_image_release(&chain[i]);
+	kvfree(chain);
 	fput(top);
 }
 
@@ -309,8 +319,6 @@ static int qedblk_snap_commit(struct qedblk_snap *s)
 		qedblk_snap_err(s, "flushing the image failed: %d", ret);
 		return ret;
 	}
-	/* stat(2) may wait for the file system: not with the queue drained. */
-	qedblk_stat_file(s->ovl->file, &s->ovl_dev, &s->ovl_ino);
 	ret = qedblk_snap_open_old(s);
 	if (!ret)
 		ret = qedblk_claim_overlay(qed, s->ovl->file, &s->ovl_gfp);
